@@ -1,0 +1,91 @@
+"""Labels and dates in the newsletter's language.
+
+Dates come from Babel's CLDR data, so every language Babel knows formats correctly; the few
+fixed labels of the default theme are translated here for a handful of languages and fall
+back to English. A theme can override any label in its own templates.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "also_via": "also via",
+        "more_this_week": "More this week",
+        "view_online": "View online",
+        "unsubscribe": "Unsubscribe",
+        "in_this_issue": "In this issue",
+        "issue": "Issue",
+        "editor_note": "Editor's note",
+        "read_more": "Read more",
+        "other": "More reading",
+        "you_receive": "You are receiving this because you subscribed to",
+    },
+    "fr": {
+        "also_via": "aussi via",
+        "more_this_week": "Également cette semaine",
+        "view_online": "Voir en ligne",
+        "unsubscribe": "Se désabonner",
+        "in_this_issue": "Dans ce numéro",
+        "issue": "Numéro",
+        "editor_note": "Note de la rédaction",
+        "read_more": "Lire la suite",
+        "other": "Autres lectures",
+        "you_receive": "Vous recevez ce message car vous êtes abonné à",
+    },
+    "de": {
+        "also_via": "auch über",
+        "more_this_week": "Mehr diese Woche",
+        "view_online": "Im Browser ansehen",
+        "unsubscribe": "Abmelden",
+        "in_this_issue": "In dieser Ausgabe",
+        "issue": "Ausgabe",
+        "editor_note": "Anmerkung der Redaktion",
+        "read_more": "Weiterlesen",
+        "other": "Weitere Beiträge",
+        "you_receive": "Sie erhalten diese E-Mail, weil Sie abonniert haben:",
+    },
+    "es": {
+        "also_via": "también vía",
+        "more_this_week": "Más esta semana",
+        "view_online": "Ver en línea",
+        "unsubscribe": "Darse de baja",
+        "in_this_issue": "En este número",
+        "issue": "Número",
+        "editor_note": "Nota del editor",
+        "read_more": "Leer más",
+        "other": "Más lecturas",
+        "you_receive": "Recibe este mensaje porque se suscribió a",
+    },
+}
+
+
+def labels(language: str) -> dict[str, str]:
+    """The label table for ``language`` (``pt-BR`` falls back to ``pt``, then English)."""
+    base = language.replace("_", "-").split("-")[0].lower()
+    return {**LABELS["en"], **LABELS.get(base, {})}
+
+
+@lru_cache(maxsize=64)
+def _locale(language: str) -> object:
+    from babel import Locale
+
+    return Locale.parse(language.replace("-", "_"))
+
+
+def format_date(day: date, language: str, style: str = "long") -> str:
+    """``day`` in ``language``: style ``long`` (August 14, 2015), ``medium`` or ``short``."""
+    from babel.dates import format_date as babel_format_date
+
+    result: str = babel_format_date(day, format=style, locale=_locale(language))
+    return result
+
+
+def format_month_day(day: date, language: str) -> str:
+    """A compact day for subjects: ``8/14`` in English, ``14/08`` in French."""
+    from babel.dates import format_skeleton
+
+    result: str = format_skeleton("Md", day, locale=_locale(language))
+    return result

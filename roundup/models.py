@@ -1,0 +1,103 @@
+"""The small frozen records that flow between the pipeline stages.
+
+Every datetime here is timezone-aware; stored and compared in UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One normalised feed entry, as stored and as selected for an issue.
+
+    ``feed`` is the feed's key: its URL exactly as written in feeds.yaml (or the resolved
+    absolute path of a local file), so that entries stay attached to the configured feed even
+    after a permanent redirect.
+    """
+
+    feed: str
+    id: str  # stable: guid, else canonical link, else a content hash
+    title: str  # plain text: entities decoded, tags stripped
+    link: str  # absolute URL ("" when the entry has none)
+    canonical_url: str  # tracking parameters removed, host lower-cased, no fragment
+    author: str
+    published: datetime  # aware UTC; the first-seen time when the entry has no usable date
+    dated: bool  # False when ``published`` is the first-seen time, not a date from the feed
+    summary_html: str  # sanitised HTML
+    summary_text: str  # plain text of the summary
+    image: str | None  # first image: media:thumbnail/content, enclosure, or first <img>
+    tags: tuple[str, ...]
+    source: str  # display name of the feed (configured name, else the feed's title)
+    first_seen: datetime  # aware UTC
+
+
+@dataclass(frozen=True, slots=True)
+class FeedMeta:
+    """What a parse learned about the feed itself."""
+
+    title: str
+    link: str  # the site's home page, when the feed names one
+    warnings: tuple[str, ...] = ()  # e.g. feedparser's bozo exception, kept, not fatal
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """The result of parsing one feed body."""
+
+    meta: FeedMeta
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DraftItem:
+    """One item of a draft, as the editor sees and edits it in draft.yaml.
+
+    ``key`` identifies the item across re-drafts: the entry's canonical URL, or
+    ``editor:<n>`` for an item the editor added by hand.
+    """
+
+    key: str
+    title: str
+    link: str
+    source: str
+    published: datetime | None  # aware; None for an editor's item with no date
+    excerpt: str  # plain text
+    note: str = ""  # the editor's annotation, Markdown
+    image: str | None = None
+    also_via: tuple[str, ...] = ()  # other sources that carried the same story
+    new: bool = False  # arrived since the previous draft of this week
+
+
+@dataclass(frozen=True, slots=True)
+class DraftSection:
+    name: str
+    description: str
+    items: tuple[DraftItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """One issue as the editor reviews it: the content of ``<output_dir>/<week>/draft.yaml``."""
+
+    week: str  # ISO week, "2015-W33"
+    number: int  # issue number
+    subject: str
+    preheader: str
+    intro: str  # Markdown
+    sections: tuple[DraftSection, ...]
+    window_start: datetime  # aware, the newsletter's timezone
+    window_end: datetime  # exclusive
+    known: tuple[str, ...] = field(default=())  # every key ever proposed for this week
+
+    @property
+    def items(self) -> tuple[DraftItem, ...]:
+        return tuple(item for section in self.sections for item in section.items)
+
+    @property
+    def removed(self) -> tuple[str, ...]:
+        """Keys proposed once and since removed by the editor: they stay removed."""
+        present = {item.key for item in self.items}
+        return tuple(key for key in self.known if key not in present)
