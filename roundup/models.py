@@ -101,3 +101,20 @@ class Draft:
         """Keys proposed once and since removed by the editor: they stay removed."""
         present = {item.key for item in self.items}
         return tuple(key for key in self.known if key not in present)
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """An entry chosen for an issue, with the other sources that carried the same story."""
+
+    entry: Entry
+    also_via: tuple[str, ...] = ()  # display names of the other feeds, in a stable order
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One section of an issue before the editor sees it."""
+
+    name: str
+    description: str
+    stories: tuple[Story, ...]
