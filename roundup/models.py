@@ -118,3 +118,8 @@ class Group:
     name: str
     description: str
     stories: tuple[Story, ...]
+
+
+# Stands in the rendered email wherever a per-recipient unsubscribe token goes; the send
+# stage substitutes it per recipient (rendering happens once per issue, not per recipient).
+UNSUBSCRIBE_TOKEN = "ROUNDUP-UNSUBSCRIBE-TOKEN"

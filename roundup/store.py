@@ -1,0 +1,447 @@
+"""The SQLite state file: feeds and their health, entries, issues, sent links, deliveries.
+
+This is the only module that runs SQL. Each feed's fetch result is written in one
+transaction, so an interrupted run leaves the store as it was or with whole feeds only.
+Overlapping runs (cron) are kept apart by an advisory lock file next to the database: the
+second run waits briefly, then raises :class:`StoreLocked`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from roundup.errors import StoreError, StoreLocked
+from roundup.models import Entry
+
+# Each step takes the schema from version N-1 to N; never edit a released step, add one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE feeds (
+        key TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        gone INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        last_attempt TEXT,
+        last_success TEXT,
+        moved_to TEXT
+    );
+    CREATE TABLE entries (
+        feed TEXT NOT NULL,
+        id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        link TEXT NOT NULL,
+        canonical_url TEXT NOT NULL,
+        author TEXT NOT NULL,
+        published TEXT NOT NULL,
+        dated INTEGER NOT NULL,
+        summary_html TEXT NOT NULL,
+        summary_text TEXT NOT NULL,
+        image TEXT,
+        tags TEXT NOT NULL,
+        source TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        PRIMARY KEY (feed, id)
+    );
+    CREATE INDEX entries_published ON entries (published);
+    """,
+    """
+    CREATE TABLE issues (
+        week TEXT PRIMARY KEY,
+        number INTEGER NOT NULL UNIQUE,
+        approved_by TEXT,
+        approved_at TEXT,
+        approved_hash TEXT,
+        sent_at TEXT
+    );
+    CREATE TABLE sent_links (
+        canonical_url TEXT PRIMARY KEY,
+        week TEXT NOT NULL
+    );
+    CREATE TABLE deliveries (
+        week TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        status TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL,
+        PRIMARY KEY (week, recipient)
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the store remembers about one configured feed between runs."""
+
+    key: str
+    url: str  # where to fetch next: the configured URL, or where a permanent redirect led
+    title: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    gone: bool = False
+    failures: int = 0  # consecutive
+    last_error: str | None = None
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    moved_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """The outcome of one feed's fetch and parse, as the store records it."""
+
+    key: str
+    url: str
+    ok: bool
+    gone: bool = False
+    title: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    error: str | None = None
+    moved_to: str | None = None
+    entries: Sequence[Entry] | None = None  # None: nothing parsed (304, unchanged, failed)
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRecord:
+    week: str
+    number: int
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    approved_hash: str | None = None
+    sent_at: datetime | None = None
+
+
+class Store:
+    """A connection to the state file. Open with :meth:`open`; use as a context manager."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self.db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating and migrating as needed) the state file at ``path``."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, timeout=10, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA foreign_keys=ON")
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{path}: cannot open the state file ({exc})") from None
+        store = cls(db, path)
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- schema ------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        row = self.db.execute("PRAGMA user_version").fetchone()
+        return int(row[0])
+
+    def migrate(self) -> None:
+        """Bring the schema up to :data:`SCHEMA_VERSION`, one transaction per step."""
+        current = self.version
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: written by a newer roundup (schema {current}, this one knows "
+                f"{SCHEMA_VERSION}); upgrade roundup"
+            )
+        for number in range(current, SCHEMA_VERSION):
+            with self.transaction():
+                for statement in _statements(MIGRATIONS[number]):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit of writes: all of it lands, or none of it."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- feeds -------------------------------------------------------------------------
+
+    def feed_states(self) -> dict[str, FeedState]:
+        rows = self.db.execute(
+            "SELECT key, url, title, etag, last_modified, body_hash, gone, failures, last_error,"
+            " last_attempt, last_success, moved_to FROM feeds"
+        )
+        return {row[0]: _feed_state(row) for row in rows}
+
+    def feed_state(self, key: str) -> FeedState | None:
+        return self.feed_states().get(key)
+
+    def record_feed(self, update: FeedUpdate, *, now: datetime) -> int:
+        """Record one feed's outcome and upsert its entries; returns how many are new."""
+        stamp = _iso(now)
+        with self.transaction():
+            self._ensure_feed(update.key, update.url)
+            if update.ok:
+                self.db.execute(
+                    "UPDATE feeds SET url = ?, title = COALESCE(?, title),"
+                    " etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),"
+                    " body_hash = COALESCE(?, body_hash), gone = 0, failures = 0,"
+                    " last_error = NULL, last_attempt = ?, last_success = ?,"
+                    " moved_to = COALESCE(?, moved_to) WHERE key = ?",
+                    (
+                        update.moved_to or update.url, update.title, update.etag,
+                        update.last_modified, update.body_hash, stamp, stamp, update.moved_to,
+                        update.key,
+                    ),
+                )
+            else:
+                self.db.execute(
+                    "UPDATE feeds SET failures = failures + 1, last_error = ?, last_attempt = ?,"
+                    " gone = ? WHERE key = ?",
+                    (update.error, stamp, int(update.gone), update.key),
+                )
+            return self._upsert_entries(update.entries or ())
+
+    def reset_feed(self, key: str, url: str) -> None:
+        """Forget a feed's validators and redirect, e.g. after its URL changed in feeds.yaml."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE feeds SET url = ?, etag = NULL, last_modified = NULL, body_hash = NULL,"
+                " moved_to = NULL, gone = 0 WHERE key = ?",
+                (url, key),
+            )
+
+    def _ensure_feed(self, key: str, url: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO feeds (key, url) VALUES (?, ?)", (key, url))
+
+    # --- entries -----------------------------------------------------------------------
+
+    def _upsert_entries(self, entries: Iterable[Entry]) -> int:
+        new = 0
+        for entry in entries:
+            row = self.db.execute(
+                "SELECT first_seen, published, dated FROM entries WHERE feed = ? AND id = ?",
+                (entry.feed, entry.id),
+            ).fetchone()
+            if row is None:
+                new += 1
+                self.db.execute(_INSERT_ENTRY, _entry_row(entry))
+                continue
+            first_seen, published, dated = row
+            # An undated entry keeps the time it was first seen, or it would drift into
+            # every later week's window.
+            if not entry.dated and not dated:
+                entry = _replace_times(entry, published=published, first_seen=first_seen)
+            else:
+                entry = _replace_times(entry, published=None, first_seen=first_seen)
+            self.db.execute(_INSERT_ENTRY.replace("INSERT", "INSERT OR REPLACE"), _entry_row(entry))
+        return new
+
+    def entries_between(self, start: datetime, end: datetime) -> list[Entry]:
+        """Entries published in ``[start, end)``, oldest first."""
+        rows = self.db.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE published >= ? AND published < ?"
+            " ORDER BY published, feed, id",
+            (_iso(start), _iso(end)),
+        )
+        return [_entry(row) for row in rows]
+
+    def entries_for(self, feed: str) -> list[Entry]:
+        rows = self.db.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed = ? ORDER BY published, id", (feed,)
+        )
+        return [_entry(row) for row in rows]
+
+    def count_entries(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+
+    # --- issues, sent links and deliveries -----------------------------------------------
+
+    def issue(self, week: str) -> IssueRecord | None:
+        row = self.db.execute(
+            "SELECT week, number, approved_by, approved_at, approved_hash, sent_at FROM issues"
+            " WHERE week = ?",
+            (week,),
+        ).fetchone()
+        if row is None:
+            return None
+        return IssueRecord(row[0], row[1], row[2], _dt(row[3]), row[4], _dt(row[5]))
+
+    def issues(self) -> list[IssueRecord]:
+        weeks = [row[0] for row in self.db.execute("SELECT week FROM issues ORDER BY number")]
+        return [record for week in weeks if (record := self.issue(week)) is not None]
+
+    def issue_number(self, week: str, *, first: int) -> int:
+        """The number of ``week``'s issue, assigning the next free one on first use."""
+        with self.transaction():
+            row = self.db.execute("SELECT number FROM issues WHERE week = ?", (week,)).fetchone()
+            if row is not None:
+                return int(row[0])
+            top = self.db.execute("SELECT MAX(number) FROM issues").fetchone()[0]
+            number = first if top is None else max(int(top) + 1, first)
+            self.db.execute("INSERT INTO issues (week, number) VALUES (?, ?)", (week, number))
+            return number
+
+    def set_approval(self, week: str, *, by: str | None, at: datetime | None, digest: str | None) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE issues SET approved_by = ?, approved_at = ?, approved_hash = ?"
+                " WHERE week = ?",
+                (by, _iso(at) if at else None, digest, week),
+            )
+
+    def mark_sent(self, week: str, urls: Iterable[str], *, at: datetime) -> None:
+        """Record the issue as sent and its links as used, so later issues skip them."""
+        with self.transaction():
+            self.db.execute("UPDATE issues SET sent_at = ? WHERE week = ?", (_iso(at), week))
+            self.db.executemany(
+                "INSERT OR IGNORE INTO sent_links (canonical_url, week) VALUES (?, ?)",
+                [(url, week) for url in urls if url],
+            )
+
+    def sent_urls(self, *, before: str | None = None) -> dict[str, str]:
+        """Canonical URLs sent in earlier issues, mapped to the week that sent them."""
+        rows = self.db.execute("SELECT canonical_url, week FROM sent_links")
+        return {url: week for url, week in rows if before is None or week != before}
+
+    def deliveries(self, week: str) -> dict[str, tuple[str, str]]:
+        """Recipient → (status, detail) for ``week``: ``accepted`` or ``refused``."""
+        rows = self.db.execute(
+            "SELECT recipient, status, detail FROM deliveries WHERE week = ?", (week,)
+        )
+        return {recipient: (status, detail) for recipient, status, detail in rows}
+
+    def record_delivery(
+        self, week: str, recipients: Iterable[str], *, status: str, detail: str, at: datetime
+    ) -> None:
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO deliveries (week, recipient, status, detail, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(week, r, status, detail, _iso(at)) for r in recipients],
+            )
+
+    def clear_deliveries(self, week: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM deliveries WHERE week = ?", (week,))
+
+
+@contextlib.contextmanager
+def locked(
+    state: Path, *, wait: float = 5.0, sleep: Callable[[float], None] = time.sleep
+) -> Iterator[None]:
+    """Hold the run lock beside ``state`` (``<state>.lock``); wait up to ``wait`` seconds."""
+    state.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = state.with_name(state.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreLocked(
+                        f"{state}: another roundup run is in progress (it holds {lock_path});"
+                        " try again when it has finished"
+                    ) from None
+                sleep(0.1)
+        yield
+    finally:
+        os.close(fd)
+
+
+# --- rows -----------------------------------------------------------------------------
+
+_ENTRY_COLUMNS = (
+    "feed, id, title, link, canonical_url, author, published, dated, summary_html,"
+    " summary_text, image, tags, source, first_seen"
+)
+_INSERT_ENTRY = f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * 14)})"
+
+
+def _statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
+def _iso(moment: datetime) -> str:
+    """UTC, second precision, fixed width: sorts as text in the same order as in time."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime reached the store")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _entry_row(entry: Entry) -> tuple[object, ...]:
+    return (
+        entry.feed, entry.id, entry.title, entry.link, entry.canonical_url, entry.author,
+        _iso(entry.published), int(entry.dated), entry.summary_html, entry.summary_text,
+        entry.image, json.dumps(list(entry.tags), ensure_ascii=False), entry.source,
+        _iso(entry.first_seen),
+    )
+
+
+def _entry(row: Sequence[object]) -> Entry:
+    return Entry(
+        feed=str(row[0]), id=str(row[1]), title=str(row[2]), link=str(row[3]),
+        canonical_url=str(row[4]), author=str(row[5]),
+        published=datetime.fromisoformat(str(row[6])), dated=bool(row[7]),
+        summary_html=str(row[8]), summary_text=str(row[9]),
+        image=None if row[10] is None else str(row[10]),
+        tags=tuple(json.loads(str(row[11]))), source=str(row[12]),
+        first_seen=datetime.fromisoformat(str(row[13])),
+    )
+
+
+def _replace_times(entry: Entry, *, published: str | None, first_seen: str) -> Entry:
+    from dataclasses import replace
+
+    seen = datetime.fromisoformat(first_seen)
+    return replace(
+        entry,
+        first_seen=seen,
+        published=datetime.fromisoformat(published) if published else entry.published,
+    )
+
+
+def _feed_state(row: Sequence[object]) -> FeedState:
+    def text(value: object) -> str | None:
+        return None if value is None else str(value)
+
+    return FeedState(
+        key=str(row[0]), url=str(row[1]), title=str(row[2]), etag=text(row[3]),
+        last_modified=text(row[4]), body_hash=text(row[5]), gone=bool(row[6]),
+        failures=int(str(row[7])), last_error=text(row[8]), last_attempt=_dt(text(row[9])),
+        last_success=_dt(text(row[10])), moved_to=text(row[11]),
+    )
