@@ -1,0 +1,331 @@
+"""Pure helpers that turn what feeds say into what roundup stores.
+
+Nothing here touches the network, the disk or the clock: every function maps strings to
+strings (or a URL to its canonical form), deterministically, so the parse stage and the
+tests can call them freely. Feed content is untrusted; :func:`sanitize_html` is the only
+gate between it and the newsletter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from functools import lru_cache
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
+
+import lxml.etree
+import lxml.html
+import nh3
+
+# Query parameters that identify a campaign or a click, never the resource itself. Compared
+# case-insensitively; any ``utm_*`` parameter is dropped too.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "ttclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_hsenc",
+        "_hsmi",
+        "__hstc",
+        "__hssc",
+        "__hsfp",
+        "hsctatracking",
+        "ref_src",
+        "ref_url",
+        "mkt_tok",
+        "_ga",
+        "_gl",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "vero_conv",
+        "wickedid",
+        "li_fat_id",
+        "s_cid",
+    }
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+ALLOWED_TAGS = frozenset(
+    {
+        "p", "br", "hr", "div", "span", "a", "em", "strong", "b", "i", "u", "s", "small",
+        "sub", "sup", "mark", "abbr", "cite", "q", "del", "ins", "code", "kbd", "samp",
+        "pre", "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "h2", "h3", "h4", "h5",
+        "h6", "img", "figure", "figcaption", "table", "thead", "tbody", "tfoot", "tr",
+        "th", "td", "caption",
+    }
+)  # fmt: skip
+# Dropped together with everything inside them: their content is code, a player's
+# fallback text or form controls, never prose a reader should see.
+DROPPED_WITH_CONTENT = frozenset(
+    {
+        "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet",
+        "video", "audio", "source", "track", "svg", "math", "form", "button", "select",
+        "textarea", "noscript", "template", "canvas",
+    }
+)  # fmt: skip
+# No ``style``, ``class``, ``id`` or ``on*`` attribute survives anywhere.
+ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "a": frozenset({"href", "title"}),
+    "img": frozenset({"src", "alt", "title", "width", "height"}),
+    "abbr": frozenset({"title"}),
+    "ol": frozenset({"start"}),
+    "td": frozenset({"colspan", "rowspan"}),
+    "th": frozenset({"colspan", "rowspan"}),
+}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+# Hosts and paths that serve only invisible counting images.
+_PIXEL_URL = re.compile(
+    r"^https?://(?:"
+    r"feeds\.feedburner\.com/~r/|feeds\.feedburner\.com/~ff/|feedproxy\.google\.com/~r/"
+    r"|pixel\.wp\.com/|stats\.wordpress\.com/|pixel\.quantserve\.com/"
+    r"|www\.google-analytics\.com/|ssl\.google-analytics\.com/|www\.facebook\.com/tr"
+    r"|[^/]*\.doubleclick\.net/|pixel\.|tracking\.|track\.)",
+    re.IGNORECASE,
+)
+_PIXEL_PATH = re.compile(r"/(?:pixel|tracking|tracker|track|beacon|open)(?:\.gif|\.png|/|$)", re.I)
+# nh3 serialises every attribute as name="value" with '"' escaped, so this matches its
+# output exactly; it also tolerates the looser quoting of raw feed HTML.
+_IMG_TAG = re.compile(r"<img\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.IGNORECASE)
+_ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+
+_BLOCK_TAGS = frozenset(
+    {
+        "p", "div", "blockquote", "pre", "ul", "ol", "li", "dl", "dt", "dd", "h1", "h2",
+        "h3", "h4", "h5", "h6", "figure", "figcaption", "table", "tr", "hr", "section",
+        "article", "header", "footer", "aside", "nav", "address", "caption", "main",
+    }
+)  # fmt: skip
+_INVISIBLE_TAGS = DROPPED_WITH_CONTENT | {"head", "title"}
+_PARAGRAPH = "\n\n"
+_LINE = "\n"
+# XML 1.0 forbids these; lxml refuses strings that contain them.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_WHITESPACE = re.compile(r"\s+")
+_SPACES = re.compile(r" {2,}")
+_SPACE_AROUND_BREAK = re.compile(r" *\n *")
+_EXTRA_BREAKS = re.compile(r"\n{3,}")
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--.*?-->", re.DOTALL)
+_SENTENCE_END = re.compile(r"(?<!\b\w)[.!?…](?=\s|$)")
+_TRAILING_PUNCTUATION = ",;:-–—([{"
+
+
+def canonical_url(url: str) -> str:
+    """The URL that identifies a story, whatever campaign or anchor linked to it.
+
+    Tracking parameters go; the others stay, raw and in order. Scheme and host are
+    lower-cased, the default port and the fragment dropped, the path kept as written.
+
+    >>> canonical_url("HTTPS://Example.ORG:443/Post?utm_source=rss&id=7#comments")
+    'https://example.org/Post?id=7'
+    """
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url  # not a URL we can take apart (e.g. a bad port); keep it as written
+    scheme = parts.scheme.lower()
+    if not parts.netloc:
+        return urlunsplit((scheme, "", parts.path, _strip_tracking(parts.query), ""))
+    netloc = _canonical_netloc(parts.netloc, parts.hostname or "", port, scheme)
+    path = parts.path or ("/" if scheme in _DEFAULT_PORTS else "")
+    return urlunsplit((scheme, netloc, path, _strip_tracking(parts.query), ""))
+
+
+def _canonical_netloc(netloc: str, host: str, port: int | None, scheme: str) -> str:
+    userinfo = netloc.rpartition("@")[0] if "@" in netloc else ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal keeps its brackets
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    return f"{userinfo}@{host}" if userinfo else host
+
+
+def _strip_tracking(query: str) -> str:
+    kept = [pair for pair in query.split("&") if pair and not _is_tracking(pair)]
+    return "&".join(kept)
+
+
+def _is_tracking(pair: str) -> bool:
+    name = unquote_plus(pair.partition("=")[0]).strip().lower()
+    return name.startswith("utm_") or name in TRACKING_PARAMS
+
+
+def sanitize_html(html_text: str, base_url: str) -> str:
+    """Feed HTML reduced to safe formatting markup, with every URL absolute.
+
+    Scripts, frames, forms, media players, styles and event handlers are removed; only
+    http, https and mailto URLs survive; relative URLs resolve against ``base_url`` (or
+    are dropped when it is not an http(s) URL); links get ``rel="noopener noreferrer"``;
+    tracking pixels are removed.
+    """
+    if not html_text:
+        return ""
+    cleaned = _cleaner(_http_base(base_url)).clean(_CONTROL_CHARS.sub("", html_text))
+    return _IMG_TAG.sub(_drop_pixel, cleaned).strip()
+
+
+def _http_base(base_url: str) -> str:
+    base_url = base_url.strip()
+    return base_url if base_url.lower().startswith(("http://", "https://")) else ""
+
+
+@lru_cache(maxsize=256)
+def _cleaner(base_url: str) -> nh3.Cleaner:
+    # One cleaner per base: building it converts the whole policy, and a feed's entries
+    # mostly share one base, so the cache makes sanitising a feed cheap.
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROPPED_WITH_CONTENT),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        attribute_filter=_filter_attribute,
+        url_schemes=set(URL_SCHEMES),
+        url_relative=("rewrite_with_base", base_url) if base_url else "deny",
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    # Sizes are only kept when they are plain numbers: anything else is a layout trick.
+    if attribute in ("width", "height", "colspan", "rowspan", "start"):
+        value = value.strip().removesuffix("px")
+        return value if value.isdigit() else None
+    return value
+
+
+def _drop_pixel(match: re.Match[str]) -> str:
+    return "" if _is_pixel(_attributes(match.group(0))) else match.group(0)
+
+
+def _attributes(tag: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, dq, sq, bare in _ATTR.findall(tag):
+        found.setdefault(name.lower(), html.unescape(dq or sq or bare))
+    return found
+
+
+def _is_pixel(attributes: dict[str, str]) -> bool:
+    src = attributes.get("src", "")
+    if not src:
+        return True  # its URL was unsafe or unresolvable: nothing left to show
+    sizes = [attributes.get(name, "").strip().removesuffix("px") for name in ("width", "height")]
+    tiny = any(size.isdigit() and int(size) <= 1 for size in sizes)
+    unsized = not any(sizes)
+    return tiny or bool(_PIXEL_URL.match(src)) or (unsized and bool(_PIXEL_PATH.search(src)))
+
+
+def first_image(html_text: str, base_url: str) -> str | None:
+    """The first real image of an HTML fragment: absolute http(s), not a tracking pixel."""
+    for match in _IMG_TAG.finditer(html_text):
+        attributes = _attributes(match.group(0))
+        src = urljoin(base_url, attributes.get("src", "").strip()) if base_url else ""
+        src = src or attributes.get("src", "").strip()
+        if src.lower().startswith(("http://", "https://")) and not _is_pixel(
+            {**attributes, "src": src}
+        ):
+            return src
+    return None
+
+
+def html_to_text(html_text: str) -> str:
+    """The plain text of an HTML fragment.
+
+    Entities are decoded, block elements become paragraph breaks (``<br>`` a line break),
+    script and style content is dropped and runs of whitespace collapse to one space.
+    """
+    if not html_text or not html_text.strip():
+        return ""
+    if "<" not in html_text and "&" not in html_text:
+        return _space(html_text).strip()  # no markup at all: skip the parser
+    try:
+        root = lxml.html.fragment_fromstring(_CONTROL_CHARS.sub("", html_text), create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        return _space(html.unescape(_TAG.sub(" ", html_text))).strip()
+    pieces = [_space(root.text)]
+    _walk(root, pieces)
+    return _join(pieces)
+
+
+def _walk(element: lxml.html.HtmlElement, pieces: list[str]) -> None:
+    for child in element:
+        tag = child.tag.lower() if isinstance(child.tag, str) else ""
+        if tag and tag not in _INVISIBLE_TAGS:
+            block = tag in _BLOCK_TAGS
+            pieces.append(_PARAGRAPH if block else _LINE if tag == "br" else "")
+            pieces.append(_space(child.text))
+            _walk(child, pieces)
+            pieces.append(_PARAGRAPH if block else "")
+        pieces.append(_space(child.tail))  # comments and hidden elements still have a tail
+
+
+def _space(text: str | None) -> str:
+    # Newlines in HTML source are plain whitespace; only the markers above break lines.
+    return _WHITESPACE.sub(" ", text) if text else ""
+
+
+def _join(pieces: list[str]) -> str:
+    text = _SPACES.sub(" ", "".join(pieces))
+    text = _SPACE_AROUND_BREAK.sub(_LINE, text)
+    return _EXTRA_BREAKS.sub(_PARAGRAPH, text).strip()
+
+
+def clean_title(raw: str) -> str:
+    """A title as plain text: tags stripped, entities (even double-escaped) decoded.
+
+    >>> clean_title("  Tom &amp;amp; Jerry: <em>the</em>  sequel ")
+    'Tom & Jerry: the sequel'
+    """
+    text = raw
+    for _ in range(3):  # feeds escape titles once, twice, sometimes three times
+        decoded = html.unescape(_TAG.sub("", text))
+        if decoded == text:
+            break
+        text = decoded
+    return " ".join(_CONTROL_CHARS.sub("", text).split())
+
+
+def title_from_text(text: str, limit: int = 80) -> str:
+    """A title for a post that has none: its first sentence, or its first words.
+
+    A cut falls on a word boundary and ends with "…"; the result is at most ``limit``
+    characters long.
+    """
+    first = " ".join(text.strip().split("\n\n", 1)[0].split()) if text else ""
+    end = _SENTENCE_END.search(first)
+    if end and end.end() <= limit:
+        return first[: end.end()]
+    if len(first) <= limit:
+        return first
+    cut = first[: limit - 1]
+    if first[limit - 1] != " " and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]  # never split a word unless it is the only one
+    return cut.rstrip().rstrip(_TRAILING_PUNCTUATION).rstrip() + "…"
+
+
+def entry_id(guid: str | None, link: str | None, title: str, content: str) -> str:
+    """The stable identity of an entry: its guid, else its canonical link, else a hash.
+
+    The hash is ``sha1:`` plus the sha1 of the title and content as compact, sorted JSON,
+    so the same text always gives the same id.
+    """
+    if guid and guid.strip():
+        return guid.strip()
+    if link and link.strip():
+        return canonical_url(link)
+    payload = json.dumps(
+        {"title": title, "content": content}, sort_keys=True, separators=(",", ":")
+    )
+    return "sha1:" + hashlib.sha1(payload.encode("utf-8"), usedforsecurity=False).hexdigest()

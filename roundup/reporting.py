@@ -1,0 +1,90 @@
+"""What the commands print: pure ``format_*`` functions, and the progress display.
+
+Kept apart from the CLI so the texts can be tested exactly and reused by the editor's desk.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from roundup.config import Config
+from roundup.pipeline import DraftResult, FeedReport, FetchReport, RenderResult, fetch_feeds
+from roundup.store import Store
+
+
+def format_feed_line(report: FeedReport) -> str:
+    """One log line per feed, for cron mail and other non-terminal output."""
+    if report.status == "fetched":
+        detail = f"{report.new_entries} new"
+    elif report.status in ("failed", "gone"):
+        detail = report.error or report.status
+    else:
+        detail = "not modified" if report.status == "not_modified" else "unchanged"
+    return f"{report.status:<12} {report.name}: {detail}"
+
+
+def format_fetch_summary(report: FetchReport, *, quiet: bool = False) -> str:
+    """The end-of-run summary: counts, then every failure and redirect with what to do."""
+    lines: list[str] = []
+    if not quiet:
+        lines.append(
+            f"{len(report.feeds)} feeds: {report.count('fetched')} fetched, "
+            f"{report.count('not_modified', 'unchanged')} unchanged, "
+            f"{len(report.failed)} failed; {report.new_entries} new entries."
+        )
+    if report.failed:
+        lines.append("Failed:")
+        lines += [f"  {feed.name} ({feed.key}): {feed.error}" for feed in report.failed]
+    moved = [feed for feed in report.feeds if feed.moved_to]
+    if moved and not quiet:
+        lines.append("Moved permanently (update feeds.yaml):")
+        lines += [f"  {feed.key} -> {feed.moved_to}" for feed in moved]
+    warned = [feed for feed in report.feeds if feed.warnings]
+    if warned and not quiet:
+        lines.append("Parsed with warnings (entries kept):")
+        lines += [f"  {feed.name}: {feed.warnings[0]}" for feed in warned]
+    return "".join(line + "\n" for line in lines)
+
+
+def format_draft_summary(result: DraftResult) -> str:
+    items = len(result.draft.items)
+    verb = "Wrote" if result.created else "Updated"
+    extra = "" if result.created else f", {result.new_items} new since the last draft"
+    return f"{verb} {_shown(result.path)}: {items} items in {len(result.draft.sections)} sections{extra}.\n"
+
+
+def format_render_summary(result: RenderResult, base: Path) -> str:
+    lines = [f"Rendered issue {result.draft.number} ({result.draft.week}):"]
+    lines += [f"  {_shown(path)}" for path in result.files]
+    lines += [f"Note: {notice}" for notice in result.issue.notices]
+    return "".join(line + "\n" for line in lines)
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working directory when it is below it: shorter, still exact."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def fetch_with_progress(
+    config: Config, store: Store, *, now: datetime, quiet: bool, stream: TextIO | None = None
+) -> FetchReport:
+    """Run :func:`fetch_feeds` with a progress bar on a terminal, log lines otherwise."""
+    out = stream or sys.stderr
+    total = len(config.enabled_feeds)
+    if quiet or total == 0:
+        return fetch_feeds(config, store, now=now)
+    if out.isatty() and os.environ.get("TERM") != "dumb":
+        with click.progressbar(length=total, label="Fetching", file=out) as bar:
+            return fetch_feeds(config, store, now=now, on_feed=lambda _r: bar.update(1))
+    return fetch_feeds(
+        config, store, now=now, on_feed=lambda r: click.echo(format_feed_line(r), file=out)
+    )

@@ -1,0 +1,253 @@
+"""feeds.yaml validation: every bad input gets an exact, actionable message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from roundup.config import (
+    DEFAULT_USER_AGENT,
+    FetchSettings,
+    default_config_path,
+    load_config,
+    parse_config,
+)
+from roundup.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+P = Path("/srv/news/feeds.yaml")
+
+GOOD = """\
+newsletter:
+  title: The Elicitor Weekly Roundup
+  url: https://example.org/roundup
+  timezone: America/New_York
+  week_ends: friday
+  language: en
+  from: "The Elicitor <roundup@example.org>"
+  to: ["roundup@lists.example.org"]
+sections:
+  - name: Analysis
+    description: Long reads
+  - name: News
+feeds:
+  - url: https://example.org/feed.xml
+    name: Example Review
+    section: Analysis
+    max_items: 5
+    include: [Russia, syria]
+    exclude: sponsored
+  - url: local/feed.atom
+    enabled: false
+"""
+
+
+def config_with(old: str, new: str) -> str:
+    assert old in GOOD, old
+    return GOOD.replace(old, new, 1)
+
+
+def test_good_config_resolves_paths_and_defaults() -> None:
+    """A valid file loads with defaults filled in and paths resolved against its folder."""
+    config = parse_config(GOOD, P)
+    assert config.newsletter.url == "https://example.org/roundup/"
+    assert config.newsletter.week_ends == 4
+    assert config.newsletter.max_items == 40
+    assert config.output_dir == Path("/srv/news/out")
+    assert config.state == Path("/srv/news/.roundup/state.sqlite3")
+    assert [s.name for s in config.sections] == ["Analysis", "News"]
+    first, second = config.feeds
+    assert first.include == ("russia", "syria") and first.exclude == ("sponsored",)
+    assert second.url == "/srv/news/local/feed.atom" and second.is_local
+    assert config.enabled_feeds == (first,)
+    assert config.fetch == FetchSettings()
+    assert config.fetch.user_agent == DEFAULT_USER_AGENT
+    assert config.smtp is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("  title: The", "  titel: The", "newsletter.titel: unknown key (did you mean 'title'?)"),
+        (
+            "feeds:\n",
+            "feedz: []\nfeeds:\n",
+            "feedz: unknown key (did you mean 'feeds'?)",
+        ),
+        (
+            "    max_items: 5",
+            "    max_item: 5",
+            "feeds[0].max_item: unknown key (did you mean 'max_items'?)",
+        ),
+        (
+            "    max_items: 5",
+            "    max_items: 0",
+            "feeds[0].max_items: expected a whole number from 1 to 10000, got 0 (a number)",
+        ),
+        (
+            "    max_items: 5",
+            "    max_items: five",
+            "feeds[0].max_items: expected a whole number from 1 to 10000, got 'five'",
+        ),
+        (
+            "    section: Analysis",
+            "    section: Analysys",
+            "feeds[0].section: 'Analysys' is not a configured section (did you mean 'Analysis'?)",
+        ),
+        (
+            "    section: Analysis",
+            "    section: Sports",
+            "feeds[0].section: 'Sports' is not a configured section (add it under sections:)",
+        ),
+        (
+            "  - url: local/feed.atom",
+            "  - url: ftp://example.org/feed",
+            "feeds[1].url: 'ftp://example.org/feed': expected an http(s) URL or a file path",
+        ),
+        (
+            "  - url: local/feed.atom",
+            "  - name: No URL",
+            "feeds[1].url: missing (this key is required)",
+        ),
+        (
+            "  - url: local/feed.atom",
+            "  - url: https://example.org/feed.xml",
+            "feeds[1].url: 'https://example.org/feed.xml' is listed twice",
+        ),
+        (
+            "    enabled: false",
+            "    enabled: nope",
+            "feeds[1].enabled: expected true or false, got 'nope'",
+        ),
+        (
+            "  timezone: America/New_York",
+            "  timezone: Mars/Olympus",
+            "newsletter.timezone: 'Mars/Olympus' is not an IANA time zone (e.g. Europe/Paris)",
+        ),
+        (
+            "  week_ends: friday",
+            "  week_ends: fri",
+            "newsletter.week_ends: expected one of monday, tuesday, wednesday, thursday, "
+            "friday, saturday, sunday, got 'fri'",
+        ),
+        (
+            "  language: en",
+            "  language: klingon",
+            "newsletter.language: 'klingon' is not a language code (e.g. en, fr, pt-BR)",
+        ),
+        (
+            '  from: "The Elicitor <roundup@example.org>"',
+            "  from: nobody",
+            "newsletter.from: expected an email address like \"Name <me@example.org>\", "
+            "got 'nobody'",
+        ),
+        (
+            '  to: ["roundup@lists.example.org"]',
+            '  to: ["roundup@lists.example.org", "oops"]',
+            "newsletter.to[1]: expected an email address, got 'oops'",
+        ),
+        (
+            "  url: https://example.org/roundup",
+            "  url: example.org/roundup",
+            "newsletter.url: expected an absolute http/https URL, got 'example.org/roundup'",
+        ),
+        (
+            "  - name: News",
+            "  - name: Analysis",
+            "sections[1].name: 'Analysis' is listed twice",
+        ),
+        (
+            "sections:\n  - name: Analysis\n    description: Long reads\n  - name: News\n",
+            "sections: 3\n",
+            "sections: expected a list, got 3 (a number)",
+        ),
+        (
+            "  language: en",
+            "  language: en\n  send_at: someday",
+            "newsletter.send_at: expected a weekday and a time like \"friday 15:00\", "
+            "got 'someday'",
+        ),
+        (
+            "  language: en",
+            "  language: en\n  unsubscribe_url: https://example.org/unsubscribe",
+            "newsletter.unsubscribe_url: must contain {token}, replaced per recipient "
+            "(e.g. https://example.org/u/{token})",
+        ),
+        (
+            "feeds:\n",
+            "fetch: {concurrency: 0}\nfeeds:\n",
+            "fetch.concurrency: expected a whole number from 1 to 1000, got 0 (a number)",
+        ),
+        (
+            "feeds:\n",
+            "smtp: {host: mail.example.org, security: ssl}\nfeeds:\n",
+            "smtp.security: expected one of none, starttls, tls, got 'ssl'",
+        ),
+        (
+            "feeds:\n",
+            "smtp: {host: mail.example.org, password: hunter2}\nfeeds:\n",
+            "smtp.password: unknown key (did you mean 'password_env'?)",
+        ),
+        (
+            "feeds:\n",
+            "templates: no-such-folder\nfeeds:\n",
+            "templates: '/srv/news/no-such-folder' is not a folder (create it, or remove the key)",
+        ),
+    ],
+)
+def test_bad_config_messages(old: str, new: str, message: str) -> None:
+    """Each fault names the file, line and key path, and says what is expected."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_with(old, new), P)
+    text = str(caught.value)
+    assert text.startswith(f"{P}:"), text
+    assert text.split(": ", 1)[1] == message
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", f"{P}: the file is empty (see the README for an example)"),
+        ("- a\n- b\n", f"{P}:1: top level: expected a mapping of keys, got a list"),
+        ("newsletter: {title: x\n", f"{P}:2: not valid YAML: expected ',' or '}}', but got '<stream end>'"),
+        ("feeds: []\n", f"{P}:1: newsletter: missing (this key is required)"),
+    ],
+)
+def test_broken_files(text: str, message: str) -> None:
+    """Empty files, non-mappings, YAML syntax errors and missing blocks are reported."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, P)
+    assert str(caught.value) == message
+
+
+def test_line_numbers_point_at_the_key() -> None:
+    """An unknown key's message carries the line it sits on."""
+    text = GOOD.replace("    name: Example", "    nmae: Example")
+    with pytest.raises(ConfigError, match=r"feeds\.yaml:15: feeds\[0\]\.nmae: unknown key"):
+        parse_config(text, P)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    """A missing config says how to point roundup at one."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "feeds.yaml")
+    assert str(caught.value) == (
+        f"{tmp_path / 'feeds.yaml'}: no such file (pass --config PATH or set $ROUNDUP_CONFIG)"
+    )
+
+
+def test_config_path_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """$ROUNDUP_CONFIG wins over ./feeds.yaml."""
+    monkeypatch.setenv("ROUNDUP_CONFIG", "/etc/roundup/feeds.yaml")
+    assert default_config_path() == Path("/etc/roundup/feeds.yaml")
+    monkeypatch.delenv("ROUNDUP_CONFIG")
+    assert default_config_path() == Path("feeds.yaml")
+
+
+def test_bundled_default_config_is_valid() -> None:
+    """The feeds.yaml in the repository loads, and every feed it names exists."""
+    config = load_config(ROOT / "feeds.yaml")
+    assert config.feeds, "the default config lists feeds"
+    for feed in config.feeds:
+        assert feed.is_local and Path(feed.url).is_file(), feed.url
