@@ -81,7 +81,7 @@ class FeedConfig:
 
     @property
     def is_local(self) -> bool:
-        return not self.url.startswith(("http://", "https://"))
+        return not self.url.lower().startswith(("http://", "https://"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,11 @@ feed); the others are credited in ``Story.also_via``. List the newsletter's own 
 in feeds.yaml so that its own posts are the copies kept.
 
 Cost: URLs and exact titles are dictionary look-ups, O(n) after an O(n log n) sort. The
-fuzzy comparison only runs within small buckets: a title is filed under its two longest
-words, and compared with the earlier titles filed under either. Near-identical titles of
-four or more words practically always share one of their two longest words.
+fuzzy comparison only runs within small buckets: a title is filed under its three rarest
+words (among those some other title of the pool also has), and compared with the earlier
+titles filed under any of them. Near-identical titles share nearly all their words, so
+practically always one of those three (a pair that shares none of them is missed: a missed
+duplicate is a lesser harm than a lost story, and the editor sees it in the draft).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -39,6 +41,7 @@ FUZZY_MIN_WORDS = 4  # shorter titles are too generic for a fuzzy match
 EXACT_MIN_WORDS = 3  # ...or EXACT_MIN_CHARS, for scripts written without spaces
 EXACT_MIN_CHARS = 20
 SUFFIX_MAX_WORDS = 4  # " - The New York Times" is a source suffix; longer tails are not
+BUCKET_WORDS = 3  # a title is filed for the fuzzy comparison under 3 of its words
 
 Match = Literal["same link", "same title", "similar title"]
 
@@ -94,9 +97,12 @@ def dedupe(entries: Sequence[Entry], feed_order: Sequence[str]) -> Deduped:
     The result does not depend on the order of ``entries``.
     """
     rank = {key: index for index, key in enumerate(feed_order)}
+    ordered = sorted(entries, key=lambda e: (rank.get(e.feed, len(rank)), *newest_first(e)))
+    keys = [title_key(entry.title) for entry in ordered]
+    frequency = Counter(word for key in keys for word in set(key.split()))
     index = _Index()
-    for entry in sorted(entries, key=lambda e: (rank.get(e.feed, len(rank)), *newest_first(e))):
-        index.add(entry)
+    for entry, key in zip(ordered, keys, strict=True):
+        index.add(entry, _Title.of(key, frequency))
     return Deduped(
         stories=tuple(cluster.story() for cluster in index.clusters),
         duplicates=tuple(index.duplicates),
@@ -120,39 +126,39 @@ def _is_source_suffix(head: list[str], tail: list[str]) -> bool:
     return len(tail) <= SUFFIX_MAX_WORDS and not has_digits and len(head) >= FUZZY_MIN_WORDS
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Title:
     """A normalised title with what the fuzzy comparison needs, computed once."""
 
     key: str
     numbers: tuple[str, ...]
-    buckets: tuple[str, ...]  # its two longest words
+    buckets: tuple[str, ...]  # where it is filed for the fuzzy comparison
     fuzzy: bool  # long enough for a fuzzy match
     exact: bool  # distinctive enough for an exact match
 
     @classmethod
-    def of(cls, title: str) -> _Title:
-        key = title_key(title)
+    def of(cls, key: str, frequency: Mapping[str, int]) -> _Title:
+        """``frequency`` counts the titles of the whole pool that hold each word."""
         words = key.split()
-        longest = sorted(set(words), key=lambda word: (-len(word), word))[:2]
+        # a word no other title holds finds no partner; the rarest of the others make the
+        # smallest buckets
+        shared = sorted(
+            {word for word in words if frequency[word] > 1},
+            key=lambda word: (frequency[word], -len(word), word),
+        )
         return cls(
             key=key,
             numbers=tuple(_DIGITS.findall(key)),
-            buckets=tuple(longest),
+            buckets=tuple(shared[:BUCKET_WORDS]),
             fuzzy=len(words) >= FUZZY_MIN_WORDS,
             exact=len(words) >= EXACT_MIN_WORDS or len(key) >= EXACT_MIN_CHARS,
         )
 
-    def similar(self, other: _Title) -> bool:
-        if self.numbers != other.numbers:
-            return False
-        matcher = difflib.SequenceMatcher(None, self.key, other.key, autojunk=False)
-        # the cheap upper bounds first: most candidates fail them
-        return (
-            matcher.real_quick_ratio() >= SIMILARITY
-            and matcher.quick_ratio() >= SIMILARITY
-            and matcher.ratio() >= SIMILARITY
-        )
+    def may_match(self, other: _Title) -> bool:
+        """The cheap tests: same numbers, and lengths close enough for the ratio to reach
+        SIMILARITY (it is at most 2 * shorter / (sum of lengths))."""
+        shorter, total = min(len(self.key), len(other.key)), len(self.key) + len(other.key)
+        return self.numbers == other.numbers and 2 * shorter >= SIMILARITY * total
 
 
 @dataclass(slots=True, eq=False)  # identity: two clusters are never "equal"
@@ -185,8 +191,7 @@ class _Index:
         self.by_title: dict[str, list[_Cluster]] = defaultdict(list)
         self.buckets: dict[str, list[tuple[_Title, _Cluster]]] = defaultdict(list)
 
-    def add(self, entry: Entry) -> None:
-        title = _Title.of(entry.title)
+    def add(self, entry: Entry, title: _Title) -> None:
         found = self.find(entry, title)
         if found is None:
             cluster = _Cluster(len(self.clusters), [entry])
@@ -206,9 +211,24 @@ class _Index:
                 if entry.feed not in cluster.feeds:
                     return cluster, "same title"
         if title.fuzzy:
-            for other, cluster in self.candidates(title):
-                if entry.feed not in cluster.feeds and title.similar(other):
-                    return cluster, "similar title"
+            similar = self.similar(entry, title)
+            if similar is not None:
+                return similar, "similar title"
+        return None
+
+    def similar(self, entry: Entry, title: _Title) -> _Cluster | None:
+        """The first story, from another feed, with a title at least SIMILARITY alike."""
+        matcher: difflib.SequenceMatcher[str] | None = None
+        for other, cluster in self.candidates(title):
+            if entry.feed in cluster.feeds or not title.may_match(other):
+                continue
+            if matcher is None:
+                # SequenceMatcher indexes its second sequence: index this title once
+                matcher = difflib.SequenceMatcher(None, autojunk=False)
+                matcher.set_seq2(title.key)
+            matcher.set_seq1(other.key)
+            if matcher.quick_ratio() >= SIMILARITY and matcher.ratio() >= SIMILARITY:
+                return cluster
         return None
 
     def candidates(self, title: _Title) -> list[tuple[_Title, _Cluster]]:

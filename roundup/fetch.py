@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
@@ -104,8 +104,15 @@ class _Run:
     hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
 
     def host_slots(self, url: str) -> asyncio.Semaphore:
-        host = (urlsplit(url).hostname or "").lower()
-        return self.hosts.setdefault(host, asyncio.Semaphore(self.settings.per_host))
+        return self.hosts.setdefault(_host(url), asyncio.Semaphore(self.settings.per_host))
+
+
+def _host(url: str) -> str:
+    """The URL's host, lower-cased; raises httpx.InvalidURL for a URL that cannot be requested."""
+    host = httpx.URL(url).host  # httpx's own parse, so that it rejects what httpx would
+    if not host:
+        raise httpx.InvalidURL("no host")
+    return host
 
 
 async def fetch_all(

@@ -56,7 +56,7 @@ class DraftItem:
     """One item of a draft, as the editor sees and edits it in draft.yaml.
 
     ``key`` identifies the item across re-drafts: the entry's canonical URL, or
-    ``editor:<n>`` for an item the editor added by hand.
+    ``editor:<canonical link>`` for an item the editor added by hand.
     """
 
     key: str

@@ -47,7 +47,6 @@ FEED_LINK_TYPES = (
     "application/feed+json",
     "application/json",
 )
-_JSON_FEED_VERSION = re.compile(rb'"version"\s*:\s*"https?://jsonfeed\.org/version/1')
 _HTML_START = re.compile(rb"<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
 _WARNING_LIMIT = 200
 
@@ -234,11 +233,11 @@ def _content_image(summary_html: str, item: Mapping[str, Any], base: str) -> str
 
 
 def _is_json_feed(body: bytes, content_type: str | None) -> bool:
-    start = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not start.startswith(b"{"):
-        return False  # XML served as JSON is still XML
+    start = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if start.startswith(b"{"):
+        return True  # no XML document starts with a brace; a JSON Feed always does
     declared = (content_type or "").split(";")[0].strip().lower()
-    return declared in JSON_TYPES or bool(_JSON_FEED_VERSION.search(body))
+    return declared in JSON_TYPES and not start.startswith(b"<")  # XML served as JSON is XML
 
 
 def _parse_json(body: bytes, context: _Context) -> ParsedFeed:
@@ -257,7 +256,9 @@ def _parse_json(body: bytes, context: _Context) -> ParsedFeed:
     items = document.get("items")
     items = items if isinstance(items, list) else []
     feed_author = _json_author(document)
-    entries = tuple(_json_entry(item, context, feed_author) for item in items if _is_object(item))
+    entries = tuple(
+        _json_entry(item, context, feed_author) for item in items if isinstance(item, dict)
+    )
     skipped = len(items) - len(entries)
     if skipped:
         note = f"JSON Feed: skipped {skipped} item(s) that are not objects"
@@ -266,8 +267,12 @@ def _parse_json(body: bytes, context: _Context) -> ParsedFeed:
 
 
 def _json_entry(item: Json, context: _Context, feed_author: str) -> Entry:
-    link = _absolute(context.base, _string(item.get("url")) or _string(item.get("external_url")))
-    base = link or context.base
+    # JSON Feed has no xml:base: the site's home page is the natural base for its links,
+    # and the item's own page (not an external_url, which is another site) for its HTML.
+    site = context.home or context.base
+    url = _absolute(site, _string(item.get("url")))
+    link = url or _absolute(site, _string(item.get("external_url")))
+    base = url or site
     summary_html = _json_summary(item, base)
     published = _first_date_text(item.get("date_published"), item.get("date_modified"))
     images = [item.get("image"), item.get("banner_image"), *_json_image_attachments(item)]
@@ -310,7 +315,7 @@ def _json_author(node: Json) -> str:
     authors = node.get("authors")
     candidates = authors if isinstance(authors, list) else [node.get("author")]  # 1.1 / 1.0
     for author in candidates:
-        if _is_object(author) and (name := clean_title(_string(author.get("name")))):
+        if isinstance(author, dict) and (name := clean_title(_string(author.get("name")))):
             return name
     return ""
 
@@ -320,7 +325,8 @@ def _json_image_attachments(item: Json) -> list[object]:
     return [
         attachment.get("url")
         for attachment in (attachments if isinstance(attachments, list) else [])
-        if _is_object(attachment) and _string(attachment.get("mime_type")).startswith("image/")
+        if isinstance(attachment, dict)
+        and _string(attachment.get("mime_type")).startswith("image/")
     ]
 
 
@@ -348,10 +354,6 @@ def _parse_date_text(text: str) -> datetime | None:
 
 def _string(value: object) -> str:
     return value if isinstance(value, str) else ""
-
-
-def _is_object(value: object) -> bool:
-    return isinstance(value, dict)
 
 
 # --- shared ---------------------------------------------------------------------------
@@ -415,12 +417,12 @@ def _is_http(url: str) -> bool:
 
 
 def _terms(values: Iterable[object]) -> tuple[str, ...]:
-    """Tag names, cleaned, de-duplicated, in their first-seen order."""
-    seen: dict[str, None] = {}
+    """Tag names, cleaned, de-duplicated ignoring case, in their first-seen spelling and order."""
+    seen: dict[str, str] = {}
     for value in values:
         if isinstance(value, str) and (term := clean_title(value)):
-            seen.setdefault(term, None)
-    return tuple(seen)
+            seen.setdefault(term.casefold(), term)
+    return tuple(seen.values())
 
 
 def _fallback_name(url: str) -> str:

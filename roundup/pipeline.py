@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 
@@ -27,10 +27,12 @@ from roundup.group import group_stories
 from roundup.i18n import labels
 from roundup.models import Draft
 from roundup.parse import parse_feed
-from roundup.render import RenderedIssue, make_environment, render_issue, write_issue
 from roundup.select import Selection, select_stories
 from roundup.store import FeedState, FeedUpdate, Store
 from roundup.week import Window, window_for
+
+if TYPE_CHECKING:
+    from roundup.render import RenderedIssue
 
 FeedStatus = Literal["fetched", "not_modified", "unchanged", "failed", "gone"]
 
@@ -228,8 +230,9 @@ def make_draft(config: Config, store: Store, *, window: Window) -> DraftResult:
         groups, window=window, number=number, newsletter=config.newsletter, previous=previous
     )
     save_draft(path, draft)
-    new_items = sum(1 for item in draft.items if item.new)
-    return DraftResult(draft, path, previous is None, new_items)
+    before = {item.key for item in previous.items} if previous else set()
+    new_items = sum(1 for item in draft.items if item.key not in before)
+    return DraftResult(draft, path, selection, previous is None, new_items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +244,9 @@ class RenderResult:
 
 def render_week(config: Config, *, week: str) -> RenderResult:
     """Render ``<output_dir>/<week>/draft.yaml`` into the issue's four files."""
+    # Imported here: premailer and lxml cost a third of a second that fetch-only runs skip.
+    from roundup.render import make_environment, render_issue, write_issue
+
     draft = load_draft(draft_path(config, week))
     issue = render_issue(draft, config, env=make_environment(config))
     files = write_issue(issue_dir(config, week), issue)

@@ -10,7 +10,7 @@ Usage::
         ...  # fetch it
         assert server.requests_to("/feed.xml")[0].headers["User-Agent"]
 
-or take the ``feed_server`` fixture (``from tests.feedserver import feed_server``).
+or take the ``feed_server`` fixture (``from tests.feedserver import feed_server_fixture``).
 
 It runs a ``ThreadingHTTPServer`` in a background thread on a random port. Every request
 is recorded with its headers, how many body bytes were sent back and whether the whole
@@ -198,8 +198,11 @@ class _Handler(BaseHTTPRequestHandler):
         """Stay quiet: pytest shows the assertions, not an access log."""
 
 
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
+# registered under the name ``feed_server``; import ``feed_server_fixture`` into a test module
+# (or list this module in ``pytest_plugins``) to use it, without the import shadowing the
+# test's ``feed_server`` argument
+@pytest.fixture(name="feed_server")
+def feed_server_fixture() -> Iterator[FeedServer]:
     """A running :class:`FeedServer`, stopped after the test."""
     with FeedServer() as server:
         yield server

@@ -1,0 +1,247 @@
+"""Tests for roundup.dedupe: one story, however many feeds carried it."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from roundup import dedupe as dedupe_module
+from roundup.dedupe import Duplicate, dedupe, title_key
+from roundup.models import Entry, Story
+
+T0 = datetime(2015, 8, 10, 12, 0, tzinfo=UTC)
+FEEDS = ["own.example", "a.example", "b.example", "c.example"]  # config order
+
+
+def entry(
+    title: str,
+    *,
+    feed: str = "a.example",
+    id: str | None = None,
+    url: str | None = None,
+    hours: int = 0,
+    source: str | None = None,
+) -> Entry:
+    """An entry of ``feed``, published ``hours`` after T0; its URL defaults to one of its own."""
+    id = id or f"{feed}:{title}"
+    url = f"https://{feed}/{abs(hash(id))}" if url is None else url
+    return Entry(
+        feed=feed,
+        id=id,
+        title=title,
+        link=url,
+        canonical_url=url,
+        author="",
+        published=T0 + timedelta(hours=hours),
+        dated=True,
+        summary_html="",
+        summary_text="",
+        image=None,
+        tags=(),
+        source=source or feed.split(".")[0].capitalize(),
+        first_seen=T0 + timedelta(hours=hours),
+    )
+
+
+def test_same_canonical_url_across_feeds() -> None:
+    """A utm-laden and a clean link with the same canonical URL are one story."""
+    clean = entry("Rust 1.80 is out", feed="a.example", url="https://blog.rust-lang.org/1.80")
+    tracked = entry("Rust 1.80", feed="b.example", url="https://blog.rust-lang.org/1.80")
+    tracked = Entry(**{**_fields(tracked), "link": tracked.link + "?utm_source=rss"})
+    result = dedupe([tracked, clean], FEEDS)
+    assert result.stories == (Story(clean, also_via=("B",)),)
+    assert result.duplicates == (Duplicate(tracked, clean, "same link"),)
+
+
+def test_first_feed_in_config_order_is_kept() -> None:
+    """The copy of the feed listed first wins, even when another copy is newer."""
+    own = entry("Our launch post", feed="own.example", url="https://x.org/launch", hours=0)
+    other = entry("Their take", feed="c.example", url="https://x.org/launch", hours=5)
+    assert dedupe([other, own], FEEDS).stories == (Story(own, also_via=("C",)),)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "match"),
+    [
+        ("Rust 1.80 released", "Rust 1.80 Released!", "same title"),
+        ("Rust 1.80 released", "“Rust 1.80” released - Rust Blog", "same title"),
+        (
+            "Apple unveils the new M4 MacBook Pro",
+            "Apple Unveils The New M4 MacBook Pro | The Verge",
+            "same title",
+        ),
+        ("Post-mortem of the big outage", "Post mortem of the big  outage", "same title"),
+        ("It's the compiler's fault", "Its the compilers fault", "same title"),
+        (
+            "Google announces Gemini 2 model for developers",
+            "Google announces Gemini 2 models for developers",
+            "similar title",
+        ),
+        (
+            "The surprising economics of open source maintenance",
+            "The suprising economics of open-source maintainance",
+            "similar title",
+        ),
+    ],
+)
+def test_near_identical_titles_are_one_story(first: str, second: str, match: str) -> None:
+    """Titles equal after normalisation, or ≥ 0.92 similar with ≥ 4 words, merge across feeds."""
+    kept, dropped = entry(first, feed="a.example"), entry(second, feed="b.example")
+    result = dedupe([kept, dropped], FEEDS)
+    assert result.stories == (Story(kept, also_via=("B",)),)
+    assert result.duplicates == (Duplicate(dropped, kept, match),)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Python 3.12.1 released", "Python 3.12.2 released"),  # the numbers differ
+        ("Building a compiler in Rust - Part 1", "Building a compiler in Rust - Part 2"),
+        ("How we scaled Postgres at Acme", "How we scaled Redis at Acme"),
+        ("Rust is coming to the Linux kernel", "Rust is coming to the Windows kernel"),
+        ("The state of WebAssembly in 2024", "The state of JavaScript in 2024"),
+        ("Weekly links", "Weekly links"),  # too short and generic to merge by title
+        ("Release notes", "Release Notes"),
+        ("Why I left Google", "Why I joined Google"),
+    ],
+)
+def test_different_titles_sharing_words_stay_apart(first: str, second: str) -> None:
+    """Titles that share words but not the story are two stories."""
+    result = dedupe([entry(first, feed="a.example"), entry(second, feed="b.example")], FEEDS)
+    assert len(result.stories) == 2
+    assert result.duplicates == ()
+
+
+def test_same_feed_same_title_is_not_merged() -> None:
+    """One feed's daily posts with one title are separate stories: only a shared URL merges."""
+    monday = entry("Daily digest of the news", feed="a.example", id="1", hours=0)
+    tuesday = entry("Daily digest of the news", feed="a.example", id="2", hours=24)
+    assert len(dedupe([monday, tuesday], FEEDS).stories) == 2
+
+
+def test_same_feed_same_url_collapses_silently() -> None:
+    """Two entries of one feed with one canonical URL: the newest is kept, no also_via."""
+    old = entry("Draft title", feed="a.example", id="1", url="https://a.example/p", hours=0)
+    new = entry("Final title", feed="a.example", id="2", url="https://a.example/p", hours=3)
+    result = dedupe([old, new], FEEDS)
+    assert result.stories == (Story(new),)
+    assert result.duplicates == (Duplicate(old, new, "same link"),)
+
+
+def test_same_feed_copies_do_not_bridge_by_title() -> None:
+    """A story that already holds an entry of a feed takes no other entry of it by title."""
+    a = entry("Daily digest of the news", feed="a.example", id="1", hours=0)
+    b_new = entry("Daily digest of the news", feed="b.example", id="2", hours=24)
+    b_old = entry("Daily digest of the news", feed="b.example", id="3", hours=0)
+    result = dedupe([a, b_old, b_new], FEEDS)
+    # within a feed the newest copy comes first, so it is the one that joins a's story
+    assert result.stories == (Story(a, also_via=("B",)), Story(b_old))
+    assert result.duplicates == (Duplicate(b_new, a, "same title"),)
+
+
+def test_three_way_duplicate() -> None:
+    """Three copies, linked by URL and by title, are one story credited to the other two."""
+    own = entry("Our big announcement today", feed="own.example", url="https://x.org/news")
+    by_url = entry("X announces something", feed="b.example", url="https://x.org/news")
+    by_title = entry("Our big announcement today", feed="a.example", url="https://y.org/1")
+    result = dedupe([by_title, by_url, own], FEEDS)
+    assert result.stories == (Story(own, also_via=("A", "B")),)
+    assert set(result.duplicates) == {
+        Duplicate(by_title, own, "same title"),
+        Duplicate(by_url, own, "same link"),
+    }
+
+
+def test_transitive_match_through_another_copy() -> None:
+    """A copy matching only another copy's link still joins the story."""
+    own = entry("Big news about the thing", feed="own.example", url="https://x.org/1")
+    same_title = entry("Big news about the thing", feed="a.example", url="https://y.org/2")
+    same_link = entry("Totally different words", feed="b.example", url="https://y.org/2")
+    result = dedupe([same_link, same_title, own], FEEDS)
+    assert result.stories == (Story(own, also_via=("A", "B")),)
+
+
+def test_also_via_is_config_order_without_repeats() -> None:
+    """also_via lists other sources in config order, each once, never the kept source."""
+    url = "https://x.org/story"
+    own = entry("Story", feed="own.example", url=url, source="Own")
+    copies = [
+        entry("Story", feed="c.example", url=url, source="Aggregator"),
+        entry("Story", feed="a.example", url=url, source="Aggregator"),
+        entry("Story", feed="b.example", url=url, source="Own"),  # same name as the kept one
+        entry("Story", feed="unlisted.example", url=url, source="Zeta"),  # not in config
+    ]
+    assert dedupe([*copies, own], FEEDS).stories == (Story(own, ("Aggregator", "Zeta")),)
+
+
+def test_entries_without_link_do_not_match_each_other() -> None:
+    """An empty canonical URL is no URL: entries without links merge only by title."""
+    first = entry("First story without link", feed="a.example", url="")
+    second = entry("Second story with no link", feed="b.example", url="")
+    assert len(dedupe([first, second], FEEDS).stories) == 2
+
+
+def test_result_does_not_depend_on_input_order() -> None:
+    """Shuffled input gives the same stories and duplicates."""
+    entries = [
+        entry(f"Story number {n % 7} about topic {n % 5}", feed=FEEDS[n % 4], hours=n % 3)
+        for n in range(40)
+    ]
+    expected = dedupe(entries, FEEDS)
+    shuffled = entries[:]
+    random.Random(1).shuffle(shuffled)
+    assert dedupe(shuffled, FEEDS) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "key"),
+    [
+        ("Hello, World!", "hello world"),
+        ("  Many   spaces\there ", "many spaces here"),
+        ("“Rust 1.80” Released – Rust Blog", "rust 1 80 released"),
+        ("Rust 1.80 released | Rust Blog", "rust 1 80 released"),
+        ("Short - Source", "short source"),  # too short a head to drop a suffix
+        ("Building a compiler in Rust - Part 2", "building a compiler in rust part 2"),
+        (
+            "A long title for the story - with a long tail of many words",
+            "a long title for the story with a long tail of many words",
+        ),
+        ("It's — don't", "its dont"),
+        ("ＦＵＬＬＷＩＤＴＨ ＴＥＸＴ", "fullwidth text"),
+        ("Straße", "strasse"),
+        ("snake_case_title", "snake case title"),
+    ],
+)
+def test_title_key(title: str, key: str) -> None:
+    """title_key case-folds, drops quotes, punctuation and a short source suffix."""
+    assert title_key(title) == key
+
+
+def test_fuzzy_candidates_stay_in_small_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For 2,000 distinct titles, fuzzy candidates grow linearly, not quadratically."""
+    examined = 0
+    candidates = dedupe_module._Index.candidates
+
+    def counting(
+        self: dedupe_module._Index, title: dedupe_module._Title
+    ) -> list[tuple[dedupe_module._Title, dedupe_module._Cluster]]:
+        nonlocal examined
+        found = candidates(self, title)
+        examined += len(found)
+        return found
+
+    monkeypatch.setattr(dedupe_module._Index, "candidates", counting)
+    rng = random.Random(0)
+    vocabulary = [f"{rng.choice('bcdfgklmnprst')}{n:x}word{'s' * (n % 4)}" for n in range(3000)]
+    entries = [
+        entry(" ".join(rng.sample(vocabulary, 6)), feed=FEEDS[n % 4], id=str(n), hours=n % 168)
+        for n in range(2000)
+    ]
+    assert len(dedupe(entries, FEEDS).stories) == 2000
+    assert 0 < examined < 10 * len(entries)  # all pairs would be about 2,000,000
+
+
+def _fields(e: Entry) -> dict[str, object]:
+    return {name: getattr(e, name) for name in Entry.__slots__}

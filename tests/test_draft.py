@@ -1,0 +1,886 @@
+"""Tests for roundup.draft: proposing, merging with the editor's edits, reading, writing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from roundup.config import Newsletter
+from roundup.draft import build_draft, dump_draft, load_draft, parse_draft, save_draft
+from roundup.errors import DraftError
+from roundup.models import Draft, DraftItem, DraftSection, Entry, Group, Story
+from roundup.week import window_for
+
+NY = ZoneInfo("America/New_York")
+EDT = timezone(timedelta(hours=-4))
+WINDOW = window_for("2015-W33", week_ends=4, tz=NY, now=datetime(2015, 8, 20, tzinfo=UTC))
+NEWSLETTER = Newsletter(
+    title="The Elicitor Weekly Roundup",
+    url="https://example.org/",
+    timezone="America/New_York",
+    week_ends=4,
+    language="en",
+    from_addr="Editor <editor@example.org>",
+)
+PATH = Path("out/2015-W33/draft.yaml")
+
+
+def entry(n: int, **changes: Any) -> Entry:
+    """Entry number ``n``: https://example.org/<n>, titled "Story <n>"."""
+    fields: dict[str, Any] = {
+        "feed": "https://example.org/feed.xml",
+        "id": f"urn:story:{n}",
+        "title": f"Story {n}",
+        "link": f"https://example.org/{n}?utm_source=rss",
+        "canonical_url": f"https://example.org/{n}",
+        "author": "",
+        "published": datetime(2015, 8, 12, 13, 30, tzinfo=UTC),
+        "dated": True,
+        "summary_html": f"<p>Summary {n}</p>",
+        "summary_text": f"Summary {n}",
+        "image": None,
+        "tags": (),
+        "source": "Example Blog",
+        "first_seen": datetime(2015, 8, 12, 14, 0, tzinfo=UTC),
+    }
+    return Entry(**{**fields, **changes})
+
+
+def group(name: str, *numbers: int, description: str = "") -> Group:
+    return Group(name, description, tuple(Story(entry(n)) for n in numbers))
+
+
+GROUPS = (group("Analysis", 1, 2, 3, description="Long reads"), group("News", 4, 5))
+
+
+def draft_of(*groups: Group, previous: Draft | None = None, number: int = 12) -> Draft:
+    return build_draft(
+        groups, window=WINDOW, number=number, newsletter=NEWSLETTER, previous=previous
+    )
+
+
+def layout(draft: Draft) -> list[tuple[str, list[str]]]:
+    """Sections and the last path segment of each item key: [("News", ["4", "5"])]."""
+    return [(s.name, [i.key.rsplit("/", 1)[-1] for i in s.items]) for s in draft.sections]
+
+
+def short(keys: tuple[str, ...]) -> list[str]:
+    return [key.rsplit("/", 1)[-1] for key in keys]
+
+
+def new_items(draft: Draft) -> list[str]:
+    return short(tuple(item.key for item in draft.items if item.new))
+
+
+def edit_section(draft: Draft, name: str, edit: Callable[[DraftSection], DraftSection]) -> Draft:
+    sections = tuple(edit(s) if s.name == name else s for s in draft.sections)
+    return replace(draft, sections=sections)
+
+
+def drop_item(draft: Draft, number: int) -> Draft:
+    """The editor deletes item ``number`` wherever it is."""
+    key = f"https://example.org/{number}"
+    return replace(
+        draft,
+        sections=tuple(
+            replace(s, items=tuple(i for i in s.items if i.key != key)) for s in draft.sections
+        ),
+    )
+
+
+def editor_item(link: str = "https://mine.example/essay") -> DraftItem:
+    return DraftItem(
+        key=f"editor:{link}", title="My essay", link=link, source="", published=None, excerpt=""
+    )
+
+
+# --- a fresh draft ---------------------------------------------------------------------------
+
+
+def test_fresh_draft_defaults() -> None:
+    """A fresh draft has the caller's number, a dated subject, a preheader and no intro."""
+    draft = draft_of(*GROUPS)
+    assert (draft.week, draft.number, draft.intro) == ("2015-W33", 12, "")
+    assert draft.subject == "The Elicitor Weekly Roundup: August 14, 2015"
+    assert draft.preheader == "Story 1 · Story 2 · Story 3"
+    assert (draft.window_start, draft.window_end) == (WINDOW.start, WINDOW.end)
+    assert layout(draft) == [("Analysis", ["1", "2", "3"]), ("News", ["4", "5"])]
+    assert short(draft.known) == ["1", "2", "3", "4", "5"]
+    assert draft.sections[0].description == "Long reads"
+
+
+@pytest.mark.parametrize(
+    ("language", "subject"),
+    [
+        ("en", "The Elicitor Weekly Roundup: August 14, 2015"),
+        ("fr", "The Elicitor Weekly Roundup: 14 août 2015"),
+        ("de", "The Elicitor Weekly Roundup: 14. August 2015"),
+    ],
+)
+def test_subject_date_follows_language(language: str, subject: str) -> None:
+    """The subject's date is the window's last day, written in the newsletter's language."""
+    newsletter = replace(NEWSLETTER, language=language)
+    draft = build_draft(GROUPS, window=WINDOW, number=1, newsletter=newsletter)
+    assert draft.subject == subject
+
+
+@pytest.mark.parametrize(
+    ("titles", "preheader"),
+    [
+        (["One"], "One"),
+        (["One", "Two"], "One · Two"),
+        (["One", "Two", "Three", "Four"], "One · Two · Three"),
+        (["word " * 30], ("word " * 24).strip() + "…"),  # exactly 120
+        (["A" * 50, "B" * 50, "C" * 50], "A" * 50 + " · " + "B" * 50 + "…"),
+        (["x" * 200], "x" * 119 + "…"),
+    ],
+)
+def test_preheader_from_first_titles(titles: list[str], preheader: str) -> None:
+    """The preheader joins the first three titles and is cut at a word to ≤ 120 characters."""
+    stories = tuple(Story(entry(n, title=title)) for n, title in enumerate(titles))
+    draft = draft_of(Group("News", "", stories))
+    assert draft.preheader == preheader
+    assert len(draft.preheader) <= 120
+
+
+@pytest.mark.parametrize(
+    ("text", "excerpt"),
+    [
+        ("", ""),
+        ("Short summary.", "Short summary."),
+        ("First paragraph.\n\n  Second\tparagraph.", "First paragraph. Second paragraph."),
+        ("word " * 60, ("word " * 60).strip()),  # 299 characters: not cut
+        ("word " * 61, ("word " * 60).strip() + "…"),  # 299 characters + "…"
+        ("abcd " * 59 + "abcdefgh", ("abcd " * 59).strip() + "…"),  # the last word would cross
+        ("z" * 400, "z" * 299 + "…"),  # one endless word is cut inside it
+        ("Sentence one, " * 30, ("Sentence one, " * 21).rstrip(" ,") + "…"),
+    ],
+)
+def test_excerpt_cut_at_word_boundary(text: str, excerpt: str) -> None:
+    """The excerpt is the summary on one line, cut at a word to ≤ 300 characters with "…"."""
+    draft = draft_of(Group("News", "", (Story(entry(1, summary_text=text)),)))
+    assert draft.items[0].excerpt == excerpt
+    assert len(draft.items[0].excerpt) <= 300
+
+
+@pytest.mark.parametrize(
+    ("canonical", "link", "key"),
+    [
+        ("https://example.org/a", "https://example.org/a?utm_source=x", "https://example.org/a"),
+        ("", "https://example.org/b", "https://example.org/b"),
+        ("", "", "id:urn:story:1"),
+    ],
+)
+def test_item_key(canonical: str, link: str, key: str) -> None:
+    """The key is the canonical URL, else the link, else "id:" and the entry's id."""
+    story = Story(entry(1, canonical_url=canonical, link=link))
+    assert draft_of(Group("News", "", (story,))).items[0].key == key
+
+
+def test_fresh_item_copies_the_story() -> None:
+    """An item carries the entry's link, source, image, local date and the story's also_via."""
+    story = Story(entry(1, image="https://example.org/1.png"), also_via=("Other", "Third"))
+    item = draft_of(Group("News", "", (story,))).items[0]
+    assert item == DraftItem(
+        key="https://example.org/1",
+        title="Story 1",
+        link="https://example.org/1?utm_source=rss",
+        source="Example Blog",
+        published=datetime(2015, 8, 12, 13, 30, tzinfo=UTC),
+        excerpt="Summary 1",
+        image="https://example.org/1.png",
+        also_via=("Other", "Third"),
+    )
+    assert item.published is not None
+    assert item.published.isoformat() == "2015-08-12T09:30:00-04:00"
+
+
+@pytest.mark.parametrize(
+    ("title", "link", "expected"),
+    [
+        ("  Spaced\n out  ", "https://example.org/1", "Spaced out"),
+        ("", "https://example.org/1", "https://example.org/1"),
+        ("", "", "(untitled)"),
+    ],
+)
+def test_fresh_item_always_has_a_title(title: str, link: str, expected: str) -> None:
+    """A story without a title is shown by its link, so the draft stays loadable."""
+    story = Story(entry(1, title=title, link=link, canonical_url=link))
+    draft = draft_of(Group("News", "", (story,)))
+    assert draft.items[0].title == expected
+    assert parse_draft(dump_draft(draft), PATH) == draft
+
+
+def test_fresh_draft_skips_empty_groups_and_repeated_stories() -> None:
+    """Empty groups make no section; a story proposed twice appears once, where first seen."""
+    draft = draft_of(group("Analysis", 1, 2), group("Empty"), group("News", 2, 3))
+    assert layout(draft) == [("Analysis", ["1", "2"]), ("News", ["3"])]
+
+
+def test_same_named_groups_share_a_section() -> None:
+    """Two groups with the same name fill one section, so the file has no duplicate names."""
+    draft = draft_of(group("News", 1), group("Analysis", 2), group("News", 3))
+    assert layout(draft) == [("News", ["1", "3"]), ("Analysis", ["2"])]
+
+
+# --- the YAML file ---------------------------------------------------------------------------
+
+EXPECTED_YAML = """\
+# roundup draft for 2015-W33 — edit freely: reorder, delete or move items, fill in notes.
+# Re-running `roundup draft` keeps your edits; removed items stay removed.
+# To add an item of your own, give it at least a title and a link. Intro and notes are Markdown.
+week: 2015-W33
+number: 12
+window: {start: '2015-08-08T00:00:00-04:00', end: '2015-08-15T00:00:00-04:00'}
+subject: 'The Elicitor Weekly Roundup: August 14, 2015'
+preheader: Story 1 · My essay
+intro: |
+  Welcome to *this* week.
+
+  Two paragraphs.
+sections:
+  - name: Analysis
+    description: Long reads
+    items:
+      - title: Story 1
+        link: https://example.org/1?utm_source=rss
+        source: Example Blog
+        date: '2015-08-12T09:30:00-04:00'
+        excerpt: Summary 1
+        note: |-
+          Worth it.
+          Really.
+        image: https://example.org/1.png
+        also_via: [Other, 'Third: the blog']
+        new: true
+        key: https://example.org/1
+      - title: My essay
+        link: https://mine.example/essay
+        source: ''
+        excerpt: ''
+        note: ''
+        key: editor:https://mine.example/essay
+known:  # managed by roundup: every item ever proposed for this week
+  - https://example.org/1
+  - https://example.org/9
+"""
+
+
+def sample_draft() -> Draft:
+    story = Story(entry(1, image="https://example.org/1.png"), ("Other", "Third: the blog"))
+    fresh = draft_of(Group("Analysis", "Long reads", (story,)))
+    first = replace(fresh.items[0], note="Worth it.\nReally.", new=True)
+    return replace(
+        fresh,
+        preheader="Story 1 · My essay",
+        intro="Welcome to *this* week.\n\nTwo paragraphs.\n",
+        sections=(replace(fresh.sections[0], items=(first, editor_item())),),
+        known=(*fresh.known, "https://example.org/9"),
+    )
+
+
+def test_dump_layout() -> None:
+    """The file has a comment header, a fixed key order and literal blocks for multi-line text."""
+    assert dump_draft(sample_draft()) == EXPECTED_YAML
+
+
+def test_parse_reads_the_layout_back() -> None:
+    """Parsing the dumped layout gives back the very same draft."""
+    assert parse_draft(EXPECTED_YAML, PATH) == sample_draft()
+
+
+TRICKY_TEXTS = [
+    "yes",
+    "null",
+    "1.0",
+    "2015-08-12",
+    "# not a comment",
+    "key: value",
+    "- dash",
+    "'single' and \"double\" quotes",
+    " leading and trailing spaces ",
+    "tab\there",
+    "emoji 🎉 and — dashes",
+    "one\ntwo",
+    "ends with a newline\n",
+    "two newlines\n\n",
+    "\nstarts with a newline",
+    "  indented\nblock",
+    "trailing space \nline",
+    "bell \x07 character",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+def test_round_trip_keeps_any_text(text: str) -> None:
+    """Any text in any field survives dump and parse, and the dump is then byte-stable."""
+    item = replace(
+        editor_item(),
+        title=text or "x",
+        source=text,
+        excerpt=text,
+        note=text,
+        also_via=(text or "x", "b"),
+        published=datetime(2015, 8, 12, 9, 30, 15, 250, tzinfo=timezone(timedelta(hours=5.5))),
+    )
+    draft = replace(
+        sample_draft(),
+        subject=text,
+        preheader=text,
+        intro=text,
+        sections=(DraftSection(text or "x", text, (item,)),),
+    )
+    dumped = dump_draft(draft)
+    assert parse_draft(dumped, PATH) == draft
+    assert dump_draft(parse_draft(dumped, PATH)) == dumped
+
+
+def test_round_trip_keeps_offsets() -> None:
+    """Dates come back as the same instants with the same UTC offsets."""
+    parsed = parse_draft(dump_draft(draft_of(*GROUPS)), PATH)
+    assert parsed.window_start.isoformat() == "2015-08-08T00:00:00-04:00"
+    assert [i.published.isoformat() for i in parsed.items if i.published] == [
+        "2015-08-12T09:30:00-04:00"
+    ] * 5
+
+
+def test_dump_is_deterministic() -> None:
+    """Dumping the same draft twice, or a parsed dump, gives identical bytes."""
+    draft = draft_of(*GROUPS)
+    assert dump_draft(draft) == dump_draft(draft)
+    assert dump_draft(parse_draft(dump_draft(draft), PATH)) == dump_draft(draft)
+
+
+def test_empty_draft_round_trips() -> None:
+    """A draft with no sections and nothing known is written and read back."""
+    draft = draft_of()
+    assert "sections: []\nknown: []  # managed by roundup" in dump_draft(draft)
+    assert parse_draft(dump_draft(draft), PATH) == draft
+
+
+def test_long_urls_are_not_folded() -> None:
+    """A long link stays on one line, so the editor can copy it."""
+    link = "https://example.org/" + "segment-" * 40
+    draft = draft_of(Group("News", "", (Story(entry(1, link=link, canonical_url=link)),)))
+    assert f"        link: {link}\n" in dump_draft(draft)
+
+
+def test_save_then_load(tmp_path: Path) -> None:
+    """save_draft creates the week's folder; load_draft reads the draft back."""
+    path = tmp_path / "out" / "2015-W33" / "draft.yaml"
+    save_draft(path, sample_draft())
+    assert path.read_text(encoding="utf-8") == EXPECTED_YAML
+    assert load_draft(path) == sample_draft()
+
+
+def test_save_draft_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed write leaves the old draft intact and no temporary file behind."""
+    path = tmp_path / "draft.yaml"
+    save_draft(path, sample_draft())
+
+    def refuse(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(DraftError, match=r"draft\.yaml: cannot write it \(disk full\)"):
+        save_draft(path, draft_of(*GROUPS))
+    assert path.read_text(encoding="utf-8") == EXPECTED_YAML
+    assert [p.name for p in tmp_path.iterdir()] == ["draft.yaml"]
+
+
+# --- re-drafting keeps the editor's edits ------------------------------------------------------
+
+
+def reorder(draft: Draft) -> Draft:
+    return edit_section(draft, "Analysis", lambda s: replace(s, items=s.items[::-1]))
+
+
+def move_to_news(draft: Draft) -> Draft:
+    """The editor moves item 2 from Analysis to the top of News."""
+    moved = draft.sections[0].items[1]
+    draft = drop_item(draft, 2)
+    return edit_section(draft, "News", lambda s: replace(s, items=(moved, *s.items)))
+
+
+def retouch(draft: Draft) -> Draft:
+    """The editor rewrites item 1's title, excerpt and note."""
+    item = replace(draft.items[0], title="Better title", excerpt="Shorter.", note="**Read**")
+    return edit_section(draft, "Analysis", lambda s: replace(s, items=(item, *s.items[1:])))
+
+
+def add_own_item(draft: Draft) -> Draft:
+    return edit_section(draft, "News", lambda s: replace(s, items=(*s.items, editor_item())))
+
+
+def reorder_sections(draft: Draft) -> Draft:
+    return replace(draft, sections=draft.sections[::-1])
+
+
+def rename_section(draft: Draft) -> Draft:
+    return edit_section(draft, "News", lambda s: replace(s, name="Headlines", description="!"))
+
+
+EDITS: dict[str, Callable[[Draft], Draft]] = {
+    "reorder items": reorder,
+    "remove an item": lambda d: drop_item(d, 3),
+    "move an item to another section": move_to_news,
+    "edit title, excerpt and note": retouch,
+    "write intro, subject, preheader": lambda d: replace(
+        d, intro="Hello.\n", subject="Big week", preheader="Read on"
+    ),
+    "renumber": lambda d: replace(d, number=99),
+    "add an item by hand": add_own_item,
+    "reorder sections": reorder_sections,
+    "rename a section": rename_section,
+    "delete a section": lambda d: replace(d, sections=d.sections[:1]),
+    "delete everything": lambda d: replace(d, sections=()),
+    "describe a section": lambda d: edit_section(d, "News", lambda s: replace(s, description="x")),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS.values(), ids=EDITS.keys())
+def test_redraft_keeps_edits(edit: Callable[[Draft], Draft]) -> None:
+    """With no new stories, re-drafting returns the editor's draft unchanged."""
+    edited = edit(draft_of(*GROUPS))
+    stored = parse_draft(dump_draft(edited), PATH)
+    assert draft_of(*GROUPS, previous=stored, number=40) == stored
+
+
+def test_new_stories_are_appended_and_marked_new() -> None:
+    """A story never proposed before goes to the end of its section, marked new."""
+    edited = reorder(drop_item(draft_of(*GROUPS), 2))
+    redraft = draft_of(group("Analysis", 1, 2, 3, 6), group("News", 7, 4, 5), previous=edited)
+    assert layout(redraft) == [("Analysis", ["3", "1", "6"]), ("News", ["4", "5", "7"])]
+    assert new_items(redraft) == ["6", "7"]
+    assert short(redraft.known) == ["1", "2", "3", "4", "5", "6", "7"]
+
+
+def test_removed_items_stay_removed() -> None:
+    """An item the editor deleted is not proposed again while its story is still selected."""
+    edited = drop_item(drop_item(draft_of(*GROUPS), 1), 5)
+    redraft = draft_of(*GROUPS, group("News", 8), previous=edited)
+    assert layout(redraft) == [("Analysis", ["2", "3"]), ("News", ["4", "8"])]
+    assert short(redraft.removed) == ["1", "5"]
+
+
+def test_new_flag_stays_until_the_editor_clears_it() -> None:
+    """Items stay marked new across re-drafts; once the editor clears the flag it stays clear."""
+    second = draft_of(group("News", 1, 2), previous=draft_of(group("News", 1)))
+    third = draft_of(group("News", 1, 2, 3), previous=second)
+    assert new_items(third) == ["2", "3"]
+    cleared = edit_section(
+        third, "News", lambda s: replace(s, items=tuple(replace(i, new=False) for i in s.items))
+    )
+    assert new_items(draft_of(group("News", 1, 2, 3), previous=cleared)) == []
+
+
+def test_items_the_feeds_dropped_are_kept() -> None:
+    """An item whose story is no longer selected stays: the editor chose it."""
+    previous = draft_of(*GROUPS)
+    redraft = draft_of(group("Analysis", 1), previous=previous)
+    assert redraft == previous
+
+
+def test_moved_item_stays_where_the_editor_put_it() -> None:
+    """An item moved to another section is not proposed again in its original section."""
+    edited = move_to_news(draft_of(*GROUPS))
+    redraft = draft_of(*GROUPS, group("Analysis", 9), previous=edited)
+    assert layout(redraft) == [("Analysis", ["1", "3", "9"]), ("News", ["2", "4", "5"])]
+
+
+def test_edits_kept_when_new_stories_arrive() -> None:
+    """Edited fields, number and intro are kept while new stories are merged in."""
+    edited = replace(retouch(draft_of(*GROUPS)), intro="Hi", subject="S", preheader="P")
+    redraft = draft_of(*GROUPS, group("News", 6), previous=edited, number=40)
+    assert redraft.items[0] == edited.items[0]
+    assert (redraft.number, redraft.intro, redraft.subject, redraft.preheader) == (
+        12,
+        "Hi",
+        "S",
+        "P",
+    )
+
+
+@pytest.mark.parametrize(
+    ("kept", "arrivals", "expected"),
+    [
+        (["A", "C"], [group("B", 9)], ["A", "B", "C"]),
+        (["B", "C"], [group("A", 9)], ["A", "B", "C"]),
+        (["A", "B"], [group("C", 9)], ["A", "B", "C"]),
+        (["C", "A"], [group("B", 9)], ["C", "A", "B"]),  # after A, its configured predecessor
+        (["C"], [group("A", 8), group("B", 9)], ["A", "B", "C"]),
+        (["A", "C"], [], ["A", "C"]),  # nothing new for B: it stays deleted
+    ],
+)
+def test_deleted_section_returns_only_with_new_items(
+    kept: list[str], arrivals: list[Group], expected: list[str]
+) -> None:
+    """A section the editor deleted comes back, at its configured place, only for new items."""
+    configured = (group("A", 1), group("B", 2), group("C", 3))
+    by_name = {s.name: s for s in draft_of(*configured).sections}
+    edited = replace(draft_of(*configured), sections=tuple(by_name[name] for name in kept))
+    redraft = draft_of(*configured, *arrivals, previous=edited)
+    assert [s.name for s in redraft.sections] == expected
+    assert all(item.new for s in redraft.sections if s.name not in kept for item in s.items)
+
+
+def test_hand_added_item_survives_and_blocks_its_story() -> None:
+    """An item the editor typed in keeps its editor: key; the same story is not proposed again."""
+    text = dump_draft(draft_of(group("News", 1))).replace(
+        "known:",
+        "      - title: Mine\n        link: HTTPS://Example.ORG/2?utm_source=rss#top\n"
+        "        note: Why it matters\nknown:",
+    )
+    stored = parse_draft(text, PATH)
+    assert stored.items[1].key == "editor:https://example.org/2"
+    redraft = draft_of(group("News", 1, 2, 3), previous=stored)
+    assert [i.title for i in redraft.items] == ["Story 1", "Mine", "Story 3"]
+    assert redraft.items[1] == stored.items[1]
+
+
+def test_editor_workflow_through_the_file(tmp_path: Path) -> None:
+    """Edits made in draft.yaml by hand survive `roundup draft` run again on the saved file."""
+    path = tmp_path / "draft.yaml"
+    save_draft(path, draft_of(*GROUPS))
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("intro: ''", "intro: |\n  Hello readers.\n")
+    text = text.replace("title: Story 2", "title: Story two, retold")
+    item_5 = text.index("      - title: Story 5")
+    text = text[:item_5] + text[text.index("known:") :]  # the editor deletes item 5
+    path.write_text(text, encoding="utf-8")
+    save_draft(path, draft_of(*GROUPS, group("News", 6), previous=load_draft(path)))
+    final = load_draft(path)
+    assert final.intro == "Hello readers.\n"
+    assert final.items[1].title == "Story two, retold"
+    assert layout(final) == [("Analysis", ["1", "2", "3"]), ("News", ["4", "6"])]
+    assert new_items(final) == ["6"]
+
+
+# --- malformed drafts --------------------------------------------------------------------------
+
+TOP = """\
+week: 2015-W33
+number: 12
+window: {start: '2015-08-08T00:00:00-04:00', end: '2015-08-15T00:00:00-04:00'}
+"""
+ONE_ITEM = (
+    TOP
+    + """\
+sections:
+  - name: Analysis
+    items:
+      - title: First
+        link: https://example.org/1
+"""
+)
+ADVICE = "(fix it, or move draft.yaml away and re-run `roundup draft`)"
+ITEM_ADVICE = "(fix the item or delete it)"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            ONE_ITEM + "      - title: Second\n        link: foo\n",
+            f"10: sections[0].items[1].link: expected an absolute http(s) URL, got 'foo' "
+            f"{ITEM_ADVICE}",
+            id="relative link",
+        ),
+        pytest.param(
+            ONE_ITEM + "      - title: Second\n        link: ftp://example.org/2\n",
+            "10: sections[0].items[1].link: expected an absolute http(s) URL, "
+            f"got 'ftp://example.org/2' {ITEM_ADVICE}",
+            id="ftp link",
+        ),
+        pytest.param(
+            ONE_ITEM + "      - title: Second\n        link: 'http://[::1'\n",
+            "10: sections[0].items[1].link: expected an absolute http(s) URL, "
+            f"got 'http://[::1' {ITEM_ADVICE}",
+            id="unparsable link",
+        ),
+        pytest.param(
+            ONE_ITEM + "      - title: Second\n        link: ''\n",
+            f"10: sections[0].items[1].link: expected an absolute http(s) URL, got '' "
+            f"{ITEM_ADVICE}",
+            id="empty link",
+        ),
+        pytest.param(
+            ONE_ITEM + "      - title: Second\n",
+            f"9: sections[0].items[1].link: missing {ITEM_ADVICE}",
+            id="missing link",
+        ),
+        pytest.param(
+            ONE_ITEM + "      - link: https://example.org/2\n",
+            f"9: sections[0].items[1].title: missing {ITEM_ADVICE}",
+            id="missing title",
+        ),
+        pytest.param(
+            ONE_ITEM + "      - title:\n        link: https://example.org/2\n",
+            f"9: sections[0].items[1].title: missing {ITEM_ADVICE}",
+            id="null title",
+        ),
+        pytest.param(
+            ONE_ITEM + "      - title: ' '\n        link: https://example.org/2\n",
+            f"9: sections[0].items[1].title: is empty {ITEM_ADVICE}",
+            id="blank title",
+        ),
+        pytest.param(
+            ONE_ITEM + "      - title: 42\n        link: https://example.org/2\n",
+            "9: sections[0].items[1].title: expected text, got the number 42 (put it in quotes)",
+            id="numeric title",
+        ),
+        pytest.param(
+            ONE_ITEM + "      - titel: Second\n        link: https://example.org/2\n",
+            "9: sections[0].items[1].titel: unknown key (did you mean 'title'?)",
+            id="misspelt key",
+        ),
+        pytest.param(
+            ONE_ITEM + "        colour: red\n",
+            "9: sections[0].items[0].colour: unknown key (allowed: title, link, source, date, "
+            "excerpt, note, image, also_via, new, key)",
+            id="unknown key",
+        ),
+        pytest.param(
+            ONE_ITEM + "        date: yesterday\n",
+            "9: sections[0].items[0].date: expected an ISO 8601 date-time like "
+            f"'2015-08-12T09:30:00-04:00', got 'yesterday' {ITEM_ADVICE}",
+            id="bad date",
+        ),
+        pytest.param(
+            ONE_ITEM + "        date: 2015-02-30\n",
+            "9: sections[0].items[0].date: expected an ISO 8601 date-time like "
+            f"'2015-08-12T09:30:00-04:00', got '2015-02-30' {ITEM_ADVICE}",
+            id="impossible date",
+        ),
+        pytest.param(
+            ONE_ITEM + "        new: yes\n",
+            f"9: sections[0].items[0].new: expected true or false, got 'yes' {ITEM_ADVICE}",
+            id="new not a boolean",
+        ),
+        pytest.param(
+            ONE_ITEM + "        also_via: Other\n",
+            f"9: sections[0].items[0].also_via: expected a list, got 'Other' {ITEM_ADVICE}",
+            id="also_via not a list",
+        ),
+        pytest.param(
+            ONE_ITEM + "        also_via: [Other, 3]\n",
+            "9: sections[0].items[0].also_via[1]: expected text, got the number 3 "
+            "(put it in quotes)",
+            id="also_via number",
+        ),
+        pytest.param(
+            ONE_ITEM + "      - https://example.org/2\n",
+            "9: sections[0].items[1]: expected a mapping of keys, got 'https://example.org/2' "
+            f"{ITEM_ADVICE}",
+            id="item not a mapping",
+        ),
+        pytest.param(
+            ONE_ITEM + "      - title: Again\n        link: https://EXAMPLE.org/1\n",
+            "9: sections[0].items[1]: duplicate of sections[0].items[0], "
+            "key 'editor:https://example.org/1' (delete one of the two)",
+            id="same link twice",
+        ),
+        pytest.param(
+            ONE_ITEM.replace("1\n", "1\n        key: k\n")
+            + "  - name: News\n    items:\n      - title: Copy\n        link: https://e.org/\n"
+            "        key: k\n",
+            "12: sections[1].items[0]: duplicate of sections[0].items[0], key 'k' "
+            "(delete one of the two)",
+            id="same key twice",
+        ),
+        pytest.param(
+            ONE_ITEM + "  - description: Orphan\n",
+            "9: sections[1].name: missing (fix the section or delete it)",
+            id="section without name",
+        ),
+        pytest.param(
+            ONE_ITEM + "  - name: Analysis\n",
+            "9: sections[1].name: 'Analysis' is listed twice (merge the two sections)",
+            id="section twice",
+        ),
+        pytest.param(
+            ONE_ITEM + "  - name: News\n    item: []\n",
+            "10: sections[1].item: unknown key (did you mean 'items'?)",
+            id="section misspelt key",
+        ),
+        pytest.param(
+            ONE_ITEM + "  - name: News\n    items: {title: x}\n",
+            "10: sections[1].items: expected a list, got a mapping (fix the section or delete it)",
+            id="items not a list",
+        ),
+        pytest.param(
+            TOP + "sections:\n  name: Analysis\n",
+            f"4: sections: expected a list, got a mapping {ADVICE}",
+            id="sections not a list",
+        ),
+        pytest.param(
+            TOP + "sections: Analysis\n",
+            f"4: sections: expected a list, got 'Analysis' {ADVICE}",
+            id="sections is text",
+        ),
+        pytest.param(
+            "- week\n- number\n",
+            f"1: top level: expected a mapping of keys, got a list {ADVICE}",
+            id="not a mapping",
+        ),
+        pytest.param(
+            "just text\n",
+            f"1: top level: expected a mapping of keys, got 'just text' {ADVICE}",
+            id="plain text",
+        ),
+        pytest.param(
+            TOP + "subjet: Hello\n",
+            "4: subjet: unknown key (did you mean 'subject'?)",
+            id="misspelt top key",
+        ),
+        pytest.param(
+            TOP.replace("week: 2015-W33\n", ""),
+            f"1: week: missing {ADVICE}",
+            id="missing week",
+        ),
+        pytest.param(
+            TOP.replace("2015-W33", "33"),
+            f"1: week: expected an ISO week like 2015-W33, got the number 33 {ADVICE}",
+            id="bad week",
+        ),
+        pytest.param(
+            TOP.replace("12", "twelve"),
+            f"2: number: expected a whole number, got 'twelve' {ADVICE}",
+            id="bad number",
+        ),
+        pytest.param(
+            TOP.replace("number: 12", "number: -1"),
+            f"2: number: expected a whole number, got the number -1 {ADVICE}",
+            id="negative number",
+        ),
+        pytest.param(
+            TOP.replace("-04:00'}", "-04:00', ending: x}"),
+            "3: window.ending: unknown key (did you mean 'end'?)",
+            id="window unknown key",
+        ),
+        pytest.param(
+            TOP.replace(", end: '2015-08-15T00:00:00-04:00'", ""),
+            f"3: window.end: missing {ADVICE}",
+            id="window without end",
+        ),
+        pytest.param(
+            TOP.replace("2015-08-08T00:00:00-04:00", "2015-08-08T00:00:00"),
+            "3: window.start: expected an ISO 8601 date-time like '2015-08-12T09:30:00-04:00', "
+            f"got '2015-08-08T00:00:00' {ADVICE}",
+            id="window without offset",
+        ),
+        pytest.param(
+            TOP.replace("2015-08-15", "2015-08-01"),
+            f"3: window.end: must be after window.start {ADVICE}",
+            id="window backwards",
+        ),
+        pytest.param(
+            TOP + "intro: [a, b]\n",
+            "4: intro: expected text, got a list (put it in quotes)",
+            id="intro a list",
+        ),
+        pytest.param(
+            TOP + "known: x\n",
+            "4: known: expected a list, got 'x' (known is managed by roundup; undo the change)",
+            id="known not a list",
+        ),
+        pytest.param(
+            TOP + "known:\n  - a\n  - 3\n",
+            "6: known[1]: expected text, got the number 3 (put it in quotes)",
+            id="known with a number",
+        ),
+        pytest.param(
+            ONE_ITEM.replace("title: First", "title: [First"),
+            "8: not valid YAML: expected ',' or ']', but got ':'",
+            id="unclosed bracket",
+        ),
+        pytest.param(
+            ONE_ITEM + "        title: Again\n",
+            '9: not valid YAML: found duplicate key "title" with value "Again" '
+            '(original value: "First")',
+            id="duplicate YAML key",
+        ),
+        pytest.param(
+            ONE_ITEM + "\t- x\n",
+            "9: not valid YAML: found character '\\t' that cannot start any token",
+            id="tab",
+        ),
+    ],
+)
+def test_malformed_draft_rejected(text: str, message: str) -> None:
+    """A malformed draft raises DraftError naming the file, the line and the fault."""
+    with pytest.raises(DraftError) as caught:
+        parse_draft(text, PATH)
+    assert str(caught.value) == f"{PATH}:{message}"
+
+
+def test_valid_base_of_the_table_parses() -> None:
+    """The snippet the malformed cases extend is itself a valid draft."""
+    draft = parse_draft(ONE_ITEM, PATH)
+    assert draft.items == (
+        DraftItem(
+            key="editor:https://example.org/1",
+            title="First",
+            link="https://example.org/1",
+            source="",
+            published=None,
+            excerpt="",
+        ),
+    )
+    assert (draft.subject, draft.preheader, draft.intro, draft.known) == ("", "", "", ())
+
+
+@pytest.mark.parametrize(
+    ("written", "published"),
+    [
+        ("'2015-08-12T09:30:00-04:00'", datetime(2015, 8, 12, 9, 30, tzinfo=EDT)),
+        ("2015-08-12T09:30:00-04:00", datetime(2015, 8, 12, 9, 30, tzinfo=EDT)),
+        ("2015-08-12T13:30:00Z", datetime(2015, 8, 12, 13, 30, tzinfo=UTC)),
+        ("2015-08-12 09:30", datetime(2015, 8, 12, 9, 30, tzinfo=EDT)),
+        ("2015-08-12", datetime(2015, 8, 12, tzinfo=EDT)),
+        ("", None),
+    ],
+)
+def test_hand_written_dates(written: str, published: datetime | None) -> None:
+    """Quoted or not, dates parse; without an offset they are read in the window's offset."""
+    got = parse_draft(ONE_ITEM + f"        date: {written}\n", PATH).items[0].published
+    # isoformat compares the offset as well as the instant
+    assert (got and got.isoformat()) == (published and published.isoformat())
+
+
+def test_id_keyed_item_may_have_no_link() -> None:
+    """An item roundup proposed for an entry without any link is readable without a link."""
+    story = Story(entry(1, link="", canonical_url=""))
+    draft = draft_of(Group("News", "", (story,)))
+    assert parse_draft(dump_draft(draft), PATH) == draft
+
+
+def test_empty_file_rejected() -> None:
+    """An empty draft is an error that says what to do."""
+    with pytest.raises(DraftError) as caught:
+        parse_draft("# nothing\n", PATH)
+    assert str(caught.value) == f"{PATH}: the draft is empty {ADVICE}"
+
+
+def test_missing_file_rejected(tmp_path: Path) -> None:
+    """Loading a draft that does not exist names the path."""
+    path = tmp_path / "2015-W33" / "draft.yaml"
+    with pytest.raises(DraftError) as caught:
+        load_draft(path)
+    assert str(caught.value) == f"{path}: no such file (run `roundup draft` first)"
+
+
+def test_unreadable_file_rejected(tmp_path: Path) -> None:
+    """A draft that is not UTF-8 is an error naming the path."""
+    path = tmp_path / "draft.yaml"
+    path.write_bytes(b"title: \xff\n")
+    with pytest.raises(DraftError, match=r"draft\.yaml: cannot read it \("):
+        load_draft(path)

@@ -1,0 +1,551 @@
+"""The fetch stage against a real HTTP server on 127.0.0.1 (tests/feedserver.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from roundup.config import FetchSettings
+from roundup.fetch import ACCEPT, GONE, FetchRequest, FetchResult, fetch_all, fetch_many
+from tests.feedserver import FeedServer, Reply, feed_server_fixture  # noqa: F401  (fixture)
+
+RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
+SETTINGS = FetchSettings(timeout=5.0, retries=2, user_agent="roundup-test/1")
+BIG = 65_536  # bytes per write of an oversize body
+LIMIT = 100_000
+
+
+class FakeSleep:
+    """Records each requested wait and returns at once."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def sha(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def fetch_one(
+    url: str,
+    settings: FetchSettings = SETTINGS,
+    sleep: FakeSleep | None = None,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    body_hash: str | None = None,
+) -> FetchResult:
+    """Fetch one URL with what the store would remember, waiting through a fake sleep."""
+    request = FetchRequest(url, url, etag, last_modified, body_hash)
+    [result] = fetch_many([request], settings, sleep=sleep or FakeSleep())
+    return result
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 with nothing listening: connecting to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- plain responses -------------------------------------------------------------------
+
+
+def test_200_returns_body_hash_and_validators(feed_server: FeedServer) -> None:
+    """A 200 is "fetched" with its body, sha256, ETag, Last-Modified and Content-Type."""
+    headers = {"ETag": '"v1"', "Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT"}
+    url = feed_server.route("/feed.xml", Reply(200, RSS, {**headers, "Content-Type": "text/xml"}))
+    result = fetch_one(url)
+    assert result == FetchResult(
+        key=url,
+        url=url,
+        status="fetched",
+        body=RSS,
+        body_hash=sha(RSS),
+        etag='"v1"',
+        last_modified="Wed, 21 Oct 2015 07:28:00 GMT",
+        content_type="text/xml",
+        http_status=200,
+    )
+
+
+def test_sends_user_agent_accept_and_gzip(feed_server: FeedServer) -> None:
+    """Every request carries the configured User-Agent, the feed Accept list and gzip."""
+    fetch_one(feed_server.route("/feed.xml", Reply(200, RSS)))
+    [received] = feed_server.requests_to("/feed.xml")
+    assert received.headers["User-Agent"] == "roundup-test/1"
+    assert received.headers["Accept"] == ACCEPT
+    assert "gzip" in received.headers["Accept-Encoding"]
+
+
+@pytest.mark.parametrize(
+    ("validators", "expected"),
+    [
+        ({"etag": '"abc"'}, {"If-None-Match": '"abc"', "If-Modified-Since": None}),
+        (
+            {"last_modified": "Wed, 21 Oct 2015 07:28:00 GMT"},
+            {"If-None-Match": None, "If-Modified-Since": "Wed, 21 Oct 2015 07:28:00 GMT"},
+        ),
+        (
+            {"etag": 'W/"x"', "last_modified": "Thu, 01 Jan 2015 00:00:00 GMT"},
+            {"If-None-Match": 'W/"x"', "If-Modified-Since": "Thu, 01 Jan 2015 00:00:00 GMT"},
+        ),
+    ],
+)
+def test_304_is_not_modified_after_conditional_get(
+    feed_server: FeedServer, validators: dict[str, str], expected: dict[str, str | None]
+) -> None:
+    """Stored validators are sent as If-None-Match/If-Modified-Since; 304 → "not_modified"."""
+    url = feed_server.route("/feed.xml", Reply(304))
+    etag, last_modified = validators.get("etag"), validators.get("last_modified")
+    result = fetch_one(url, etag=etag, last_modified=last_modified, body_hash="h")
+    [received] = feed_server.requests_to("/feed.xml")
+    assert {name: received.headers[name] for name in expected} == expected
+    assert (result.status, result.body, result.http_status) == ("not_modified", None, 304)
+    # a 304 without validators keeps the stored ones for the next conditional GET
+    assert (result.etag, result.last_modified, result.body_hash) == (etag, last_modified, "h")
+
+
+def test_no_validators_sends_a_plain_get(feed_server: FeedServer) -> None:
+    """Without a stored ETag or Last-Modified no conditional header is sent."""
+    fetch_one(feed_server.route("/feed.xml", Reply(200, RSS)))
+    [received] = feed_server.requests_to("/feed.xml")
+    assert (received.headers["If-None-Match"], received.headers["If-Modified-Since"]) == (
+        None,
+        None,
+    )
+
+
+def test_same_body_hash_is_unchanged(feed_server: FeedServer) -> None:
+    """A 200 whose sha256 equals the stored body_hash is "unchanged", with no body."""
+    url = feed_server.route("/feed.xml", Reply(200, RSS, {"ETag": '"v2"'}))
+    result = fetch_one(url, body_hash=sha(RSS))
+    assert (result.status, result.body, result.body_hash) == ("unchanged", None, sha(RSS))
+    assert (result.etag, result.http_status) == ('"v2"', 200)
+
+
+def test_gzip_body_is_decoded(feed_server: FeedServer) -> None:
+    """A gzip-encoded body comes back decoded, and its hash is of the decoded bytes."""
+    body = RSS * 200
+    result = fetch_one(feed_server.route("/feed.xml", Reply(200, body, gzip=True)))
+    [received] = feed_server.requests_to("/feed.xml")
+    assert (result.status, result.body, result.body_hash) == ("fetched", body, sha(body))
+    assert received.bytes_sent < len(body)  # it really travelled compressed
+
+
+# --- redirects and status codes --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hops", "moved"),
+    [
+        ([301], True),
+        ([308], True),
+        ([301, 308, 301], True),
+        ([302], False),
+        ([303], False),
+        ([307], False),
+        ([301, 302], False),
+        ([302, 301], False),
+    ],
+)
+def test_redirect_chain_sets_moved_to_only_when_all_permanent(
+    feed_server: FeedServer, hops: list[int], moved: bool
+) -> None:
+    """moved_to is the final URL when every hop is 301/308, else None; the body arrives."""
+    final = feed_server.route("/new/feed.xml", Reply(200, RSS))
+    url = redirect_chain(feed_server, hops, "/new/feed.xml")
+    result = fetch_one(url)
+    assert (result.status, result.body, result.url) == ("fetched", RSS, url)
+    assert result.moved_to == (final if moved else None)
+
+
+def redirect_chain(server: FeedServer, hops: list[int], target: str) -> str:
+    """Route /hop/0 → /hop/1 → ... → ``target`` with the given statuses; return the first URL.
+
+    Location headers alternate between absolute and relative, to cover both.
+    """
+    paths = [f"/hop/{index}" for index in range(len(hops))] + [target]
+    locations = [path if index % 2 else server.url(path) for index, path in enumerate(paths)]
+    routes = [
+        server.route(path, Reply(status, headers={"Location": location}))
+        for path, status, location in zip(paths, hops, locations[1:], strict=False)
+    ]
+    return routes[0]
+
+
+def test_permanent_redirect_to_a_failure_is_not_a_move(feed_server: FeedServer) -> None:
+    """A 301 that leads to a 404 fails and does not report the broken URL as moved_to."""
+    feed_server.route("/old", Reply(301, headers={"Location": "/missing"}))
+    result = fetch_one(feed_server.url("/old"))
+    assert (result.status, result.error, result.moved_to) == ("failed", "HTTP 404 Not Found", None)
+
+
+def test_redirect_loop_fails_after_five_hops(feed_server: FeedServer) -> None:
+    """More than five redirects fail with a clear reason, having made six requests."""
+    url = feed_server.route("/loop", Reply(302, headers={"Location": "/loop"}))
+    result = fetch_one(url)
+    assert (result.status, result.error) == ("failed", "too many redirects (more than 5)")
+    assert len(feed_server.requests_to("/loop")) == 6
+
+
+@pytest.mark.parametrize(
+    ("headers", "error"),
+    [
+        ({}, "HTTP 301 Moved Permanently without a Location header"),
+        (
+            {"Location": "ftp://feeds.example/feed.xml"},
+            "Request URL has an unsupported protocol 'ftp://'.",
+        ),
+    ],
+)
+def test_unusable_redirect_fails(
+    feed_server: FeedServer, headers: dict[str, str], error: str
+) -> None:
+    """A redirect without a Location, or to a non-HTTP URL, fails without a retry."""
+    url = feed_server.route("/feed.xml", Reply(301, headers=headers))
+    result = fetch_one(url)
+    assert (result.status, result.error, result.attempts) == ("failed", error, 1)
+
+
+def test_410_is_gone(feed_server: FeedServer) -> None:
+    """HTTP 410 → "gone" with advice to delete the feed, and no retry."""
+    url = feed_server.route("/feed.xml", Reply(410))
+    sleep = FakeSleep()
+    result = fetch_one(url, sleep=sleep)
+    assert (result.status, result.error, result.http_status) == ("gone", GONE, 410)
+    assert (result.attempts, sleep.calls) == (1, [])
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (400, "HTTP 400 Bad Request"),
+        (401, "HTTP 401 Unauthorized"),
+        (403, "HTTP 403 Forbidden"),
+        (404, "HTTP 404 Not Found"),
+        (451, "HTTP 451 Unavailable For Legal Reasons"),
+    ],
+)
+def test_other_4xx_fail_without_retry(feed_server: FeedServer, status: int, error: str) -> None:
+    """A 4xx other than 410 and 429 is "failed" with the status named, after one attempt."""
+    url = feed_server.route("/feed.xml", Reply(status))
+    result = fetch_one(url)
+    assert (result.status, result.error, result.http_status) == ("failed", error, status)
+    assert len(feed_server.requests_to("/feed.xml")) == result.attempts == 1
+
+
+# --- retries ---------------------------------------------------------------------------
+
+
+def test_500_then_success_is_retried(feed_server: FeedServer) -> None:
+    """A 500 followed by a 200 is "fetched" on the second attempt after a 0.5 s backoff."""
+    url = feed_server.route("/feed.xml", Reply(500), Reply(200, RSS))
+    sleep = FakeSleep()
+    result = fetch_one(url, sleep=sleep)
+    assert (result.status, result.body, result.attempts) == ("fetched", RSS, 2)
+    assert sleep.calls == [0.5]
+
+
+def test_500_always_fails_after_all_attempts(feed_server: FeedServer) -> None:
+    """A feed that always answers 500 fails after retries+1 attempts with doubling backoff."""
+    url = feed_server.route("/feed.xml", Reply(500))
+    sleep = FakeSleep()
+    result = fetch_one(url, sleep=sleep)
+    assert result.status == "failed"
+    assert result.error == "HTTP 500 Internal Server Error; gave up after 3 attempts"
+    assert (result.attempts, result.http_status, sleep.calls) == (3, 500, [0.5, 1.0])
+    assert len(feed_server.requests_to("/feed.xml")) == 3
+
+
+def at(seconds: int) -> str:
+    """An HTTP-date ``seconds`` after a fixed instant."""
+    return format_datetime(
+        datetime(2024, 5, 1, 12, 0, tzinfo=UTC) + timedelta(seconds=seconds), True
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "wait"),
+    [
+        (429, {"Retry-After": "2"}, 2.0),
+        (503, {"Retry-After": "0"}, 0.0),
+        (503, {"Date": at(0), "Retry-After": at(5)}, 5.0),
+        (429, {"Date": at(0), "Retry-After": at(-30)}, 0.0),  # a date in the past: no wait
+        (429, {"Retry-After": "soon"}, 0.5),  # unusable: the normal backoff
+        (429, {}, 0.5),
+        (502, {"Retry-After": "7"}, 0.5),  # only 429 and 503 carry a meaningful Retry-After
+    ],
+)
+def test_retry_after_is_honoured(
+    feed_server: FeedServer, status: int, headers: dict[str, str], wait: float
+) -> None:
+    """429/503 wait as Retry-After says (seconds, or an HTTP-date against Date), then retry."""
+    url = feed_server.route("/feed.xml", Reply(status, headers=headers), Reply(200, RSS))
+    sleep = FakeSleep()
+    result = fetch_one(url, sleep=sleep)
+    assert (result.status, result.attempts, sleep.calls) == ("fetched", 2, [wait])
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Retry-After": "3600"}, {"Date": at(0), "Retry-After": at(3600)}],
+)
+def test_retry_after_too_long_fails_at_once(
+    feed_server: FeedServer, headers: dict[str, str]
+) -> None:
+    """A Retry-After beyond two minutes fails the feed now instead of stalling the run."""
+    url = feed_server.route("/feed.xml", Reply(429, headers=headers))
+    sleep = FakeSleep()
+    result = fetch_one(url, sleep=sleep)
+    assert result.status == "failed"
+    assert result.error == "server asked to retry after 3600 s (HTTP 429 Too Many Requests)"
+    assert (result.attempts, sleep.calls) == (1, [])
+
+
+def test_connection_refused_is_retried_then_failed() -> None:
+    """A refused connection is retried, then "failed" with a connection reason."""
+    sleep = FakeSleep()
+    result = fetch_one(f"http://127.0.0.1:{closed_port()}/feed.xml", sleep=sleep)
+    assert (result.status, result.attempts, sleep.calls) == ("failed", 3, [0.5, 1.0])
+    assert result.error is not None
+    assert result.error.startswith("connection failed: ")
+    assert result.error.endswith("; gave up after 3 attempts")
+
+
+# --- time limits -----------------------------------------------------------------------
+
+
+def test_timeout_fails_with_reason(feed_server: FeedServer) -> None:
+    """A server slower than the timeout fails with "timed out", after retries."""
+    url = feed_server.route("/feed.xml", Reply(200, RSS, delay=5.0))
+    settings = FetchSettings(timeout=0.2, retries=1)
+    sleep = FakeSleep()
+    result = fetch_one(url, settings, sleep)
+    assert (result.status, result.attempts, sleep.calls) == ("failed", 2, [0.5])
+    assert result.error == "timed out after 0.2 s; gave up after 2 attempts"
+
+
+def test_slow_server_within_timeout_succeeds(feed_server: FeedServer) -> None:
+    """A server that answers after 0.3 s with a 2 s timeout is fetched on the first try."""
+    url = feed_server.route("/feed.xml", Reply(200, RSS, delay=0.3))
+    result = fetch_one(url, FetchSettings(timeout=2.0, retries=0))
+    assert (result.status, result.body, result.attempts) == ("fetched", RSS, 1)
+
+
+# --- body size -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_oversize_body_is_refused_without_reading_it(
+    feed_server: FeedServer, chunked: bool
+) -> None:
+    """A body over max_bytes fails, and the client hangs up long before the server is done."""
+    repeat = 1000  # 65 MB offered: far more than loopback socket buffers hold
+    url = feed_server.route("/big", Reply(200, b"x" * BIG, chunked=chunked, repeat=repeat))
+    result = fetch_one(url, FetchSettings(max_bytes=LIMIT, retries=0))
+    assert (result.status, result.body, result.http_status) == ("failed", None, 200)
+    assert result.error == f"body larger than {LIMIT} bytes (raise fetch.max_bytes to accept it)"
+    feed_server.wait_idle()
+    [received] = feed_server.requests_to("/big")
+    assert not received.completed
+    assert received.bytes_sent < BIG * repeat // 2
+
+
+@pytest.mark.parametrize(
+    ("size", "status"),
+    [(LIMIT, "fetched"), (LIMIT + 1, "failed")],
+)
+def test_max_bytes_boundary(feed_server: FeedServer, size: int, status: str) -> None:
+    """A chunked body of exactly max_bytes is accepted; one byte more is refused."""
+    url = feed_server.route("/feed.xml", Reply(200, b"y" * size, chunked=True))
+    assert fetch_one(url, FetchSettings(max_bytes=LIMIT)).status == status
+
+
+def test_corrupt_gzip_body_fails(feed_server: FeedServer) -> None:
+    """A body that claims gzip but is not fails with a decoding reason, not an exception."""
+    headers = {"Content-Encoding": "gzip"}
+    url = feed_server.route("/feed.xml", Reply(200, b"plain text, not gzip", headers))
+    result = fetch_one(url)
+    assert result.status == "failed"
+    assert (result.error or "").startswith("cannot decode the response body: ")
+
+
+def test_oversize_gzip_body_is_measured_decoded(feed_server: FeedServer) -> None:
+    """The limit applies to decoded bytes: a small gzip that inflates past it is refused."""
+    url = feed_server.route("/bomb", Reply(200, b"\0" * (LIMIT * 20), gzip=True))
+    result = fetch_one(url, FetchSettings(max_bytes=LIMIT))
+    assert (result.status, result.error) == (
+        "failed",
+        f"body larger than {LIMIT} bytes (raise fetch.max_bytes to accept it)",
+    )
+
+
+# --- concurrency -----------------------------------------------------------------------
+
+
+def slow_feeds(server: FeedServer, group: str, count: int, delay: float) -> list[FetchRequest]:
+    urls = [server.route(f"/{group}/{n}", Reply(200, RSS, delay=delay)) for n in range(count)]
+    return [FetchRequest(key=url, url=url) for url in urls]
+
+
+@pytest.mark.parametrize(
+    ("concurrency", "per_host", "peak"),
+    [(32, 2, 2), (3, 10, 3), (1, 4, 1)],
+)
+def test_in_flight_limits_are_respected(
+    feed_server: FeedServer, concurrency: int, per_host: int, peak: int
+) -> None:
+    """The server never sees more than per_host (one host) or concurrency requests at once."""
+    requests = slow_feeds(feed_server, "slow", 6, 0.1)
+    settings = FetchSettings(concurrency=concurrency, per_host=per_host)
+    results = fetch_many(requests, settings)
+    assert [result.status for result in results] == ["fetched"] * 6
+    assert feed_server.peak("slow") == peak
+
+
+def test_feeds_are_fetched_concurrently(feed_server: FeedServer) -> None:
+    """Ten feeds each delayed 0.3 s finish in well under 10 × 0.3 s."""
+    requests = slow_feeds(feed_server, "slow", 10, 0.3)
+    started = time.perf_counter()
+    results = fetch_many(requests, FetchSettings(concurrency=10, per_host=10))
+    elapsed = time.perf_counter() - started
+    assert [result.status for result in results] == ["fetched"] * 10
+    assert elapsed < 2.5
+    assert feed_server.peak("slow") >= 5
+
+
+def test_results_keep_request_order_and_report_as_they_finish(feed_server: FeedServer) -> None:
+    """Results follow the request order; on_result sees each feed when it finishes."""
+    slow = feed_server.route("/a/slow", Reply(200, b"slow", delay=0.4))
+    fast = feed_server.route("/b/fast", Reply(200, b"fast"))
+    seen: list[str] = []
+    requests = [FetchRequest(key="slow", url=slow), FetchRequest(key="fast", url=fast)]
+    results = asyncio.run(
+        fetch_all(requests, SETTINGS, on_result=lambda result: seen.append(result.key))
+    )
+    assert [result.key for result in results] == ["slow", "fast"]
+    assert seen == ["fast", "slow"]
+
+
+def test_on_result_exception_propagates(feed_server: FeedServer) -> None:
+    """An error in the caller's on_result stops the run and reaches the caller unwrapped."""
+    url = feed_server.route("/feed.xml", Reply(200, RSS))
+
+    def explode(result: FetchResult) -> None:
+        raise RuntimeError(f"progress bar broke on {result.key}")
+
+    with pytest.raises(RuntimeError, match="progress bar broke"):
+        fetch_many([FetchRequest(key="k", url=url)], SETTINGS, on_result=explode)
+
+
+def test_one_failing_feed_does_not_affect_the_others(feed_server: FeedServer) -> None:
+    """Refused, 500, 404 and malformed feeds fail alone; the good feeds are fetched."""
+    good = [feed_server.route(f"/good/{n}", Reply(200, b"feed %d" % n)) for n in range(3)]
+    bad = [
+        f"http://127.0.0.1:{closed_port()}/feed.xml",
+        feed_server.route("/bad/500", Reply(500)),
+        feed_server.route("/bad/404", Reply(404)),
+        "http://[::1/feed.xml",
+    ]
+    urls = [good[0], *bad[:2], good[1], *bad[2:], good[2]]
+    results = fetch_many(
+        [FetchRequest(key=url, url=url) for url in urls], SETTINGS, sleep=FakeSleep()
+    )
+    statuses = {result.url: result.status for result in results}
+    assert [statuses[url] for url in good] == ["fetched"] * 3
+    assert [statuses[url] for url in bad] == ["failed"] * 4
+    assert [result.body for result in results if result.url in good] == [
+        b"feed 0",
+        b"feed 1",
+        b"feed 2",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://[::1/feed.xml", "invalid URL: Invalid port: ':1'"),
+        ("https:///feed.xml", "invalid URL: no host"),
+        ("ftp-ish://example.com/feed", "no such file: ftp-ish:/example.com/feed"),
+    ],
+)
+def test_malformed_urls_fail_without_raising(url: str, reason: str) -> None:
+    """A URL that cannot even be requested is a "failed" result, not an exception."""
+    result = fetch_one(url)
+    assert (result.status, result.error) == ("failed", reason)
+
+
+def test_no_requests_give_no_results() -> None:
+    """An empty request list is an empty result list."""
+    assert fetch_many([], SETTINGS) == []
+
+
+def test_injected_transport_is_used() -> None:
+    """A transport passed in replaces the network: here an httpx.MockTransport."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=request.url.path.encode())
+
+    result = fetch_many(
+        [FetchRequest(key="k", url="https://feeds.example/some/feed")],
+        SETTINGS,
+        transport=httpx.MockTransport(handler),
+    )
+    assert [(r.status, r.body) for r in result] == [("fetched", b"/some/feed")]
+
+
+# --- local files -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stored_hash", "status", "body"),
+    [(None, "fetched", RSS), (sha(b"older"), "fetched", RSS), (sha(RSS), "unchanged", None)],
+)
+def test_local_file_is_read_and_compared(
+    tmp_path: Path, stored_hash: str | None, status: str, body: bytes | None
+) -> None:
+    """A local path is read from disk; the same hash as last time is "unchanged"."""
+    path = tmp_path / "feed.xml"
+    path.write_bytes(RSS)
+    request = FetchRequest(key=str(path), url=str(path), body_hash=stored_hash)
+    [result] = fetch_many([request], SETTINGS)
+    assert (result.status, result.body, result.body_hash) == (status, body, sha(RSS))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "error"),
+    [
+        ("missing.xml", None, "no such file: {path}"),
+        ("dir", "dir", "cannot read {path}: Is a directory"),
+        (
+            "big.xml",
+            b"z" * (LIMIT + 1),
+            "body larger than 100000 bytes (raise fetch.max_bytes to accept it)",
+        ),
+    ],
+)
+def test_unreadable_local_file_fails(
+    tmp_path: Path, name: str, content: bytes | str | None, error: str
+) -> None:
+    """A missing, unreadable or oversize local file is "failed" with the path named."""
+    path = tmp_path / name
+    if content == "dir":
+        path.mkdir()
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    [result] = fetch_many(
+        [FetchRequest(key=str(path), url=str(path))], FetchSettings(max_bytes=LIMIT)
+    )
+    assert (result.status, result.error) == ("failed", error.format(path=path))

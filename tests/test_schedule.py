@@ -1,0 +1,61 @@
+"""When `roundup run` considers an issue due."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from roundup.config import Newsletter
+from roundup.schedule import due_window, send_moment
+from roundup.week import window_for
+
+NY = ZoneInfo("America/New_York")
+NL = Newsletter(
+    title="T",
+    url="https://example.org/",
+    timezone="America/New_York",
+    week_ends=4,
+    language="en",
+    from_addr="a@example.org",
+)
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=NY)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("send_at", "expected"),
+    [
+        ("", local(2015, 8, 15, 0, 0)),
+        ("friday 15:00", local(2015, 8, 14, 15, 0)),
+        ("saturday 08:30", local(2015, 8, 15, 8, 30)),
+        ("monday 09:00", local(2015, 8, 17, 9, 0)),
+        ("thursday 10:00", local(2015, 8, 20, 10, 0)),
+    ],
+)
+def test_send_moment(send_at: str, expected: datetime) -> None:
+    """The send moment is the first send_at on or after the window's last day."""
+    window = window_for("2015-W33", week_ends=4, tz=NY, now=datetime.now(UTC))
+    assert send_moment(window, replace(NL, send_at=send_at)) == expected
+
+
+@pytest.mark.parametrize(
+    ("send_at", "now", "week"),
+    [
+        ("friday 15:00", local(2015, 8, 14, 14, 59), "2015-W32"),
+        ("friday 15:00", local(2015, 8, 14, 15, 0), "2015-W33"),
+        ("friday 15:00", local(2015, 8, 16, 10, 0), "2015-W33"),
+        ("monday 09:00", local(2015, 8, 17, 8, 0), None),
+        ("monday 09:00", local(2015, 8, 17, 9, 0), "2015-W33"),
+        ("", local(2015, 8, 14, 23, 59), "2015-W32"),
+        ("", local(2015, 8, 15, 0, 0), "2015-W33"),
+    ],
+)
+def test_due_window(send_at: str, now: datetime, week: str | None) -> None:
+    """The newest window whose moment has passed is due; an older one is not sent late."""
+    window = due_window(replace(NL, send_at=send_at), now=now.astimezone(UTC))
+    assert (window.week if window else None) == week
