@@ -192,6 +192,25 @@ def build(ctx: Context, week: str, quiet: bool) -> None:
         sys.exit(int(ExitCode.FEEDS_FAILED))
 
 
+@cli.command()
+@click.argument("url")
+@week_option
+@pass_context
+@handle_errors
+def explain(ctx: Context, url: str, week: str) -> None:
+    """Say why the post at URL is in the week's issue, or why it is not."""
+    from roundup.explain import explain as do_explain
+    from roundup.pipeline import draft_path, resolve_window
+
+    config = ctx.config
+    window = resolve_window(config, week, now=now())
+    with _store(config) as store:
+        text = do_explain(
+            config, store, window=window, url=url, draft_file=draft_path(config, window.week)
+        )
+    click.echo(text, nl=False)
+
+
 @cli.command("import-opml")
 @click.argument("opml_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_context

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import lru_cache
@@ -178,11 +179,11 @@ def _drop_sent(
     """Leave out a story when any copy of it went out in an earlier issue."""
     fresh: list[Story] = []
     sent: list[Verdict] = []
+    if not isinstance(sent_urls, Mapping | AbstractSet):
+        sent_urls = frozenset(sent_urls)  # a list would make every look-up a scan
     for story in stories:
-        url = next(
-            (e.canonical_url for e in copies[_key(story.entry)] if e.canonical_url in sent_urls),
-            None,
-        )
+        urls = (copy.canonical_url for copy in copies[_key(story.entry)])
+        url = next((url for url in urls if url and url in sent_urls), None)
         if url is None:
             fresh.append(story)
         else:

@@ -279,6 +279,14 @@ class Store:
         )
         return [_entry(row) for row in rows]
 
+    def entries_with_url(self, canonical_url: str) -> list[Entry]:
+        """Every stored entry whose canonical URL is ``canonical_url``, oldest first."""
+        rows = self.db.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE canonical_url = ? ORDER BY published, feed",
+            (canonical_url,),
+        )
+        return [_entry(row) for row in rows]
+
     def count_entries(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
 
@@ -327,9 +335,16 @@ class Store:
             )
 
     def sent_urls(self, *, before: str | None = None) -> dict[str, str]:
-        """Canonical URLs sent in earlier issues, mapped to the week that sent them."""
-        rows = self.db.execute("SELECT canonical_url, week FROM sent_links")
-        return {url: week for url, week in rows if before is None or week != before}
+        """Canonical URLs sent in other issues, mapped to "issue N (week)"."""
+        rows = self.db.execute(
+            "SELECT s.canonical_url, s.week, i.number FROM sent_links s"
+            " LEFT JOIN issues i ON i.week = s.week"
+        )
+        return {
+            url: f"issue {number} ({week})" if number is not None else week
+            for url, week, number in rows
+            if before is None or week != before
+        }
 
     def deliveries(self, week: str) -> dict[str, tuple[str, str]]:
         """Recipient → (status, detail) for ``week``: ``accepted`` or ``refused``."""

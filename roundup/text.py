@@ -93,12 +93,12 @@ class Block:
     marked: bool = False
 
 
-_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
 
 def markdown_tokens(source: str) -> list[Token]:
     """The editor's Markdown parsed by markdown-it with raw HTML disabled."""
-    return _MARKDOWN.parse(clean_markdown(source))
+    return MARKDOWN.parse(clean_markdown(source))
 
 
 def parse_markdown(source: str) -> tuple[Block, ...]:

@@ -58,7 +58,10 @@ def window_for(week: str, *, week_ends: int, tz: ZoneInfo, now: datetime) -> Win
         monday = date.fromisocalendar(int(match["year"]), int(match["week"]), 1)
     except ValueError:
         raise ConfigError(f"--week {week!r}: {match['year']} has no week {match['week']}") from None
-    return _window_ending(monday + timedelta(days=week_ends), tz)
+    try:
+        return _window_ending(monday + timedelta(days=week_ends), tz)
+    except OverflowError:
+        raise ConfigError(f"--week {week!r}: its window falls outside the calendar") from None
 
 
 def _window_ending(last_day: date, tz: ZoneInfo) -> Window:

@@ -199,9 +199,10 @@ class SmtpServer:
     def _authenticate(
         self, server: Any, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
     ) -> AuthResult:
-        ok = isinstance(auth_data, LoginPassword) and self.users.get(
-            auth_data.login.decode()
-        ) == auth_data.password.decode()
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and self.users.get(auth_data.login.decode()) == auth_data.password.decode()
+        )
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
     def __enter__(self) -> SmtpServer:
@@ -227,9 +228,24 @@ def tls_files(folder: Path) -> tuple[Path, Path]:
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         [
-            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
         ],
         check=True,
         capture_output=True,

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Collection, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from roundup.config import FeedConfig
 from roundup.models import Entry, Story
-from roundup.select import Selection, Verdict, keyword_match, select_stories
+from roundup.select import Reason, Selection, Verdict, keyword_match, select_stories
 from roundup.week import Window, window_for
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -21,9 +24,25 @@ MONDAY = datetime(2015, 8, 10, 12, 0, tzinfo=NEW_YORK)  # inside WINDOW
 SPAN = "Sat 2015-08-08 00:00 – Sat 2015-08-15 00:00 EDT"
 
 
-def feed(key: str, **options: object) -> FeedConfig:
-    """A feed configured with ``key`` as its URL and the capitalised host as its name."""
-    return FeedConfig(key=key, url=key, name=key.split(".")[0].capitalize(), **options)  # type: ignore[arg-type]
+def feed(
+    key: str,
+    *,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+    max_items: int | None = None,
+    enabled: bool = True,
+) -> FeedConfig:
+    """A feed named after the first part of its key ("a.example" is "A")."""
+    name = key.split(".")[0].capitalize()
+    return FeedConfig(
+        key=key,
+        url=f"https://{key}/feed",
+        name=name,
+        max_items=max_items,
+        include=include,
+        exclude=exclude,
+        enabled=enabled,
+    )
 
 
 FEEDS = (feed("a.example"), feed("b.example"), feed("c.example"))
@@ -41,7 +60,7 @@ def entry(
 ) -> Entry:
     """An entry of ``feed`` published (or first seen, if undated) at ``at``."""
     id = id or f"{feed}:{title}:{at.isoformat()}"
-    url = f"https://{feed}/{abs(hash(id))}" if url is None else url
+    url = f"https://{feed}/{quote(id)}" if url is None else url
     return Entry(
         feed=feed,
         id=id,
@@ -64,11 +83,11 @@ def select(
     entries: list[Entry],
     feeds: tuple[FeedConfig, ...] = FEEDS,
     max_items: int = 40,
-    sent_urls: dict[str, str] | set[str] | None = None,
+    sent_urls: Mapping[str, str] | Collection[str] = (),
     window: Window = WINDOW,
 ) -> Selection:
     return select_stories(
-        entries, window=window, feeds=feeds, max_items=max_items, sent_urls=sent_urls or {}
+        entries, window=window, feeds=feeds, max_items=max_items, sent_urls=sent_urls
     )
 
 
@@ -158,13 +177,13 @@ def test_keyword_filters(
     exclude: tuple[str, ...],
     title: str,
     summary: str,
-    reason: str,
+    reason: Reason,
     detail: str,
 ) -> None:
     """Include needs one keyword, exclude wins; whole words, any case, title or summary."""
     item = entry(title, summary=summary)
     feeds = (feed("a.example", include=include, exclude=exclude),)
-    assert verdict(select([item], feeds), item) == Verdict(item, reason, detail)  # type: ignore[arg-type]
+    assert verdict(select([item], feeds), item) == Verdict(item, reason, detail)
 
 
 def test_keyword_match_returns_the_first_keyword_found() -> None:
@@ -236,9 +255,12 @@ def test_stories_are_newest_first_with_total_tie_breaks() -> None:
     [
         ({"https://x.org/1": "2015-W32"}, "already sent in issue 2015-W32"),
         ({"https://x.org/1"}, "already sent in an earlier issue"),
+        (["https://x.org/0", "https://x.org/1"], "already sent in an earlier issue"),
     ],
 )
-def test_already_sent_links_are_skipped(sent_urls: dict[str, str] | set[str], detail: str) -> None:
+def test_already_sent_links_are_skipped(
+    sent_urls: Mapping[str, str] | Collection[str], detail: str
+) -> None:
     """A canonical URL sent in an earlier issue is not repeated, and the verdict says when."""
     item = entry(url="https://x.org/1")
     selection = select([item], sent_urls=sent_urls)
@@ -309,7 +331,7 @@ def mixed_entries() -> list[Entry]:
         entry("Sponsored post", feed="b.example"),
         entry("Sent", feed="b.example", url="https://x.org/sent"),
         entry("Copy", feed="c.example", url="https://x.org/in"),
-        entry("Original", feed="a.example", url="https://x.org/in", at=MONDAY - timedelta(1)),
+        entry("Original", feed="a.example", url="https://x.org/in", at=MONDAY - timedelta(days=1)),
         entry("Gone", feed="gone.example"),
         *(entry(f"Many {n}", feed="c.example", at=MONDAY + timedelta(minutes=n)) for n in range(5)),
     ]
@@ -352,13 +374,7 @@ def test_shuffled_input_gives_the_same_selection() -> None:
 
 def test_verdicts_for_finds_link_or_canonical_url() -> None:
     """verdicts_for looks an entry up by its link or its canonical URL."""
-    item = entry(url="https://x.org/p")
-    item = Entry(
-        **{
-            **{n: getattr(item, n) for n in Entry.__slots__},
-            "link": "https://x.org/p?utm_source=rss",
-        }
-    )
+    item = replace(entry(url="https://x.org/p"), link="https://x.org/p?utm_source=rss")
     selection = select([item])
     assert selection.verdicts_for("https://x.org/p") == selection.verdicts
     assert selection.verdicts_for("https://x.org/p?utm_source=rss") == selection.verdicts

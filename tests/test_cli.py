@@ -1,0 +1,137 @@
+"""The command line: exact output, exact error text, exit codes."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from roundup import cli as cli_module
+from roundup.cli import cli
+from roundup.store import locked
+from tests.feedserver import FeedServer, Reply, feed_server_fixture  # noqa: F401
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2015, 8, 15, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the bundled default project, with the clock fixed."""
+    shutil.copy(ROOT / "feeds.yaml", tmp_path / "feeds.yaml")
+    shutil.copytree(ROOT / "samples", tmp_path / "samples")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli_module, "now", lambda: NOW)
+    monkeypatch.delenv("ROUNDUP_CONFIG", raising=False)
+    return tmp_path
+
+
+def run(*args: str) -> click.testing.Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_check_reports_ok(project: Path) -> None:
+    """`check` validates the config and summarises it."""
+    result = run("check")
+    assert result.exit_code == 0
+    assert result.output == (
+        f"{project / 'feeds.yaml'}: OK (5 feeds enabled, 0 disabled, 3 sections)\n"
+    )
+
+
+def test_bad_config_is_one_line_and_exit_1(project: Path) -> None:
+    """A config error prints one line naming file, line and key, and exits 1."""
+    path = project / "feeds.yaml"
+    path.write_text(path.read_text().replace("  week_ends: friday", "  weekends: friday"))
+    result = run("check")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {path}:8: newsletter.weekends: unknown key (did you mean 'week_ends'?)\n"
+    )
+
+
+def test_config_option_and_environment(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--config wins; $ROUNDUP_CONFIG is used without it."""
+    (project / "feeds.yaml").rename(project / "other.yaml")
+    assert run("check").exit_code == 1
+    assert run("--config", "other.yaml", "check").exit_code == 0
+    monkeypatch.setenv("ROUNDUP_CONFIG", str(project / "other.yaml"))
+    assert run("check").exit_code == 0
+
+
+def test_fetch_summary_and_exit_code(project: Path) -> None:
+    """`fetch` logs each feed when not on a terminal and ends with the summary."""
+    result = run("fetch")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[-1] == "5 feeds: 5 fetched, 0 unchanged, 0 failed; 37 new entries."
+    assert "fetched      The Elicitor: 8 new" in lines
+    again = run("fetch")
+    assert again.output.splitlines()[-1] == (
+        "5 feeds: 0 fetched, 5 unchanged, 0 failed; 0 new entries."
+    )
+
+
+def test_fetch_with_a_failing_feed_exits_3(project: Path, feed_server: FeedServer) -> None:
+    """A completed run with failed feeds exits 3 and names each failure, even with --quiet."""
+    url = feed_server.route("/down", Reply(503))
+    path = project / "feeds.yaml"
+    text = path.read_text().replace("feeds:\n", f"feeds:\n  - url: {url}\n", 1)
+    path.write_text(text.replace("  retries: 2", "  retries: 0"))
+    result = run("fetch", "--quiet")
+    assert result.exit_code == 3
+    assert result.output == (
+        f"Failed:\n  {url} ({url}): HTTP 503 Service Unavailable\n"
+    )
+
+
+def test_locked_store_exits_4(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While another run holds the lock, `fetch` waits briefly and exits 4."""
+    import roundup.store as store_module
+
+    state = project / ".roundup" / "state.sqlite3"
+    real = store_module.locked
+    monkeypatch.setattr(store_module, "locked", lambda p, **kw: real(p, wait=0.2))
+    with locked(state):
+        result = run("fetch")
+    assert result.exit_code == 4
+    assert result.output == (
+        f"Error: {state}: another roundup run is in progress (it holds {state}.lock); "
+        "try again when it has finished\n"
+    )
+
+
+def test_bad_week_is_a_clear_error(project: Path) -> None:
+    """A malformed --week names the option and the expected form."""
+    result = run("draft", "--week", "33")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: --week '33': expected an ISO week like 2015-W33, or 'current' or 'last'\n"
+    )
+
+
+def test_import_opml(project: Path) -> None:
+    """`import-opml` adds feeds and says how many."""
+    opml = project / "subs.opml"
+    opml.write_text(
+        '<opml version="2.0"><body><outline text="Asia">'
+        '<outline text="X" xmlUrl="https://x.example/feed"/></outline></body></opml>'
+    )
+    result = run("import-opml", str(opml))
+    assert result.exit_code == 0
+    assert result.output == "Added 1 feeds and 1 sections to feeds.yaml (0 already listed).\n"
+    assert run("check").output.endswith("(6 feeds enabled, 0 disabled, 4 sections)\n")
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_every_command_has_help_and_is_documented(name: str) -> None:
+    """Each command has help text and appears in the README with an example."""
+    command = cli.commands[name]
+    assert command.help, f"{name} has no help text"
+    assert f"roundup {name}" in (ROOT / "README.md").read_text()
+    result = run(name, "--help")
+    assert result.exit_code == 0 and command.help.splitlines()[0] in result.output

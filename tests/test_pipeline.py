@@ -1,0 +1,195 @@
+"""The orchestrator end to end: real HTTP server on 127.0.0.1, real SQLite file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from roundup.config import Config, load_config
+from roundup.pipeline import fetch_feeds, make_draft, render_week, resolve_window
+from roundup.store import Store
+from tests.feedserver import FeedServer, Reply, feed_server_fixture  # noqa: F401
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples" / "feeds"
+NOW = datetime(2015, 8, 15, 12, 0, tzinfo=UTC)
+
+HTML_WITH_FEED = b"""<!doctype html><html><head><title>Blog</title>
+<link rel="alternate" type="application/rss+xml" href="/blog/feed.xml"></head>
+<body><p>Hello</p></body></html>"""
+
+
+def write_config(tmp_path: Path, urls: list[str], extra: str = "") -> Config:
+    feeds = "".join(f"  - url: {url}\n" for url in urls)
+    text = (
+        "newsletter:\n"
+        "  title: Test Roundup\n"
+        "  url: https://example.org/roundup/\n"
+        "  timezone: America/New_York\n"
+        "  week_ends: friday\n"
+        '  from: "Roundup <roundup@example.org>"\n'
+        f"{extra}"
+        "fetch: {retries: 0, timeout: 5}\n"
+        f"feeds:\n{feeds}"
+    )
+    path = tmp_path / "feeds.yaml"
+    path.write_text(text)
+    return load_config(path)
+
+
+def sample(name: str) -> bytes:
+    return (SAMPLES / name).read_bytes()
+
+
+def test_one_bad_feed_never_stops_the_run(tmp_path: Path, feed_server: FeedServer) -> None:
+    """Good feeds are stored while a 500, a 404 and an HTML page each get their own reason."""
+    server = feed_server
+    urls = [
+        server.route("/good.rss", Reply(200, sample("elicitor.rss"))),
+        server.route("/broken", Reply(500)),
+        server.route("/missing", Reply(404)),
+        server.route("/blog/", Reply(200, HTML_WITH_FEED, {"Content-Type": "text/html"})),
+        server.route("/good.atom", Reply(200, sample("harbor-helm.atom"))),
+    ]
+    config = write_config(tmp_path, urls)
+    with Store.open(config.state) as store:
+        report = fetch_feeds(config, store, now=NOW)
+        assert [f.status for f in report.feeds] == [
+            "fetched", "failed", "failed", "failed", "fetched"
+        ]
+        errors = {f.key: f.error for f in report.failed}
+        assert errors[urls[1]] == "HTTP 500 Internal Server Error"
+        assert errors[urls[2]] == "HTTP 404 Not Found"
+        assert errors[urls[3]] == (
+            f'not a feed: {urls[3]} is an HTML page; its <link rel="alternate"> points to '
+            f"{server.url('/blog/feed.xml')} — use that URL in feeds.yaml"
+        )
+        assert report.new_entries == len(store.entries_for(urls[0])) + len(
+            store.entries_for(urls[4])
+        )
+        state = store.feed_state(urls[1])
+        assert state is not None and (state.failures, state.last_error) == (
+            1, "HTTP 500 Internal Server Error"
+        )
+
+
+def test_second_run_is_conditional_and_parses_nothing(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """Stored validators are sent back; a 304 costs no parse and adds no entries."""
+    server = feed_server
+    url = server.route(
+        "/feed.rss",
+        Reply(200, sample("elicitor.rss"), {"ETag": '"v1"'}),
+        Reply(304, b"", {"ETag": '"v1"'}),
+    )
+    config = write_config(tmp_path, [url])
+    with Store.open(config.state) as store:
+        first = fetch_feeds(config, store, now=NOW)
+        second = fetch_feeds(config, store, now=NOW + timedelta(hours=1))
+    assert first.feeds[0].status == "fetched" and first.new_entries > 0
+    assert second.feeds[0].status == "not_modified" and second.new_entries == 0
+    assert server.requests_to("/feed.rss")[1].headers["If-None-Match"] == '"v1"'
+
+
+def test_permanent_redirect_is_followed_next_time(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A 301 is reported for feeds.yaml and the new URL is fetched on the next run."""
+    server = feed_server
+    new = server.route("/new.rss", Reply(200, sample("elicitor.rss")))
+    old = server.route("/old.rss", Reply(301, b"", {"Location": new}))
+    config = write_config(tmp_path, [old])
+    with Store.open(config.state) as store:
+        report = fetch_feeds(config, store, now=NOW)
+        assert report.feeds[0].moved_to == new
+        fetch_feeds(config, store, now=NOW + timedelta(hours=1))
+    assert len(server.requests_to("/old.rss")) == 1
+    assert len(server.requests_to("/new.rss")) == 2
+
+
+def test_gone_feed_is_not_fetched_again(tmp_path: Path, feed_server: FeedServer) -> None:
+    """After a 410 the feed is reported gone without another request."""
+    server = feed_server
+    url = server.route("/gone.rss", Reply(410))
+    config = write_config(tmp_path, [url])
+    with Store.open(config.state) as store:
+        fetch_feeds(config, store, now=NOW)
+        again = fetch_feeds(config, store, now=NOW + timedelta(hours=1))
+    assert again.feeds[0].status == "gone"
+    assert "remove it from feeds.yaml" in (again.feeds[0].error or "")
+    assert len(server.requests_to("/gone.rss")) == 1
+
+
+def test_bundled_feeds_build_a_complete_issue(tmp_path: Path) -> None:
+    """The default config's sample feeds give a draft and all four rendered files."""
+    config = load_config(ROOT / "feeds.yaml")
+    config = _relocate(config, tmp_path)
+    window = resolve_window(config, "2015-W33", now=NOW)
+    with Store.open(config.state) as store:
+        report = fetch_feeds(config, store, now=NOW)
+        assert not report.failed
+        drafted = make_draft(config, store, window=window)
+    rendered = render_week(config, week="2015-W33")
+    names = sorted(path.name for path in (config.output_dir / "2015-W33").iterdir())
+    assert names == ["draft.yaml", "email.html", "email.txt", "post.html", "post.md"]
+    assert rendered.draft == drafted.draft
+    links = [item.link for item in drafted.draft.items]
+    assert len(links) == len(set(links)), "a syndicated story appears once"
+    assert any(item.also_via for item in drafted.draft.items)
+
+
+def test_same_inputs_give_byte_identical_files(tmp_path: Path) -> None:
+    """Two builds from the same entries and week write identical bytes."""
+    outputs = []
+    for run in ("a", "b"):
+        config = _relocate(load_config(ROOT / "feeds.yaml"), tmp_path / run)
+        window = resolve_window(config, "2015-W33", now=NOW)
+        with Store.open(config.state) as store:
+            fetch_feeds(config, store, now=NOW)
+            make_draft(config, store, window=window)
+        render_week(config, week="2015-W33")
+        folder = config.output_dir / "2015-W33"
+        outputs.append({p.name: p.read_bytes() for p in sorted(folder.iterdir())})
+    assert outputs[0] == outputs[1]
+
+
+def _relocate(config: Config, tmp_path: Path) -> Config:
+    from dataclasses import replace
+
+    return replace(config, output_dir=tmp_path / "out", state=tmp_path / "state.sqlite3")
+
+
+@pytest.mark.parametrize("week", ["2015-W33"])
+def test_redraft_keeps_removed_items_removed(tmp_path: Path, week: str) -> None:
+    """Deleting an item from draft.yaml by hand survives the next `draft`."""
+    from roundup.draft import load_draft, save_draft
+    from roundup.models import Draft, DraftSection
+
+    config = _relocate(load_config(ROOT / "feeds.yaml"), tmp_path)
+    window = resolve_window(config, week, now=NOW)
+    with Store.open(config.state) as store:
+        fetch_feeds(config, store, now=NOW)
+        first = make_draft(config, store, window=window).draft
+        trimmed_section = first.sections[0]
+        dropped = trimmed_section.items[0]
+        edited = Draft(
+            **{
+                **{f: getattr(first, f) for f in first.__dataclass_fields__},
+                "sections": (
+                    DraftSection(
+                        trimmed_section.name,
+                        trimmed_section.description,
+                        trimmed_section.items[1:],
+                    ),
+                    *first.sections[1:],
+                ),
+                "intro": "Edited *intro*",
+            }
+        )
+        save_draft(first_path := config.output_dir / week / "draft.yaml", edited)
+        second = make_draft(config, store, window=window)
+    again = load_draft(first_path)
+    assert dropped.key not in {item.key for item in again.items}
+    assert again.intro == "Edited *intro*"
+    assert second.new_items == 0
