@@ -192,6 +192,124 @@ def build(ctx: Context, week: str, quiet: bool) -> None:
         sys.exit(int(ExitCode.FEEDS_FAILED))
 
 
+def _secret() -> str:
+    import os
+
+    from roundup.send import SECRET_ENV
+
+    return os.environ.get(SECRET_ENV, "")
+
+
+@cli.command()
+@week_option
+@click.option("--by", default=None, help="Who approves (default: the login name).")
+@pass_context
+@handle_errors
+def approve(ctx: Context, week: str, by: str | None) -> None:
+    """Approve the week's issue as it renders now; any later edit to the draft voids it."""
+    import getpass
+
+    from roundup.pipeline import approve_week, resolve_window
+
+    config = ctx.config
+    stamp = now()
+    window = resolve_window(config, week, now=stamp)
+    who = by or getpass.getuser()
+    with _store(config) as store:
+        digest = approve_week(config, store, week=window.week, by=who, now=stamp)
+    click.echo(f"Approved {window.week} as {who} (email sha256 {digest[:12]}).")
+
+
+@cli.command()
+@week_option
+@click.option("--dry-run", is_flag=True, help="Show what would go to whom; write message.eml only.")
+@click.option(
+    "--test-to", metavar="ADDR", help="Send one [TEST] copy to ADDR; the ledger is untouched."
+)
+@click.option(
+    "--force", is_flag=True, help="Send again to everyone, even those who already have it."
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before a --force send.")
+@pass_context
+@handle_errors
+def send(
+    ctx: Context, week: str, dry_run: bool, test_to: str | None, force: bool, yes: bool
+) -> None:
+    """Send the week's issue to the mailing lists, exactly once per recipient.
+
+    Exit code 5 when some recipients were refused or could not be reached.
+    """
+    from roundup.draft import load_draft
+    from roundup.pipeline import draft_path, resolve_window, send_week
+    from roundup.send import describe_send, format_report
+
+    config = ctx.config
+    window = resolve_window(config, week, now=now())
+    with _store(config) as store:
+        plan = describe_send(
+            draft=load_draft(draft_path(config, window.week)),
+            config=config,
+            store=store,
+            force=force,
+            dry_run=dry_run,
+            test_to=test_to,
+        )
+        click.echo(plan)
+        if force and not dry_run and not yes:
+            click.confirm("Go ahead?", abort=True)
+        report = send_week(
+            config,
+            store,
+            week=window.week,
+            clock=now,
+            secret=_secret(),
+            force=force,
+            dry_run=dry_run,
+            test_to=test_to,
+        )
+    click.echo(format_report(report))
+    if not report.complete:
+        sys.exit(int(ExitCode.SEND_INCOMPLETE))
+
+
+@cli.command()
+@quiet_option
+@pass_context
+@handle_errors
+def run(ctx: Context, quiet: bool) -> None:
+    """The cron job: fetch, refresh the draft, render, and send the issue when it is due.
+
+    Safe to run every hour: never sends twice, never sends an empty issue, and waits for
+    approval when newsletter.require_approval is true. With --quiet it prints nothing
+    unless something needs attention.
+    """
+    from roundup.pipeline import run_once
+    from roundup.reporting import format_run_summary
+
+    config = ctx.config
+    with _store(config) as store:
+        report = run_once(config, store, clock=now, secret=_secret())
+    click.echo(
+        format_run_summary(report, report_after=config.fetch.report_after, quiet=quiet), nl=False
+    )
+    if report.send is not None and not report.send.complete:
+        sys.exit(int(ExitCode.SEND_INCOMPLETE))
+
+
+@cli.command()
+@pass_context
+@handle_errors
+def archive(ctx: Context) -> None:
+    """Rewrite <output_dir>/index.html and feed.xml from the issues sent so far."""
+    from roundup.pipeline import update_archive
+    from roundup.reporting import shown
+
+    config = ctx.config
+    with _store(config) as store:
+        paths = update_archive(config, store)
+    click.echo("Wrote " + " and ".join(shown(path) for path in paths) + ".")
+
+
 @cli.command()
 @click.argument("url")
 @week_option

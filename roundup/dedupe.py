@@ -18,15 +18,17 @@ in feeds.yaml so that its own posts are the copies kept.
 
 Cost: URLs and exact titles are dictionary look-ups, O(n) after an O(n log n) sort. The
 fuzzy comparison only runs within small buckets: a title is filed under its three rarest
-words (among those some other title of the pool also has), and compared with the earlier
-titles filed under any of them. Near-identical titles share nearly all their words, so
-practically always one of those three (a pair that shares none of them is missed: a missed
-duplicate is a lesser harm than a lost story, and the editor sees it in the draft).
+pairs of adjacent words (among those that some other title of the pool also has), and
+compared with the earlier titles filed under any of them. Two near-identical titles of four
+or more words differ in a word or two, so they practically always share such a pair, while
+unrelated titles seldom do. A pair of titles that shares none is missed: a missed duplicate
+is a lesser harm than a lost story, and the editor sees it in the draft.
 """
 
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -41,7 +43,7 @@ FUZZY_MIN_WORDS = 4  # shorter titles are too generic for a fuzzy match
 EXACT_MIN_WORDS = 3  # ...or EXACT_MIN_CHARS, for scripts written without spaces
 EXACT_MIN_CHARS = 20
 SUFFIX_MAX_WORDS = 4  # " - The New York Times" is a source suffix; longer tails are not
-BUCKET_WORDS = 3  # a title is filed for the fuzzy comparison under 3 of its words
+BUCKET_PAIRS = 3  # a title is filed for the fuzzy comparison under 3 of its word pairs
 
 Match = Literal["same link", "same title", "similar title"]
 
@@ -99,7 +101,7 @@ def dedupe(entries: Sequence[Entry], feed_order: Sequence[str]) -> Deduped:
     rank = {key: index for index, key in enumerate(feed_order)}
     ordered = sorted(entries, key=lambda e: (rank.get(e.feed, len(rank)), *newest_first(e)))
     keys = [title_key(entry.title) for entry in ordered]
-    frequency = Counter(word for key in keys for word in set(key.split()))
+    frequency = Counter(pair for key in keys for pair in _word_pairs(key))
     index = _Index()
     for entry, key in zip(ordered, keys, strict=True):
         index.add(entry, _Title.of(key, frequency))
@@ -121,6 +123,12 @@ def _words(text: str) -> list[str]:
     return _NON_WORD.sub(" ", text).split()
 
 
+def _word_pairs(key: str) -> set[str]:
+    """The pairs of adjacent words of a title key: "a b c" has "a b" and "b c"."""
+    words = key.split()
+    return {f"{first} {second}" for first, second in itertools.pairwise(words)}
+
+
 def _is_source_suffix(head: list[str], tail: list[str]) -> bool:
     has_digits = any(_DIGITS.search(word) for word in tail)
     return len(tail) <= SUFFIX_MAX_WORDS and not has_digits and len(head) >= FUZZY_MIN_WORDS
@@ -138,18 +146,18 @@ class _Title:
 
     @classmethod
     def of(cls, key: str, frequency: Mapping[str, int]) -> _Title:
-        """``frequency`` counts the titles of the whole pool that hold each word."""
+        """``frequency`` counts the titles of the whole pool that hold each word pair."""
         words = key.split()
-        # a word no other title holds finds no partner; the rarest of the others make the
+        # a pair no other title holds finds no partner; the rarest of the others make the
         # smallest buckets
         shared = sorted(
-            {word for word in words if frequency[word] > 1},
-            key=lambda word: (frequency[word], -len(word), word),
+            (pair for pair in _word_pairs(key) if frequency[pair] > 1),
+            key=lambda pair: (frequency[pair], pair),
         )
         return cls(
             key=key,
             numbers=tuple(_DIGITS.findall(key)),
-            buckets=tuple(shared[:BUCKET_WORDS]),
+            buckets=tuple(shared[:BUCKET_PAIRS]),
             fuzzy=len(words) >= FUZZY_MIN_WORDS,
             exact=len(words) >= EXACT_MIN_WORDS or len(key) >= EXACT_MIN_CHARS,
         )

@@ -22,6 +22,7 @@ from pathlib import PurePath
 from time import struct_time
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+from xml.sax import SAXParseException
 
 import feedparser
 
@@ -48,6 +49,7 @@ FEED_LINK_TYPES = (
     "application/json",
 )
 _HTML_START = re.compile(rb"<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
+_XML_DECLARATION = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]*?>")
 _WARNING_LIMIT = 200
 
 Json = dict[str, Any]  # a JSON object, as json.loads returns it
@@ -125,7 +127,7 @@ def _parse_xml(body: bytes, context: _Context, content_type: str | None) -> Pars
     meta = FeedMeta(
         title=clean_title(feed.get("title", "")),
         link=_absolute(context.document_base, feed.get("link", "")),
-        warnings=_bozo_warnings(parsed),
+        warnings=_bozo_warnings(parsed, body),
     )
     context.set_feed(meta.title, meta.link)
     feed_author = _author_name(feed)
@@ -133,10 +135,20 @@ def _parse_xml(body: bytes, context: _Context, content_type: str | None) -> Pars
     return ParsedFeed(meta=meta, entries=entries)
 
 
-def _bozo_warnings(parsed: Mapping[str, Any]) -> tuple[str, ...]:
+def _bozo_warnings(parsed: Mapping[str, Any], body: bytes) -> tuple[str, ...]:
     if not parsed.get("bozo"):
         return ()
-    return (_describe(parsed.get("bozo_exception")),)
+    return (_describe_bozo(parsed.get("bozo_exception"), body),)
+
+
+def _describe_bozo(exc: object, body: bytes) -> str:
+    if not isinstance(exc, SAXParseException):
+        return _describe(exc)
+    # feedparser puts its own XML declaration on a new first line when the body has none,
+    # so its line numbers are one too high for such bodies.
+    line = (exc.getLineNumber() or 1) - (0 if _XML_DECLARATION.match(body) else 1)
+    where = f"line {max(line, 1)}, column {exc.getColumnNumber() or 0}"
+    return _describe(f"{type(exc).__name__}: {exc.getMessage()} at {where}")
 
 
 def _describe(exc: object) -> str:
@@ -446,7 +458,7 @@ def _not_a_feed(body: bytes, url: str, parsed: Mapping[str, Any]) -> str:
             )
         return f"not a feed: {url} is an HTML page with no feed link; check the URL"
     if parsed.get("bozo"):
-        reason = _describe(parsed.get("bozo_exception"))
+        reason = _describe_bozo(parsed.get("bozo_exception"), body)
     else:
         reason = "no RSS, Atom or JSON Feed elements found"
     return f"not a feed: {url} ({reason})"

@@ -14,7 +14,14 @@ from typing import TextIO
 import click
 
 from roundup.config import Config
-from roundup.pipeline import DraftResult, FeedReport, FetchReport, RenderResult, fetch_feeds
+from roundup.pipeline import (
+    DraftResult,
+    FeedReport,
+    FetchReport,
+    RenderResult,
+    RunReport,
+    fetch_feeds,
+)
 from roundup.store import Store
 
 
@@ -56,17 +63,18 @@ def format_draft_summary(result: DraftResult) -> str:
     items = len(result.draft.items)
     verb = "Wrote" if result.created else "Updated"
     extra = "" if result.created else f", {result.new_items} new since the last draft"
-    return f"{verb} {_shown(result.path)}: {items} items in {len(result.draft.sections)} sections{extra}.\n"
+    sections = len(result.draft.sections)
+    return f"{verb} {shown(result.path)}: {items} items in {sections} sections{extra}.\n"
 
 
 def format_render_summary(result: RenderResult, base: Path) -> str:
     lines = [f"Rendered issue {result.draft.number} ({result.draft.week}):"]
-    lines += [f"  {_shown(path)}" for path in result.files]
+    lines += [f"  {shown(path)}" for path in result.files]
     lines += [f"Note: {notice}" for notice in result.issue.notices]
     return "".join(line + "\n" for line in lines)
 
 
-def _shown(path: Path) -> str:
+def shown(path: Path) -> str:
     """A path relative to the working directory when it is below it: shorter, still exact."""
     try:
         return str(path.relative_to(Path.cwd()))
@@ -88,3 +96,50 @@ def fetch_with_progress(
     return fetch_feeds(
         config, store, now=now, on_feed=lambda r: click.echo(format_feed_line(r), file=out)
     )
+
+
+def feeds_worth_reporting(
+    report: FetchReport, *, after: int
+) -> tuple[list[FeedReport], list[FeedReport]]:
+    """Feeds that just reached ``after`` consecutive failures, and feeds that recovered.
+
+    Cron mails whatever a job prints: a feed is named once when its failures persist and
+    once more when it recovers, not every hour in between.
+    """
+    failing = [f for f in report.failed if f.failures == after]
+    recovered = [
+        f for f in report.feeds if f.status not in ("failed", "gone") and f.recovered_after >= after
+    ]
+    return failing, recovered
+
+
+_RUN_ACTIONS = {
+    "sent": "sent {due}",
+    "not_due": "no issue is due yet",
+    "already_sent": "{due} was already sent",
+    "empty": "{due} has no items: nothing sent",
+    "awaiting_approval": "{due} is due but not approved: run `roundup approve --week {due}`",
+    "incomplete": "{due} was sent to some recipients only; the next run retries the rest",
+}
+
+
+def format_run_summary(report: RunReport, *, report_after: int, quiet: bool) -> str:
+    """What `roundup run` prints: nothing on a quiet success, problems always."""
+    from roundup.send import format_report
+
+    failing, recovered = feeds_worth_reporting(report.fetch, after=report_after)
+    lines: list[str] = []
+    if failing:
+        lines.append(f"Feeds failing {report_after} times in a row:")
+        lines += [f"  {f.name} ({f.key}): {f.error}" for f in failing]
+    if recovered:
+        lines.append("Feeds working again:")
+        lines += [f"  {f.name} ({f.key}) after {f.recovered_after} failures" for f in recovered]
+    problem = report.action in ("empty", "awaiting_approval", "incomplete")
+    if not quiet or problem:
+        lines.append(
+            f"Drafted {report.drafted}; " + _RUN_ACTIONS[report.action].format(due=report.due) + "."
+        )
+    if report.send is not None and (not quiet or not report.send.complete):
+        lines.append(format_report(report.send))
+    return "".join(line + "\n" for line in lines)

@@ -230,7 +230,7 @@ def _recipients(config: Config) -> list[Recipient]:
 def _read_subscribers(path: Path) -> list[Recipient]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            return _unique(_parse_subscribers(path, csv.DictReader(handle)))
+            return _unique(_parse_subscribers(path, csv.DictReader(handle, strict=True)))
     except FileNotFoundError:
         raise SendError(f"{path}: no such file (smtp.subscribers in feeds.yaml)") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -22,6 +22,7 @@ certificate for 127.0.0.1 with the ``openssl`` command, for STARTTLS and implici
 
 from __future__ import annotations
 
+import asyncio
 import email
 import shutil
 import ssl
@@ -114,7 +115,7 @@ class RecordingHandler:
             data=bytes(envelope.original_content or b""),
             peer=tuple(session.peer),  # type: ignore[arg-type]
             login=login,
-            tls=session.ssl is not None,
+            tls=server.transport.get_extra_info("ssl_object") is not None,
         )
         with self.lock:
             self.received.append(record)
@@ -140,9 +141,9 @@ class _Controller(Controller):
     """aiosmtpd's controller, able to listen on port 0 (a free port the OS picks)."""
 
     def _trigger_server(self) -> None:
-        assert self.server is not None
+        assert isinstance(self.server, asyncio.Server)
         self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 class SmtpServer:
@@ -167,7 +168,8 @@ class SmtpServer:
         kwargs: dict[str, Any] = {"server_hostname": "smtp.test", "ready_timeout": 5.0}
         if self.users:
             kwargs["authenticator"] = self._authenticate
-            kwargs["auth_require_tls"] = tls is not None
+            # aiosmtpd only sees STARTTLS as TLS: under implicit TLS it would hide AUTH
+            kwargs["auth_require_tls"] = tls is not None and not implicit_tls
         if tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(*tls)

@@ -39,10 +39,24 @@ CANONICAL_CASES = [
 ]
 
 TRACKING_NAMES = [
-    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id",
-    "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "_hsenc", "_hsmi",
-    "ref_src", "yclid",
-]  # fmt: skip
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "utm_id",
+    "fbclid",
+    "gclid",
+    "dclid",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "_hsenc",
+    "_hsmi",
+    "ref_src",
+    "yclid",
+]
 
 
 @pytest.mark.parametrize(("url", "expected"), CANONICAL_CASES)
@@ -93,7 +107,10 @@ SANITIZE_CASES = [
     ('<p>a<img src="https://stats.example.com/track/open.gif?u=1"></p>', "<p>a</p>"),
     ('<p>a<img src="https://example.org/pixel.gif?id=9"></p>', "<p>a</p>"),
     # relative URLs resolve against the base
-    ('<a href="../b">x</a>', '<a href="https://example.org/blog/b" rel="noopener noreferrer">x</a>'),
+    (
+        '<a href="../b">x</a>',
+        '<a href="https://example.org/blog/b" rel="noopener noreferrer">x</a>',
+    ),
     ('<img src="/i.png" alt="A">', '<img src="https://example.org/i.png" alt="A">'),
     ('<img src="//cdn.example.com/i.png">', '<img src="https://cdn.example.com/i.png">'),
     # safe markup is kept, links get rel
@@ -142,12 +159,16 @@ def test_sanitize_html_drops_relative_urls_without_an_http_base(base: str) -> No
     ("raw", "base", "expected"),
     [
         ('<p><img src="/a.png" width="1"><img src="b.jpg"></p>', BASE, BASE + "b.jpg"),
-        ('<img src="data:image/png;base64,AA"><img src="https://e.org/c.png">', BASE, "https://e.org/c.png"),
+        (
+            '<img src="data:image/png;base64,AA"><img src="https://e.org/c.png">',
+            BASE,
+            "https://e.org/c.png",
+        ),
         ("<img src='x.png' alt='single quotes'>", BASE, BASE + "x.png"),
         ('<img src="x.png">', "", None),
         ("<p>no images</p>", BASE, None),
     ],
-)  # fmt: skip
+)
 def test_first_image(raw: str, base: str, expected: str | None) -> None:
     """first_image returns the first absolute http(s) image that is not a pixel."""
     assert first_image(raw, base) == expected
@@ -212,7 +233,11 @@ LONG = (
         ("Short one. Then more text.", 80, "Short one."),
         ("Is it? Yes.", 80, "Is it?"),
         ("The U.S. Navy sailed. More later.", 80, "The U.S. Navy sailed."),
-        (LONG, 80, "Quick note: the number to watch in Jordan this month is not the refugee total…"),
+        (
+            LONG,
+            80,
+            "Quick note: the number to watch in Jordan this month is not the refugee total…",
+        ),
         ("x" * 100, 80, "x" * 79 + "…"),
         ("a" * 80, 80, "a" * 80),
         ("First para\n\nSecond para", 80, "First para"),
@@ -221,7 +246,7 @@ LONG = (
         ("  spaced\n  out  ", 80, "spaced out"),
         ("", 80, ""),
     ],
-)  # fmt: skip
+)
 def test_title_from_text(text: str, limit: int, expected: str) -> None:
     """title_from_text takes the first sentence, else words up to the limit and "…"."""
     assert title_from_text(text, limit) == expected
