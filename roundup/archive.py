@@ -162,26 +162,28 @@ def atom_feed(config: Config, issues: Sequence[ArchiveIssue]) -> bytes:
     nl = config.newsletter
     tz = nl.tz
     moments = [_moment(issue, tz) for issue in issues]
-    feed = ET.Element(_atom("feed"), {XML_LANG: nl.language})
+    # Unqualified tags under an explicit default namespace: ElementTree's
+    # default_namespace option refuses the unqualified attributes Atom uses.
+    feed = ET.Element("feed", {"xmlns": ATOM, XML_LANG: nl.language})
     _text(feed, "id", nl.url)
     _text(feed, "title", nl.title)
     _text(feed, "updated", _rfc3339(max(moments, default=datetime(1970, 1, 1, tzinfo=UTC))))
-    ET.SubElement(feed, _atom("link"), {"rel": "self", "href": nl.url + "feed.xml"})
-    ET.SubElement(feed, _atom("link"), {"rel": "alternate", "href": nl.url})
-    author = ET.SubElement(feed, _atom("author"))
+    ET.SubElement(feed, "link", {"rel": "self", "href": nl.url + "feed.xml"})
+    ET.SubElement(feed, "link", {"rel": "alternate", "href": nl.url})
+    author = ET.SubElement(feed, "author")
     _text(author, "name", parseaddr(nl.from_addr)[0] or nl.title)
     _text(feed, "generator", "roundup", {"version": __version__})
     for issue, moment in zip(issues, moments, strict=True):
-        entry = ET.SubElement(feed, _atom("entry"))
+        entry = ET.SubElement(feed, "entry")
         _text(entry, "id", issue.post_url)
         _text(entry, "title", issue.subject)
         _text(entry, "updated", _rfc3339(moment))
         _text(entry, "published", _rfc3339(moment))
-        ET.SubElement(entry, _atom("link"), {"rel": "alternate", "href": issue.post_url})
+        ET.SubElement(entry, "link", {"rel": "alternate", "href": issue.post_url})
         if issue.summary:
             _text(entry, "summary", issue.summary)
     ET.indent(feed)
-    body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True, default_namespace=ATOM)
+    body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
     return body + b"\n"
 
 
@@ -195,14 +197,10 @@ def _template(env: jinja2.Environment | None) -> jinja2.Template:
     return builtin.from_string(ARCHIVE_TEMPLATE)
 
 
-def _atom(tag: str) -> str:
-    return f"{{{ATOM}}}{tag}"
-
-
 def _text(
     parent: ET.Element, tag: str, value: str, attrib: dict[str, str] | None = None
 ) -> ET.Element:
-    element = ET.SubElement(parent, _atom(tag), attrib or {})
+    element = ET.SubElement(parent, tag, attrib or {})
     element.text = _NOT_XML.sub("", value)
     return element
 

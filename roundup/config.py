@@ -203,7 +203,13 @@ class _Validator:
             data,
             "",
             (
-                "newsletter", "output_dir", "state", "sections", "feeds", "fetch", "smtp",
+                "newsletter",
+                "output_dir",
+                "state",
+                "sections",
+                "feeds",
+                "fetch",
+                "smtp",
                 "templates",
             ),
             ("newsletter", "feeds"),
@@ -225,9 +231,21 @@ class _Validator:
 
     def newsletter(self, node: Any) -> Newsletter:
         keys = (
-            "title", "url", "timezone", "week_ends", "language", "from", "to", "max_items",
-            "first_issue", "postal_address", "unsubscribe_url", "unsubscribe_mailto", "list_id",
-            "send_at", "require_approval",
+            "title",
+            "url",
+            "timezone",
+            "week_ends",
+            "language",
+            "from",
+            "to",
+            "max_items",
+            "first_issue",
+            "postal_address",
+            "unsubscribe_url",
+            "unsubscribe_mailto",
+            "list_id",
+            "send_at",
+            "require_approval",
         )
         nl = self.mapping(node, "newsletter", keys, ("title", "url", "from"))
         v = self.value
@@ -322,7 +340,12 @@ class _Validator:
         if node is None:
             return FetchSettings()
         keys = (
-            "concurrency", "per_host", "timeout", "retries", "max_bytes", "user_agent",
+            "concurrency",
+            "per_host",
+            "timeout",
+            "retries",
+            "max_bytes",
+            "user_agent",
             "report_after",
         )
         f = self.mapping(node, "fetch", keys)
@@ -341,8 +364,15 @@ class _Validator:
         if node is None:
             return None
         keys = (
-            "host", "port", "security", "username_env", "password_env", "timeout", "batch_size",
-            "rate_per_minute", "subscribers",
+            "host",
+            "port",
+            "security",
+            "username_env",
+            "password_env",
+            "timeout",
+            "batch_size",
+            "rate_per_minute",
+            "subscribers",
         )
         s = self.mapping(node, "smtp", keys, ("host",))
         subscribers = self.value(s, "smtp", "subscribers", _optional_str)
@@ -359,7 +389,7 @@ class _Validator:
         )
 
     def templates_dir(self, top: Mapping[str, Any], raw: Any) -> Path | None:
-        value = self.value(top, "", "templates", _optional_str)
+        value: str | None = self.value(top, "", "templates", _optional_str)
         if value is None:
             return None
         folder = self.base / value
@@ -551,7 +581,9 @@ def _addresses(validator: _Validator, key_path: str, v: _Located) -> list[str]:
         addrs = getaddresses([item]) if isinstance(item, str) else []
         if len(addrs) != 1 or not _ADDRESS.match(addrs[0][1]):
             raise validator.fail(
-                _value_where(v), f"{key_path}[{index}]", f"expected an email address, got {_kind(item)}"
+                _value_where(v),
+                f"{key_path}[{index}]",
+                f"expected an email address, got {_kind(item)}",
             )
         result.append(item.strip())
     return result
@@ -609,12 +641,7 @@ def _send_at(validator: _Validator, key_path: str, v: _Located) -> str:
         return ""
     text: str = _str()(validator, key_path, v)
     match = _SEND_AT.match(text.lower())
-    if (
-        not match
-        or match["day"] not in WEEKDAYS
-        or int(match["h"]) > 23
-        or int(match["m"]) > 59
-    ):
+    if not match or match["day"] not in WEEKDAYS or int(match["h"]) > 23 or int(match["m"]) > 59:
         raise _bad(validator, key_path, v, 'a weekday and a time like "friday 15:00"')
     return text.lower()
 

@@ -101,7 +101,9 @@ def dedupe(entries: Sequence[Entry], feed_order: Sequence[str]) -> Deduped:
     rank = {key: index for index, key in enumerate(feed_order)}
     ordered = sorted(entries, key=lambda e: (rank.get(e.feed, len(rank)), *newest_first(e)))
     keys = [title_key(entry.title) for entry in ordered]
-    frequency = Counter(pair for key in keys for pair in _word_pairs(key))
+    # only titles long enough for the fuzzy comparison are filed under their pairs
+    long_keys = (key for key in keys if len(key.split()) >= FUZZY_MIN_WORDS)
+    frequency = Counter(pair for key in long_keys for pair in _word_pairs(key))
     index = _Index()
     for entry, key in zip(ordered, keys, strict=True):
         index.add(entry, _Title.of(key, frequency))
@@ -163,8 +165,10 @@ class _Title:
         )
 
     def may_match(self, other: _Title) -> bool:
-        """The cheap tests: same numbers, and lengths close enough for the ratio to reach
-        SIMILARITY (it is at most 2 * shorter / (sum of lengths))."""
+        """The cheap tests: the same numbers, and lengths close enough for the ratio.
+
+        The ratio is at most 2 * the shorter length / the sum of the lengths.
+        """
         shorter, total = min(len(self.key), len(other.key)), len(self.key) + len(other.key)
         return self.numbers == other.numbers and 2 * shorter >= SIMILARITY * total
 

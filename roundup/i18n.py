@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -68,8 +69,12 @@ def labels(language: str) -> dict[str, str]:
     return {**LABELS["en"], **LABELS.get(base, {})}
 
 
+if TYPE_CHECKING:
+    from babel import Locale
+
+
 @lru_cache(maxsize=64)
-def _locale(language: str) -> object:
+def _locale(language: str) -> Locale:
     from babel import Locale
 
     return Locale.parse(language.replace("-", "_"))

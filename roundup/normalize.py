@@ -173,7 +173,11 @@ def sanitize_html(html_text: str, base_url: str) -> str:
     """
     if not html_text:
         return ""
-    cleaned = _cleaner(_http_base(base_url)).clean(_CONTROL_CHARS.sub("", html_text))
+    try:
+        cleaner = _cleaner(_http_base(base_url))
+    except ValueError:  # a base nh3 cannot parse (e.g. a garbled host) resolves nothing
+        cleaner = _cleaner("")
+    cleaned = cleaner.clean(_CONTROL_CHARS.sub("", html_text))
     return _IMG_TAG.sub(_drop_pixel, cleaned).strip()
 
 
@@ -231,8 +235,11 @@ def first_image(html_text: str, base_url: str) -> str | None:
     """The first real image of an HTML fragment: absolute http(s), not a tracking pixel."""
     for match in _IMG_TAG.finditer(html_text):
         attributes = _attributes(match.group(0))
-        src = urljoin(base_url, attributes.get("src", "").strip()) if base_url else ""
-        src = src or attributes.get("src", "").strip()
+        src = attributes.get("src", "").strip()
+        try:
+            src = urljoin(base_url, src) if base_url else src
+        except ValueError:
+            continue  # e.g. a malformed IPv6 host
         if src.lower().startswith(("http://", "https://")) and not _is_pixel(
             {**attributes, "src": src}
         ):
@@ -254,21 +261,30 @@ def html_to_text(html_text: str) -> str:
         root = lxml.html.fragment_fromstring(_CONTROL_CHARS.sub("", html_text), create_parent="div")
     except (lxml.etree.ParserError, ValueError):
         return _space(html.unescape(_TAG.sub(" ", html_text))).strip()
-    pieces = [_space(root.text)]
-    _walk(root, pieces)
-    return _join(pieces)
+    text = _join(_text_pieces(root))
+    if not text and _TAG.sub("", html_text).strip():
+        # libxml2 gives up on absurdly deep nesting and returns nothing: strip tags instead
+        return _space(html.unescape(_TAG.sub(" ", html_text))).strip()
+    return text
 
 
-def _walk(element: lxml.html.HtmlElement, pieces: list[str]) -> None:
-    for child in element:
-        tag = child.tag.lower() if isinstance(child.tag, str) else ""
-        if tag and tag not in _INVISIBLE_TAGS:
-            block = tag in _BLOCK_TAGS
-            pieces.append(_PARAGRAPH if block else _LINE if tag == "br" else "")
-            pieces.append(_space(child.text))
-            _walk(child, pieces)
-            pieces.append(_PARAGRAPH if block else "")
-        pieces.append(_space(child.tail))  # comments and hidden elements still have a tail
+def _text_pieces(root: lxml.html.HtmlElement) -> list[str]:
+    """Text, tails and break markers in document order, without recursion."""
+    pieces: list[str] = []
+    walker = lxml.etree.iterwalk(root, events=("start", "end", "comment", "pi"))
+    for event, element in walker:
+        tag = element.tag.lower() if isinstance(element.tag, str) else ""
+        if element is root:
+            pieces.append(_space(root.text) if event == "start" else "")
+        elif event == "start" and tag in _INVISIBLE_TAGS:
+            walker.skip_subtree()  # its end event still comes, and brings the tail
+        elif event == "start":
+            pieces.append(_PARAGRAPH if tag in _BLOCK_TAGS else _LINE if tag == "br" else "")
+            pieces.append(_space(element.text))
+        else:  # the end of an element, or a comment or processing instruction
+            pieces.append(_PARAGRAPH if tag in _BLOCK_TAGS else "")
+            pieces.append(_space(element.tail))
+    return pieces
 
 
 def _space(text: str | None) -> str:

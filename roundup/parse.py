@@ -108,9 +108,7 @@ class _Context:
 def _parse_xml(body: bytes, context: _Context, content_type: str | None) -> ParsedFeed:
     headers = {
         "content-location": context.document_base,
-        # Without a content type feedparser assumes ISO-8859-1 and flags every local file;
-        # application/xml makes it honour the XML declaration, as a file should.
-        "content-type": content_type or "application/xml",
+        "content-type": _xml_content_type(content_type),
     }
     try:
         parsed = feedparser.parse(
@@ -133,6 +131,25 @@ def _parse_xml(body: bytes, context: _Context, content_type: str | None) -> Pars
     feed_author = _author_name(feed)
     entries = tuple(_xml_entry(item, context, feed_author) for item in parsed.get("entries", []))
     return ParsedFeed(meta=meta, entries=entries)
+
+
+def _xml_content_type(content_type: str | None) -> str:
+    """The content type to tell feedparser, so that it picks the encoding a reader would.
+
+    Without one feedparser assumes ISO-8859-1 and flags every local file; for ``text/xml``
+    without a charset it follows RFC 3023 (US-ASCII), which RFC 7303 has since replaced by
+    "read the XML declaration". ``application/xml`` gets that behaviour in both cases.
+    """
+    if not content_type:
+        return "application/xml"
+    media_type, _, parameters = content_type.partition(";")
+    media_type = media_type.strip().lower()
+    is_text_xml = media_type == "text/xml" or (
+        media_type.startswith("text/") and media_type.endswith("+xml")
+    )
+    if is_text_xml and "charset" not in parameters.lower():
+        return "application/xml"
+    return content_type
 
 
 def _bozo_warnings(parsed: Mapping[str, Any], body: bytes) -> tuple[str, ...]:
@@ -162,7 +179,9 @@ def _xml_entry(item: Mapping[str, Any], context: _Context, feed_author: str) -> 
     base = detail_base if _is_http(detail_base) else link or context.base
     summary_html = sanitize_html(raw, base)
     summary_text = html_to_text(summary_html)
-    published = _first_date(item.get("published_parsed"), item.get("updated_parsed"))
+    # A plain .get("updated_parsed") falls back to published_parsed with a DeprecationWarning.
+    updated = item.get("updated_parsed") if "updated_parsed" in item else None
+    published = _first_date(item.get("published_parsed"), updated)
     return _entry(
         context,
         guid=item.get("id"),

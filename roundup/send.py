@@ -521,9 +521,9 @@ def _attempt(mailer: _Mailer, recipient: str, data: bytes) -> _Outcome:
         mailer.send(recipient, data)
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = exc.recipients.get(recipient, (450, b"refused"))
-        return _by_code(code, text, unreachable=False)
+        return _by_code(code, text)
     except smtplib.SMTPDataError as exc:
-        return _by_code(exc.smtp_code, exc.smtp_error, unreachable=False)
+        return _by_code(exc.smtp_code, exc.smtp_error)
     except smtplib.SMTPAuthenticationError as exc:
         raise SendError(
             f"{_server(mailer)}: login refused ({_reply(exc.smtp_code, exc.smtp_error)});"
@@ -535,12 +535,21 @@ def _attempt(mailer: _Mailer, recipient: str, data: bytes) -> _Outcome:
         ) from None
     except smtplib.SMTPServerDisconnected as exc:
         return _Outcome("pending", f"connection lost: {exc or 'no reason given'}", True)
-    except smtplib.SMTPResponseException as exc:  # sender refused, greeting, EHLO...
-        if exc.smtp_code >= 500 and not isinstance(exc, smtplib.SMTPConnectError):
-            raise SendError(
-                f"{_server(mailer)}: refused ({_reply(exc.smtp_code, exc.smtp_error)})"
-            ) from None
-        return _by_code(exc.smtp_code, exc.smtp_error, unreachable=True)
+    except smtplib.SMTPConnectError as exc:  # the greeting was not 220: try again later
+        return _Outcome("pending", _reply(exc.smtp_code, exc.smtp_error), True)
+    except smtplib.SMTPSenderRefused as exc:
+        if exc.smtp_code < 500:
+            return _Outcome("pending", _reply(exc.smtp_code, exc.smtp_error), True)
+        raise SendError(
+            f"{_server(mailer)}: refused the sender {exc.sender}"
+            f" ({_reply(exc.smtp_code, exc.smtp_error)}); check newsletter.from"
+        ) from None
+    except smtplib.SMTPResponseException as exc:  # EHLO, STARTTLS...
+        if exc.smtp_code < 500:
+            return _Outcome("pending", _reply(exc.smtp_code, exc.smtp_error), True)
+        raise SendError(
+            f"{_server(mailer)}: refused ({_reply(exc.smtp_code, exc.smtp_error)})"
+        ) from None
     except ssl.SSLError as exc:
         raise SendError(f"{_server(mailer)}: TLS failed ({exc}); check smtp.security") from None
     except (smtplib.SMTPException, OSError) as exc:  # refused, reset, timed out, no route
@@ -548,10 +557,11 @@ def _attempt(mailer: _Mailer, recipient: str, data: bytes) -> _Outcome:
     return _Outcome(ACCEPTED)
 
 
-def _by_code(code: int, text: bytes | str, *, unreachable: bool) -> _Outcome:
+def _by_code(code: int, text: bytes | str) -> _Outcome:
+    """A reply about this recipient's copy: 5xx refuses it, anything else is worth a retry."""
     if code >= 500:
         return _Outcome(REFUSED, _reply(code, text))
-    return _Outcome("pending", _reply(code, text), unreachable)
+    return _Outcome("pending", _reply(code, text))
 
 
 def _reply(code: int, text: bytes | str) -> str:

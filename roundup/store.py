@@ -216,8 +216,14 @@ class Store:
                     " last_error = NULL, last_attempt = ?, last_success = ?,"
                     " moved_to = COALESCE(?, moved_to) WHERE key = ?",
                     (
-                        update.moved_to or update.url, update.title, update.etag,
-                        update.last_modified, update.body_hash, stamp, stamp, update.moved_to,
+                        update.moved_to or update.url,
+                        update.title,
+                        update.etag,
+                        update.last_modified,
+                        update.body_hash,
+                        stamp,
+                        stamp,
+                        update.moved_to,
                         update.key,
                     ),
                 )
@@ -282,7 +288,8 @@ class Store:
     def entries_with_url(self, canonical_url: str) -> list[Entry]:
         """Every stored entry whose canonical URL is ``canonical_url``, oldest first."""
         rows = self.db.execute(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE canonical_url = ? ORDER BY published, feed",
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE canonical_url = ?"
+            " ORDER BY published, feed",
             (canonical_url,),
         )
         return [_entry(row) for row in rows]
@@ -317,7 +324,9 @@ class Store:
             self.db.execute("INSERT INTO issues (week, number) VALUES (?, ?)", (week, number))
             return number
 
-    def set_approval(self, week: str, *, by: str | None, at: datetime | None, digest: str | None) -> None:
+    def set_approval(
+        self, week: str, *, by: str | None, at: datetime | None, digest: str | None
+    ) -> None:
         with self.transaction():
             self.db.execute(
                 "UPDATE issues SET approved_by = ?, approved_at = ?, approved_hash = ?"
@@ -420,21 +429,38 @@ def _dt(text: str | None) -> datetime | None:
 
 def _entry_row(entry: Entry) -> tuple[object, ...]:
     return (
-        entry.feed, entry.id, entry.title, entry.link, entry.canonical_url, entry.author,
-        _iso(entry.published), int(entry.dated), entry.summary_html, entry.summary_text,
-        entry.image, json.dumps(list(entry.tags), ensure_ascii=False), entry.source,
+        entry.feed,
+        entry.id,
+        entry.title,
+        entry.link,
+        entry.canonical_url,
+        entry.author,
+        _iso(entry.published),
+        int(entry.dated),
+        entry.summary_html,
+        entry.summary_text,
+        entry.image,
+        json.dumps(list(entry.tags), ensure_ascii=False),
+        entry.source,
         _iso(entry.first_seen),
     )
 
 
 def _entry(row: Sequence[object]) -> Entry:
     return Entry(
-        feed=str(row[0]), id=str(row[1]), title=str(row[2]), link=str(row[3]),
-        canonical_url=str(row[4]), author=str(row[5]),
-        published=datetime.fromisoformat(str(row[6])), dated=bool(row[7]),
-        summary_html=str(row[8]), summary_text=str(row[9]),
+        feed=str(row[0]),
+        id=str(row[1]),
+        title=str(row[2]),
+        link=str(row[3]),
+        canonical_url=str(row[4]),
+        author=str(row[5]),
+        published=datetime.fromisoformat(str(row[6])),
+        dated=bool(row[7]),
+        summary_html=str(row[8]),
+        summary_text=str(row[9]),
         image=None if row[10] is None else str(row[10]),
-        tags=tuple(json.loads(str(row[11]))), source=str(row[12]),
+        tags=tuple(json.loads(str(row[11]))),
+        source=str(row[12]),
         first_seen=datetime.fromisoformat(str(row[13])),
     )
 
@@ -455,8 +481,16 @@ def _feed_state(row: Sequence[object]) -> FeedState:
         return None if value is None else str(value)
 
     return FeedState(
-        key=str(row[0]), url=str(row[1]), title=str(row[2]), etag=text(row[3]),
-        last_modified=text(row[4]), body_hash=text(row[5]), gone=bool(row[6]),
-        failures=int(str(row[7])), last_error=text(row[8]), last_attempt=_dt(text(row[9])),
-        last_success=_dt(text(row[10])), moved_to=text(row[11]),
+        key=str(row[0]),
+        url=str(row[1]),
+        title=str(row[2]),
+        etag=text(row[3]),
+        last_modified=text(row[4]),
+        body_hash=text(row[5]),
+        gone=bool(row[6]),
+        failures=int(str(row[7])),
+        last_error=text(row[8]),
+        last_attempt=_dt(text(row[9])),
+        last_success=_dt(text(row[10])),
+        moved_to=text(row[11]),
     )

@@ -15,7 +15,7 @@ or take the ``smtp_server`` fixture (``from tests.smtpserver import smtp_server`
 
 Every accepted message is recorded with its envelope, raw bytes, the client's address
 (one per connection) and whether the session was authenticated and encrypted. Counters
-for RCPT and DATA run across connections, 1-based, so ``data_replies[4]`` answers the
+for MAIL, RCPT and DATA run across connections, 1-based, so ``data_replies[4]`` answers the
 fourth DATA command the server sees. ``tls_files`` makes a throwaway self-signed
 certificate for 127.0.0.1 with the ``openssl`` command, for STARTTLS and implicit TLS.
 """
@@ -65,16 +65,35 @@ class Received:
 class RecordingHandler:
     """The aiosmtpd handler: records accepted messages and answers as programmed."""
 
+    mail_replies: dict[int, str] = field(default_factory=dict)  # Nth MAIL FROM -> reply
     refuse: dict[str, str] = field(default_factory=dict)  # recipient -> reply, at every RCPT
     rcpt_replies: dict[int, str] = field(default_factory=dict)  # Nth RCPT -> reply
     data_replies: dict[int, str] = field(default_factory=dict)  # Nth DATA -> reply
     drop_data: set[int] = field(default_factory=set)  # Nth DATA -> hang up instead of answering
     drop_after: int | None = None  # once this many are accepted, hang up at every DATA
     received: list[Received] = field(default_factory=list)
+    mail_count: int = 0
     rcpt_count: int = 0
     data_count: int = 0
     dropped: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_MAIL(
+        self,
+        server: Any,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        with self.lock:
+            self.mail_count += 1
+            reply = self.mail_replies.get(self.mail_count)
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self,

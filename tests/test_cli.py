@@ -84,9 +84,7 @@ def test_fetch_with_a_failing_feed_exits_3(project: Path, feed_server: FeedServe
     path.write_text(text.replace("  retries: 2", "  retries: 0"))
     result = run("fetch", "--quiet")
     assert result.exit_code == 3
-    assert result.output == (
-        f"Failed:\n  {url} ({url}): HTTP 503 Service Unavailable\n"
-    )
+    assert result.output == (f"Failed:\n  {url} ({url}): HTTP 503 Service Unavailable\n")
 
 
 def test_locked_store_exits_4(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -139,7 +139,7 @@ def test_good_config_resolves_paths_and_defaults() -> None:
         (
             '  from: "The Elicitor <roundup@example.org>"',
             "  from: nobody",
-            "newsletter.from: expected an email address like \"Name <me@example.org>\", "
+            'newsletter.from: expected an email address like "Name <me@example.org>", '
             "got 'nobody'",
         ),
         (
@@ -165,7 +165,7 @@ def test_good_config_resolves_paths_and_defaults() -> None:
         (
             "  language: en",
             "  language: en\n  send_at: someday",
-            "newsletter.send_at: expected a weekday and a time like \"friday 15:00\", "
+            'newsletter.send_at: expected a weekday and a time like "friday 15:00", '
             "got 'someday'",
         ),
         (
@@ -210,7 +210,10 @@ def test_bad_config_messages(old: str, new: str, message: str) -> None:
     [
         ("", f"{P}: the file is empty (see the README for an example)"),
         ("- a\n- b\n", f"{P}:1: top level: expected a mapping of keys, got a list"),
-        ("newsletter: {title: x\n", f"{P}:2: not valid YAML: expected ',' or '}}', but got '<stream end>'"),
+        (
+            "newsletter: {title: x\n",
+            f"{P}:2: not valid YAML: expected ',' or '}}', but got '<stream end>'",
+        ),
         ("feeds: []\n", f"{P}:1: newsletter: missing (this key is required)"),
     ],
 )

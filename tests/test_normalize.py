@@ -148,7 +148,9 @@ def test_sanitize_html(raw: str, expected: str) -> None:
     assert sanitize_html(raw, BASE) == expected
 
 
-@pytest.mark.parametrize("base", ["/srv/feeds/blog.xml", "", "ftp://example.org/"])
+@pytest.mark.parametrize(
+    "base", ["/srv/feeds/blog.xml", "", "ftp://example.org/", "https://bad\x8fhost.example.com/"]
+)
 def test_sanitize_html_drops_relative_urls_without_an_http_base(base: str) -> None:
     """A relative URL that cannot be made an http(s) URL is dropped, not left relative."""
     result = sanitize_html('<a href="post/1">x</a><img src="i.png">', base)
@@ -166,6 +168,7 @@ def test_sanitize_html_drops_relative_urls_without_an_http_base(base: str) -> No
         ),
         ("<img src='x.png' alt='single quotes'>", BASE, BASE + "x.png"),
         ('<img src="x.png">', "", None),
+        ('<img src="http://[bad/x.png"><img src="ok.png">', BASE, BASE + "ok.png"),
         ("<p>no images</p>", BASE, None),
     ],
 )
@@ -189,6 +192,8 @@ def test_first_image(raw: str, base: str, expected: str | None) -> None:
         ("<b>bold</b><i>it</i>", "boldit"),
         ("<p>open <b>bold", "open bold"),
         ("<!-- c -->x", "x"),
+        ("x<!-- c -->y<?pi z?>!", "xy!"),
+        ("<div>" * 3000 + "deep &amp; down" + "</div>" * 3000, "deep & down"),
         ("<p>a</p>\n\n<p>\n</p><p>b</p>", "a\n\nb"),
         ("  plain  text\n", "plain text"),
         ("", ""),

@@ -19,8 +19,23 @@ FETCHED = datetime(2015, 8, 19, 12, 0, tzinfo=UTC)
 URL = "https://feeds.example.com/feed.xml"
 
 
-def parse(body: bytes, url: str = URL, **kwargs: object) -> ParsedFeed:
-    return parse_feed(body, key="feed-key", url=url, fetched_at=FETCHED, **kwargs)  # type: ignore[arg-type]
+FEED_FILES = [
+    "rss091.xml",
+    "rss092.xml",
+    "rss10.rdf",
+    "rss20.xml",
+    "atom10.xml",
+    "jsonfeed10.json",
+    "jsonfeed11.json",
+]
+
+
+def parse(
+    body: bytes, url: str = URL, *, name: str | None = None, content_type: str | None = None
+) -> ParsedFeed:
+    return parse_feed(
+        body, key="feed-key", url=url, fetched_at=FETCHED, name=name, content_type=content_type
+    )
 
 
 def only(body: bytes, url: str = URL) -> Entry:
@@ -91,7 +106,12 @@ def test_each_format_parses(
     assert (first.title, first.link) == (title, link)
     assert first.published == (published or FETCHED)
     assert first.dated is (published is not None)
-    assert result.meta.warnings == () or name == "jsonfeed11.json"
+
+
+@pytest.mark.parametrize("name", [name for name in FEED_FILES if name != "jsonfeed11.json"])
+def test_well_formed_fixtures_have_no_warnings(name: str) -> None:
+    """A well-formed feed parses without warnings."""
+    assert parse((FIXTURES / name).read_bytes()).meta.warnings == ()
 
 
 def test_rss20_fields() -> None:
@@ -261,6 +281,33 @@ def test_declared_encodings(declared: str, actual: str, title: str) -> None:
     assert result.meta.warnings == ()
 
 
+@pytest.mark.parametrize(
+    ("content_type", "warnings"),
+    [
+        (None, ()),
+        ("text/xml", ()),
+        ("application/rss+xml", ()),
+        ("text/xml; charset=windows-1252", ()),
+        (
+            "text/html",
+            (
+                "CharacterEncodingOverride: "
+                "document declared as us-ascii, but parsed as windows-1252",
+            ),
+        ),
+    ],
+)
+def test_content_type_and_encoding(content_type: str | None, warnings: tuple[str, ...]) -> None:
+    """The XML declaration decides the encoding unless the server names a charset."""
+    body = (
+        '<?xml version="1.0" encoding="windows-1252"?><rss version="2.0"><channel>'
+        f"<title>T</title><item><title>{ENCODED_TITLE}</title></item></channel></rss>"
+    ).encode("windows-1252")
+    result = parse(body, content_type=content_type)
+    assert result.entries[0].title == ENCODED_TITLE
+    assert result.meta.warnings == warnings
+
+
 def test_wrongly_declared_encoding_is_recovered_with_a_warning() -> None:
     """A windows-1252 feed that claims UTF-8 still decodes, with a warning."""
     body = (
@@ -395,7 +442,8 @@ def test_html_page_without_feed_link() -> None:
         ),
         (
             b'{"version": ',
-            f"not a feed: {URL}: invalid JSON (JSONDecodeError: Expecting value: line 1 column 13 (char 12))",
+            f"not a feed: {URL}: invalid JSON "
+            "(JSONDecodeError: Expecting value: line 1 column 13 (char 12))",
         ),
         (b"[1, 2]", f"not a feed: {URL} (SAXParseException: syntax error at line 1, column 0)"),
     ],
@@ -438,15 +486,18 @@ def test_display_name(name: str | None, channel: str, url: str, expected: str) -
     ("item", "expected"),
     [
         (
-            '<media:thumbnail url="https://i.example.org/t.jpg"/><media:content url="https://i.example.org/c.jpg" medium="image"/>',
+            '<media:thumbnail url="https://i.example.org/t.jpg"/>'
+            '<media:content url="https://i.example.org/c.jpg" medium="image"/>',
             "https://i.example.org/t.jpg",
         ),
         (
-            '<media:content url="https://i.example.org/v.mp4" medium="video"/><media:content url="https://i.example.org/c.jpg" type="image/jpeg"/>',
+            '<media:content url="https://i.example.org/v.mp4" medium="video"/>'
+            '<media:content url="https://i.example.org/c.jpg" type="image/jpeg"/>',
             "https://i.example.org/c.jpg",
         ),
         (
-            '<enclosure url="https://i.example.org/a.mp3" type="audio/mpeg" length="1"/><enclosure url="https://i.example.org/e.png" type="image/png" length="1"/>',
+            '<enclosure url="https://i.example.org/a.mp3" type="audio/mpeg" length="1"/>'
+            '<enclosure url="https://i.example.org/e.png" type="image/png" length="1"/>',
             "https://i.example.org/e.png",
         ),
         (
@@ -454,11 +505,13 @@ def test_display_name(name: str | None, channel: str, url: str, expected: str) -
             "https://feeds.example.com/rel.jpg",
         ),
         (
-            "<description>&lt;img src='https://i.example.org/p.gif' width='1' height='1'&gt;</description>",
+            "<description>&lt;img src='https://i.example.org/p.gif' width='1' height='1'&gt;"
+            "</description>",
             None,
         ),
         (
-            "<description>teaser</description><content:encoded>&lt;img src='https://i.example.org/full.jpg'&gt;</content:encoded>",
+            "<description>teaser</description><content:encoded>"
+            "&lt;img src='https://i.example.org/full.jpg'&gt;</content:encoded>",
             "https://i.example.org/full.jpg",
         ),
         ('<media:thumbnail url="data:image/png;base64,AAAA"/>', None),
@@ -493,8 +546,8 @@ def test_tags_are_deduplicated_in_order() -> None:
 
 def test_parsing_is_deterministic() -> None:
     """The same bytes and fetch time give equal results."""
-    bodies = [path.read_bytes() for path in sorted(FIXTURES.glob("*.*")) if path.suffix != ".html"]
-    bodies = [body for body in bodies if not body.startswith(b"# ")]
+    bodies = [(FIXTURES / name).read_bytes() for name in FEED_FILES]
+    bodies += [path.read_bytes() for path in sorted(SAMPLES.glob("*")) if path.suffix != ".md"]
     assert [parse(body) for body in bodies] == [parse(body) for body in bodies]
 
 

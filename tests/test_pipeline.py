@@ -57,7 +57,11 @@ def test_one_bad_feed_never_stops_the_run(tmp_path: Path, feed_server: FeedServe
     with Store.open(config.state) as store:
         report = fetch_feeds(config, store, now=NOW)
         assert [f.status for f in report.feeds] == [
-            "fetched", "failed", "failed", "failed", "fetched"
+            "fetched",
+            "failed",
+            "failed",
+            "failed",
+            "fetched",
         ]
         errors = {f.key: f.error for f in report.failed}
         assert errors[urls[1]] == "HTTP 500 Internal Server Error"
@@ -71,7 +75,8 @@ def test_one_bad_feed_never_stops_the_run(tmp_path: Path, feed_server: FeedServe
         )
         state = store.feed_state(urls[1])
         assert state is not None and (state.failures, state.last_error) == (
-            1, "HTTP 500 Internal Server Error"
+            1,
+            "HTTP 500 Internal Server Error",
         )
 
 

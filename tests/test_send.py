@@ -281,6 +281,23 @@ def test_permanent_failure_is_recorded_as_refused(
     assert smtp_server.handler.rcpt_count == rcpts
 
 
+def test_temporary_sender_refusal_is_retried(env: Setup, smtp_server: SmtpServer) -> None:
+    """A 4xx to MAIL FROM is retried on a new connection; everyone still gets one copy."""
+    smtp_server.handler.mail_replies[1] = "451 4.3.0 Try again"
+    assert env.send().complete
+    assert env.sleeps == [1.0]
+    assert [smtp_server.handler.count(who) for who in PEOPLE] == [1] * len(PEOPLE)
+
+
+def test_permanent_sender_refusal_stops_the_send(env: Setup, smtp_server: SmtpServer) -> None:
+    """A 5xx to MAIL FROM is about the sender: a SendError; earlier acceptances stay recorded."""
+    smtp_server.handler.mail_replies[2] = "553 5.7.1 Sender not allowed"
+    with pytest.raises(SendError, match=r"refused the sender roundup@example\.org \(553"):
+        env.send()
+    assert env.store.deliveries(WEEK) == {PEOPLE[0]: ("accepted", "")}
+    assert env.send().accepted == tuple(PEOPLE[1:])
+
+
 def test_dry_run_sends_and_records_nothing(env: Setup, smtp_server: SmtpServer) -> None:
     """A dry run lists who would get the issue without connecting or recording."""
     report = env.send(dry_run=True)

@@ -95,7 +95,12 @@ def test_feed_health_is_tracked(store: Store) -> None:
     store.record_feed(ok("f", [], etag='"v1"', body_hash="abc"), now=T0 + timedelta(hours=2))
     state = store.feed_state("f")
     assert state is not None
-    assert (state.failures, state.last_error, state.etag, state.body_hash) == (0, None, '"v1"', "abc")
+    assert (state.failures, state.last_error, state.etag, state.body_hash) == (
+        0,
+        None,
+        '"v1"',
+        "abc",
+    )
     assert state.last_success == T0 + timedelta(hours=2)
 
 
