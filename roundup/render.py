@@ -7,7 +7,7 @@
 * ``post.html``: a standalone web page of the issue.
 
 Rendering is pure: it returns strings, reads no clock, and gives byte-identical output for
-identical input. :func:`write_issue` is the only function here that touches the disk.
+identical input. :func:`write_issue` is the only function here that writes files.
 
 Feed content is untrusted. Titles, sources and excerpts are plain text that Jinja escapes;
 the editor's intro and notes are Markdown, rendered by markdown-it with raw HTML disabled
@@ -22,7 +22,9 @@ set to publish the post's ``slug`` at that address (Jekyll ``permalink: /:slug/`
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
+import itertools
 import json
 import logging
 import re
@@ -32,8 +34,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from email.utils import parseaddr
-from functools import lru_cache
-from itertools import accumulate
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,7 +50,7 @@ from roundup._files import write_atomic
 from roundup.config import Config, Newsletter
 from roundup.errors import RenderError
 from roundup.i18n import format_date, format_month_day, labels
-from roundup.models import Draft, DraftItem
+from roundup.models import Draft, DraftItem, DraftSection
 from roundup.text import Block, LinkRefs
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "MORE_LIMIT",
     "UNSUBSCRIBE_TOKEN",
     "RenderedIssue",
+    "check_templates",
     "default_templates_dir",
     "issue_slug",
     "make_environment",
@@ -81,9 +82,11 @@ EMAIL_WARN = 90_000
 MORE_LIMIT = 300
 
 OUTPUT_NAMES = ("email.html", "email.txt", "post.md", "post.html")
+_TEMPLATE_SUFFIXES = (".html", ".htm", ".xml", ".txt", ".md", ".css")
 
-_RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ps", "sd", "ug", "ur",
-                            "yi"})
+_RTL_LANGUAGES = frozenset(
+    {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ps", "sd", "ug", "ur", "yi"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +157,55 @@ def make_environment(config: Config) -> jinja2.Environment:
         md=text.md_escape,
         md_url=text.md_url,
         md_link=text.md_link,
+        md_quote=text.md_quote,
         yaml=_yaml_string,
     )
     env.globals.update(text_blocks=text.blocks_to_text, md_blocks=text.blocks_to_markdown)
     return env
+
+
+def check_templates(config: Config) -> None:
+    """Raise :class:`RenderError` if the theme cannot render, naming the file and line.
+
+    Compiles every template of the user's folder and of the theme, then renders a small
+    made-up issue, so that a misspelt variable is caught before the weekly run.
+    """
+    env = make_environment(config)
+    names = set(jinja2.FileSystemLoader(default_templates_dir()).list_templates())
+    if config.templates is not None:
+        names |= set(jinja2.FileSystemLoader(config.templates).list_templates())
+    for name in sorted(n for n in names if n.endswith(_TEMPLATE_SUFFIXES)):
+        try:
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from None
+    render_issue(_trial_draft(config), config, env=env)
+
+
+def _trial_draft(config: Config) -> Draft:
+    """A one-item issue with every optional part filled in, for :func:`check_templates`."""
+    tz = config.newsletter.tz
+    item = DraftItem(
+        key="https://example.org/a",
+        title="A title",
+        link="https://example.org/a",
+        source="A source",
+        published=datetime(2015, 8, 10, 12, tzinfo=tz),
+        excerpt="An excerpt.",
+        note="A *note* with [a link](https://example.org/b).",
+        image="https://example.org/a.jpg",
+        also_via=("Another source",),
+    )
+    return Draft(
+        week="2015-W33",
+        number=1,
+        subject="A subject",
+        preheader="A preheader",
+        intro="An *intro*.",
+        sections=(DraftSection("A section", "A description", (item,)),),
+        window_start=datetime(2015, 8, 8, tzinfo=tz),
+        window_end=datetime(2015, 8, 15, tzinfo=tz),
+    )
 
 
 def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
@@ -266,13 +314,13 @@ def _slugify(value: str) -> str:
 def _issue_view(draft: Draft, config: Config) -> IssueView:
     nl = config.newsletter
     words = labels(nl.language)
-    items = iter(range(len(draft.items)))
+    counter = itertools.count()  # an item's index runs across sections
     sections = tuple(
         SectionView(
             index=number,
             name=text.clean_line(section.name),
             description=text.clean_line(section.description),
-            items=tuple(_item_view(item, next(items), config, words) for item in section.items),
+            items=tuple(_item_view(item, next(counter), config, words) for item in section.items),
         )
         for number, section in enumerate(draft.sections)
         if section.items
@@ -297,7 +345,8 @@ def _issue_view(draft: Draft, config: Config) -> IssueView:
         slug=issue_slug(draft, config),
         unsubscribe=unsubscribe_link(nl),
         postal_address=tuple(
-            line for line in (text.clean_line(part) for part in nl.postal_address.splitlines())
+            line
+            for line in (text.clean_line(part) for part in nl.postal_address.splitlines())
             if line
         ),
         intro_html=markdown_html(draft.intro),
@@ -336,10 +385,18 @@ def _item_view(item: DraftItem, index: int, config: Config, words: dict[str, str
 
 
 # Known web-bug hosts and file names: a feed's "first image" is sometimes a 1x1 counter.
-_TRACKER_HOSTS = ("feeds.feedburner.com", "feedproxy.google.com", "pixel.wp.com",
-                  "stats.wordpress.com", "doubleclick.net", "google-analytics.com",
-                  "pixel.quantserve.com", "sb.scorecardresearch.com", "feedblitz.com",
-                  "pi.feedsportal.com")
+_TRACKER_HOSTS = (
+    "feeds.feedburner.com",
+    "feedproxy.google.com",
+    "pixel.wp.com",
+    "stats.wordpress.com",
+    "doubleclick.net",
+    "google-analytics.com",
+    "pixel.quantserve.com",
+    "sb.scorecardresearch.com",
+    "feedblitz.com",
+    "pi.feedsportal.com",
+)
 _TRACKER_PATH = re.compile(
     r"(^|/)(pixel|spacer|blank|clear|beacon|track(ing)?|1x1|transparent)[^/]*\.(gif|png)$"
     r"|/(pixel|beacon|track|open)(/|$)",
@@ -372,17 +429,17 @@ def _shorten(value: str, limit: int) -> str:
 
 # --- Markdown to safe HTML -----------------------------------------------------------------
 
-_NOTE_TAGS = {"p", "br", "a", "em", "strong", "code", "pre", "ul", "ol", "li", "blockquote",
-              "hr"}
+_NOTE_TAGS = {"p", "br", "a", "em", "strong", "code", "pre", "ul", "ol", "li", "blockquote", "hr"}
 _NOTE_ATTRIBUTES = {"a": {"href"}, "ol": {"start"}}
+_BARE_ANCHOR = re.compile(r"<a>(.*?)</a>", re.DOTALL)
 
 
-@lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)
 def markdown_html(source: str) -> Markup:
     """The editor's Markdown as sanitised HTML (markdown-it, raw HTML off, then nh3).
 
     Headings become bold paragraphs, so a note cannot add a second ``<h1>`` (A3); images
-    are dropped, since they could be tracking pixels and break the email's image rules.
+    become their alt text (see :func:`roundup.text.markdown_tokens`).
     """
     tokens = text.markdown_tokens(source)
     for index, token in enumerate(tokens):
@@ -402,11 +459,12 @@ def markdown_html(source: str) -> Markup:
         tags=_NOTE_TAGS,
         attributes=_NOTE_ATTRIBUTES,
         attribute_filter=_attribute_filter,
-        url_schemes={"https", "mailto"},
+        url_schemes={"http", "https", "mailto"},  # _attribute_filter upgrades http
         link_rel=None,
         strip_comments=True,
     )
-    return Markup(cleaned.strip())
+    # a link whose URL was refused keeps its words but must not look like a link
+    return Markup(_BARE_ANCHOR.sub(r"\1", cleaned).strip())
 
 
 def _attribute_filter(element: str, attribute: str, value: str) -> str | None:
@@ -432,7 +490,10 @@ _PREMAILER_OPTIONS: dict[str, Any] = {
 _MARK = re.compile(rb"<!--@(/?)([a-z]+):(\d+)-->")
 _PRE = re.compile(r"(<pre[\s>].*?</pre>)", re.DOTALL | re.IGNORECASE)
 _INDENT = re.compile(r"\n[ \t]+")
-_STYLE_ATTRIBUTE = re.compile(r' style="([^"]*)"')
+_STYLE_ATTRIBUTE = re.compile(r"""(?<= style=)(["'])(.*?)\1""")
+_CLASS_ATTRIBUTE = re.compile(r""" class=(["'])(.*?)\1""")
+_STYLE_ELEMENT = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL | re.IGNORECASE)
+_CLASS_SELECTOR = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,8 +516,31 @@ def _inline(html: str) -> str:
     html = "".join(
         piece if index % 2 else _INDENT.sub("\n", piece) for index, piece in enumerate(pieces)
     )
-    inlined: str = Premailer(html, **_PREMAILER_OPTIONS).transform()
-    return _STYLE_ATTRIBUTE.sub(lambda m: ' style="' + m[1].replace("; ", ";") + '"', inlined)
+    inlined: str = Premailer(html, **_PREMAILER_OPTIONS).transform(pretty_print=False)
+    inlined = _STYLE_ATTRIBUTE.sub(
+        lambda m: m[1] + m[2].replace("; ", ";").replace(", ", ",") + m[1], inlined
+    )
+    inlined = _STYLE_ELEMENT.sub(lambda m: m[0].replace(m[1], _minify_css(m[1])), inlined)
+    return _prune_classes(inlined)
+
+
+def _minify_css(css: str) -> str:
+    """The @media rules premailer leaves, without cssutils' indentation (S1 bytes)."""
+    css = re.sub(r"\s+", " ", css)
+    css = re.sub(r"\s*([{};,>])\s*", r"\1", css)
+    return re.sub(r"(?<=[\w)]):\s+", ":", css).replace(";}", "}").strip()
+
+
+def _prune_classes(html: str) -> str:
+    """Drop the class names no remaining ``<style>`` rule uses: after inlining they are
+    dead bytes on every item (S1)."""
+    used = {name for css in _STYLE_ELEMENT.findall(html) for name in _CLASS_SELECTOR.findall(css)}
+
+    def keep(match: re.Match[str]) -> str:
+        names = [name for name in match[2].split() if name in used]
+        return f' class="{" ".join(names)}"' if names else ""
+
+    return _CLASS_ATTRIBUTE.sub(keep, html)
 
 
 def _size(html: str) -> int:
@@ -491,9 +575,9 @@ class _Estimate:
         if count and (not all(sizes["item"]) or not all(sizes["more"])):
             raise ValueError("the email template has no (or incomplete) budget markers")
         self.total = len(data) - marker_bytes
-        self.items = [0, *accumulate(sizes["item"])]
-        self.excerpts = [0, *accumulate(sizes["excerpt"])]
-        self.links = [0, *accumulate(sizes["more"])]
+        self.items = [0, *itertools.accumulate(sizes["item"])]
+        self.excerpts = [0, *itertools.accumulate(sizes["excerpt"])]
+        self.links = [0, *itertools.accumulate(sizes["more"])]
 
     def size(self, layout: _Layout) -> int:
         n = len(self.items) - 1
@@ -505,6 +589,10 @@ class _Estimate:
             end = layout.body + layout.more
             size += frame + self.links[end] - self.links[layout.body]
         return size
+
+
+def _fits(estimate: _Estimate, budget: int, layout: _Layout) -> bool:
+    return estimate.size(layout) <= budget
 
 
 def _plan(count: int, fits: Callable[[_Layout], bool]) -> _Layout:
@@ -621,11 +709,11 @@ class _Email:
             return self.search(target)  # a user template without markers
         budget = target
         for _attempt in range(4):
-            layout = _plan(count, lambda candidate: estimate.size(candidate) <= budget)
+            layout = _plan(count, functools.partial(_fits, estimate, budget))
             overshoot = _size(self.html(layout)) - target
             if overshoot <= 0:
                 return layout
-            budget -= overshoot
+            budget -= overshoot  # the estimate was short by this much: aim lower
         return self.search(target)
 
     def search(self, target: int) -> _Layout:
@@ -645,11 +733,15 @@ def _notices(issue: IssueView, layout: _Layout, size: int, address: bool) -> Ite
     if omitted:
         yield f"left the last {omitted} items out of the email; they are in the blog post"
     if size > EMAIL_LIMIT:
-        yield (f"email is {size:,} bytes, over the {EMAIL_LIMIT:,}-byte limit: Gmail will clip"
-               " it (shorten the intro or the notes)")
+        yield (
+            f"email is {size:,} bytes, over the {EMAIL_LIMIT:,}-byte limit: Gmail will clip"
+            " it (shorten the intro or the notes)"
+        )
     elif size > EMAIL_WARN:
-        yield (f"email is {size:,} bytes, above the {EMAIL_WARN:,}-byte warning threshold: an"
-               " ESP's link rewriting may push it past Gmail's clipping limit")
+        yield (
+            f"email is {size:,} bytes, above the {EMAIL_WARN:,}-byte warning threshold: an"
+            " ESP's link rewriting may push it past Gmail's clipping limit"
+        )
     if not address:
         yield "newsletter.postal_address is empty: the email footer has no postal address"
 

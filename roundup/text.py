@@ -19,7 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-WIDTH = 78  # RFC 5322 line length for the text part (T2)
+# T5: without format=flowed, hard-wrap at 72 characters (which also meets T2's 78).
+WIDTH = 72
 
 # C0 and C1 control characters other than TAB, LF and CR (S2: U+0092 alone clips Gmail).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -28,20 +29,31 @@ _SPACE = re.compile(r"\s+")
 # "{{" and "{%" would be read as template syntax by an ESP (listmonk, Jinja-based tools)
 # that gets our HTML, and H8 forbids them in the output: break them with a space.
 _TEMPLATE_OPENER = re.compile(r"\{(?=[{%#])")
+# A script or data URL that stays as text (markdown-it leaves a refused link as literal
+# text) is still a URL to a mail client's auto-linker. A zero-width space after the scheme
+# name breaks it and shows nothing; in Markdown it turns the link into a relative one,
+# which safe_url then drops.
+_SCRIPT_SCHEME = re.compile(
+    r"\b(javascript|vbscript|livescript)(?=\s*:)|\b(data)(?=\s*:\s*[a-z]+/)", re.IGNORECASE
+)
+
+
+def _defuse(text: str) -> str:
+    return _SCRIPT_SCHEME.sub(lambda m: (m[1] or m[2]) + "\u200b", text)
 
 
 def clean_line(text: str) -> str:
     """One line of plain text: entities decoded, tags and control characters removed."""
     text = _TAG.sub(" ", html.unescape(text))
     text = _CONTROL.sub("", text)
-    text = _TEMPLATE_OPENER.sub("{ ", text)
+    text = _defuse(_TEMPLATE_OPENER.sub("{ ", text))
     return _SPACE.sub(" ", text).strip()
 
 
 def clean_markdown(source: str) -> str:
     """The editor's Markdown with control characters and template openers removed."""
     source = _CONTROL.sub("", source.replace("\r\n", "\n").replace("\r", "\n"))
-    return _TEMPLATE_OPENER.sub("{ ", source).strip()
+    return _defuse(_TEMPLATE_OPENER.sub("{ ", source)).strip()
 
 
 def safe_url(url: str, *, allow_mailto: bool = False) -> str:
@@ -97,8 +109,28 @@ MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
 
 def markdown_tokens(source: str) -> list[Token]:
-    """The editor's Markdown parsed by markdown-it with raw HTML disabled."""
-    return MARKDOWN.parse(clean_markdown(source))
+    """The editor's Markdown parsed by markdown-it with raw HTML disabled.
+
+    With HTML disabled, a tag in the source would show as literal text; tag-like runs are
+    removed from the text (not from code) so that every output shows the same words.
+    Images become their alt text: they could be web bugs, and would break the email's
+    image rules (H5).
+    """
+    tokens = MARKDOWN.parse(clean_markdown(source))
+    for token in tokens:
+        if token.children is None:
+            continue
+        token.children = [_image_as_text(child) for child in token.children]
+        for child in token.children:
+            if child.type == "text":
+                child.content = re.sub(r"  +", " ", _TAG.sub("", child.content))
+    return tokens
+
+
+def _image_as_text(token: Token) -> Token:
+    if token.type != "image":
+        return token
+    return Token("text", "", 0, content="".join(part.content for part in token.children or ()))
 
 
 def parse_markdown(source: str) -> tuple[Block, ...]:
@@ -154,9 +186,7 @@ class _BlockWalker:
         marked = bool(self.unmarked) and self.unmarked[-1]
         if marked:
             self.unmarked[-1] = False
-        self.blocks.append(
-            Block(block.kind, block.spans, self.quote, tuple(self.markers), marked)
-        )
+        self.blocks.append(Block(block.kind, block.spans, self.quote, tuple(self.markers), marked))
 
 
 def _spans(children: list[Token], base: tuple[str, ...]) -> tuple[Span, ...]:
@@ -179,9 +209,6 @@ def _spans(children: list[Token], base: tuple[str, ...]) -> tuple[Span, ...]:
             href = safe_url(str(child.attrGet("href") or ""), allow_mailto=True)
         elif kind == "link_close":
             href = ""
-        elif kind == "image":
-            # images in notes would break the email's image rules (H5): keep the alt text
-            spans.append(Span(child.content, href, tuple(styles)))
     return tuple(_merge(spans))
 
 
@@ -227,8 +254,9 @@ class LinkRefs:
         lines = []
         for url, number in self._numbers.items():
             label = f"[{number}]"
-            lines.append(f"{label} {url}" if len(label) + 1 + len(url) <= width else
-                         f"{label}\n{url}")
+            lines.append(
+                f"{label} {url}" if len(label) + 1 + len(url) <= width else f"{label}\n{url}"
+            )
         return "\n".join(lines)
 
 
@@ -278,7 +306,7 @@ def blocks_to_text(
     blocks: tuple[Block, ...], refs: LinkRefs, indent: str = "", width: int = WIDTH
 ) -> str:
     """``blocks`` as wrapped plain text, links replaced by reference numbers."""
-    out = []
+    out: list[str] = []
     for block in blocks:
         first, rest = _prefixes(block, indent, "> ")
         if block.kind == "hr":
@@ -289,7 +317,19 @@ def blocks_to_text(
             out.append("\n".join(f"{rest}    {line}".rstrip() for line in lines))
         else:
             out.append(wrap(_cited(block.spans, refs), width, rest, first))
-    return "\n\n".join(out)
+    return _join_blocks(blocks, out)
+
+
+def _join_blocks(blocks: tuple[Block, ...], rendered: list[str]) -> str:
+    """Blank lines between blocks, except between the items of one list."""
+    parts: list[str] = []
+    for index, (block, piece) in enumerate(zip(blocks, rendered, strict=True)):
+        if index:
+            previous = blocks[index - 1]
+            same_list = block.marked and previous.lists and len(block.lists) >= len(previous.lists)
+            parts.append("\n" if same_list else "\n\n")
+        parts.append(piece)
+    return "".join(parts)
 
 
 def _hard_wrap(line: str, width: int) -> str:
@@ -334,14 +374,24 @@ _MD_LINE_START = re.compile(r"^(\s*)([-+=:]|\d+[.)])")
 def md_escape(text: str) -> str:
     """Plain text made literal in Markdown (Jekyll, Hugo and Pelican alike)."""
     text = _MD_SPECIAL.sub(r"\\\1", text)
-    return _MD_LINE_START.sub(lambda m: m[1] + "\\" + m[2] if m[2][0] in "-+=:"
-                              else m[1] + m[2][:-1] + "\\" + m[2][-1], text)
+    return _MD_LINE_START.sub(
+        lambda m: m[1] + "\\" + m[2] if m[2][0] in "-+=:" else m[1] + m[2][:-1] + "\\" + m[2][-1],
+        text,
+    )
 
 
 def md_url(url: str) -> str:
     """A URL safe inside ``[text](...)``: characters that end or break it are encoded."""
-    for char, code in ((" ", "%20"), ("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E"),
-                       ('"', "%22"), ("\\", "%5C"), ("`", "%60")):
+    for char, code in (
+        (" ", "%20"),
+        ("(", "%28"),
+        (")", "%29"),
+        ("<", "%3C"),
+        (">", "%3E"),
+        ('"', "%22"),
+        ("\\", "%5C"),
+        ("`", "%60"),
+    ):
         url = url.replace(char, code)
     return url
 
@@ -351,9 +401,14 @@ def md_link(text: str, url: str) -> str:
     return f"[{md_escape(text)}]({md_url(url)})" if url else md_escape(text)
 
 
+def md_quote(markdown: str) -> str:
+    """``markdown`` as a blockquote: every line prefixed with "> "."""
+    return "\n".join(f"> {line}" if line else ">" for line in markdown.splitlines())
+
+
 def blocks_to_markdown(blocks: tuple[Block, ...]) -> str:
     """``blocks`` written back as safe Markdown."""
-    out = []
+    out: list[str] = []
     for block in blocks:
         first, rest = _prefixes(block, "", "> ")
         if block.kind == "hr":
@@ -362,12 +417,14 @@ def blocks_to_markdown(blocks: tuple[Block, ...]) -> str:
             code = block.spans[0].text if block.spans else ""
             fence = "~~~~" if "```" in code else "```"
             lines = [fence, *code.splitlines(), fence]
-            out.append("\n".join(
-                (first if index == 0 else rest) + line for index, line in enumerate(lines)
-            ))
+            out.append(
+                "\n".join(
+                    (first if index == 0 else rest) + line for index, line in enumerate(lines)
+                )
+            )
         else:
             out.append(first + _md_inline(block.spans))
-    return "\n\n".join(line.rstrip() for line in out)
+    return _join_blocks(blocks, [piece.rstrip() for piece in out])
 
 
 def _md_inline(spans: tuple[Span, ...]) -> str:
