@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -198,3 +199,28 @@ def test_redraft_keeps_removed_items_removed(tmp_path: Path, week: str) -> None:
     assert dropped.key not in {item.key for item in again.items}
     assert again.intro == "Edited *intro*"
     assert second.new_items == 0
+
+
+@pytest.mark.parametrize(
+    "name", ["draft.yaml", "email.html", "email.txt", "post.md", "post.html"]
+)
+def test_bundled_issue_matches_golden(
+    tmp_path: Path, name: str, golden: Callable[[str, str], None]
+) -> None:
+    """The issue built from the bundled feeds equals tests/golden/bundled/ (--update-golden)."""
+    config = _relocate(load_config(ROOT / "feeds.yaml"), tmp_path)
+    window = resolve_window(config, "2015-W33", now=NOW)
+    with Store.open(config.state) as store:
+        fetch_feeds(config, store, now=NOW)
+        make_draft(config, store, window=window)
+    render_week(config, week="2015-W33")
+    golden(f"bundled/{name}", (config.output_dir / "2015-W33" / name).read_text("utf-8"))
+
+
+@pytest.mark.parametrize("name", ["email.html", "email.txt", "post.md", "post.html"])
+def test_bundled_hostile_entry_is_harmless_everywhere(name: str) -> None:
+    """The sample feeds' hostile entry leaves no script, handler or unsafe URL in any output."""
+    text = (ROOT / "tests" / "golden" / "bundled" / name).read_text("utf-8").lower()
+    assert "radar" in text, "the hostile entry itself is in the issue"
+    for needle in ("<script", "javascript:", "onclick", "onerror", "data:image", "<iframe"):
+        assert needle not in text, needle
