@@ -359,7 +359,9 @@ def update_archive(config: Config, store: Store) -> list[Path]:
     return list(write_archive(config.output_dir, config, issues))
 
 
-RunAction = Literal["sent", "not_due", "already_sent", "empty", "awaiting_approval", "incomplete"]
+RunAction = Literal[
+    "sent", "not_due", "already_sent", "missed", "empty", "awaiting_approval", "incomplete"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,7 +390,7 @@ def run_once(
     Safe to run every hour: an issue is sent once (the ledger), never empty, and only when
     approved if approval is required. The caller holds the run lock.
     """
-    from roundup.schedule import due_window
+    from roundup.schedule import due_window, too_late
 
     now = clock()
     report = fetch_feeds(config, store, now=now, on_feed=on_feed)
@@ -401,6 +403,8 @@ def run_once(
     record = store.issue(due.week)
     if record is not None and record.sent_at is not None:
         return RunReport(report, current.week, due.week, "already_sent")
+    if too_late(due, config.newsletter, now=now):
+        return RunReport(report, current.week, due.week, "missed")
     drafted = make_draft(config, store, window=due)
     if not drafted.draft.items:
         return RunReport(report, current.week, due.week, "empty")

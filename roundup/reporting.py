@@ -117,6 +117,8 @@ _RUN_ACTIONS = {
     "sent": "sent {due}",
     "not_due": "no issue is due yet",
     "already_sent": "{due} was already sent",
+    "missed": "{due} was due over a day ago and is not sent late by cron"
+    " (`roundup send --week {due}` sends it by hand)",
     "empty": "{due} has no items: nothing sent",
     "awaiting_approval": "{due} is due but not approved: run `roundup approve --week {due}`",
     "incomplete": "{due} was sent to some recipients only; the next run retries the rest",

@@ -13,6 +13,10 @@ from datetime import UTC, datetime, time, timedelta
 from roundup.config import WEEKDAYS, Newsletter
 from roundup.week import Window, window_for
 
+# An issue found due more than this long after its send moment (the machine was off, or
+# roundup was just installed) is not sent by cron: a stale issue is worse than none.
+MAX_LATE = timedelta(hours=24)
+
 
 def send_moment(window: Window, newsletter: Newsletter) -> datetime:
     """The aware local time at which ``window``'s issue becomes due."""
@@ -37,3 +41,8 @@ def due_window(newsletter: Newsletter, *, now: datetime) -> Window | None:
         if send_moment(window, newsletter).astimezone(UTC) <= now.astimezone(UTC):
             return window
     return None
+
+
+def too_late(window: Window, newsletter: Newsletter, *, now: datetime) -> bool:
+    """Whether ``now`` is more than :data:`MAX_LATE` past ``window``'s send moment."""
+    return now.astimezone(UTC) - send_moment(window, newsletter).astimezone(UTC) > MAX_LATE

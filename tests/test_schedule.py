@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from roundup.config import Newsletter
-from roundup.schedule import due_window, send_moment
+from roundup.schedule import due_window, send_moment, too_late
 from roundup.week import window_for
 
 NY = ZoneInfo("America/New_York")
@@ -59,3 +59,17 @@ def test_due_window(send_at: str, now: datetime, week: str | None) -> None:
     """The newest window whose moment has passed is due; an older one is not sent late."""
     window = due_window(replace(NL, send_at=send_at), now=now.astimezone(UTC))
     assert (window.week if window else None) == week
+
+
+@pytest.mark.parametrize(
+    ("now", "late"),
+    [
+        (local(2015, 8, 14, 15, 0), False),
+        (local(2015, 8, 15, 15, 0), False),
+        (local(2015, 8, 15, 15, 1), True),
+    ],
+)
+def test_too_late(now: datetime, late: bool) -> None:
+    """Cron sends an issue up to a day after its moment, not later."""
+    window = window_for("2015-W33", week_ends=4, tz=NY, now=now)
+    assert too_late(window, replace(NL, send_at="friday 15:00"), now=now) is late

@@ -1,0 +1,165 @@
+"""`roundup run` and approval, end to end: sample feeds, real SQLite, real aiosmtpd."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from roundup import cli as cli_module
+from roundup.cli import cli
+from roundup.config import Config, load_config
+from roundup.draft import load_draft, save_draft
+from roundup.pipeline import approve_week, draft_path, run_once
+from roundup.store import Store, locked
+from tests.smtpserver import SmtpServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "test-secret"
+# Friday 2015-08-14, New York: before and after the 15:00 send time.
+BEFORE = datetime(2015, 8, 14, 18, 0, tzinfo=UTC)  # 14:00 EDT
+AFTER = datetime(2015, 8, 14, 20, 0, tzinfo=UTC)  # 16:00 EDT
+LIST = "roundup@lists.example.org"
+
+
+@pytest.fixture
+def smtp() -> SmtpServer:
+    with SmtpServer() as server:
+        yield server  # type: ignore[misc]
+
+
+def project(tmp_path: Path, smtp: SmtpServer, *, extra: str = "") -> Config:
+    shutil.copytree(ROOT / "samples", tmp_path / "samples")
+    text = (ROOT / "feeds.yaml").read_text()
+    text = text.replace("  max_items: 40", f'  send_at: "friday 15:00"\n{extra}  max_items: 40')
+    text += f"smtp: {{host: 127.0.0.1, port: {smtp.port}, security: none}}\n"
+    (tmp_path / "feeds.yaml").write_text(text)
+    return load_config(tmp_path / "feeds.yaml")
+
+
+def run(config: Config, at: datetime) -> str:
+    with Store.open(config.state) as store:
+        return run_once(
+            config, store, clock=lambda: at, secret=SECRET, sleep=lambda _s: None
+        ).action
+
+
+def test_not_due_sends_nothing(tmp_path: Path, smtp: SmtpServer) -> None:
+    """Before send_at the draft is refreshed but nothing is sent; last week is not sent late."""
+    config = project(tmp_path, smtp)
+    assert run(config, BEFORE) == "missed"  # 2015-W32 was due a week ago: too late for cron
+    assert draft_path(config, "2015-W33").exists()
+    assert smtp.handler.count(LIST) == 0
+
+
+def test_next_issue_waits_for_its_own_moment(tmp_path: Path, smtp: SmtpServer) -> None:
+    """During the following week nothing more goes out until that week's send_at."""
+    config = project(tmp_path, smtp)
+    assert run(config, AFTER) == "sent"
+    assert run(config, AFTER + timedelta(days=6, hours=-3)) == "already_sent"
+    assert smtp.handler.count(LIST) == 1
+
+
+def test_due_sends_once_however_often_it_runs(tmp_path: Path, smtp: SmtpServer) -> None:
+    """Once due, the issue goes out once; hourly runs after that send nothing more."""
+    config = project(tmp_path, smtp)
+    assert run(config, AFTER) == "sent"
+    assert run(config, AFTER + timedelta(hours=1)) == "already_sent"
+    assert run(config, AFTER + timedelta(hours=2)) == "already_sent"
+    assert smtp.handler.count(LIST) == 1
+    message = smtp.handler.to(LIST)[0].message()
+    assert message["Subject"] == "The Elicitor Weekly Roundup: August 14, 2015"
+    assert (config.output_dir / "2015-W33" / "message.eml").exists()
+    assert (config.output_dir / "index.html").exists()
+    assert (config.output_dir / "feed.xml").exists()
+
+
+def test_sent_links_are_not_repeated_next_week(tmp_path: Path, smtp: SmtpServer) -> None:
+    """Links sent in one issue are skipped when the next week's draft is made."""
+    config = project(tmp_path, smtp)
+    run(config, AFTER)
+    sent = {item.key for item in load_draft(draft_path(config, "2015-W33")).items}
+    run(config, AFTER + timedelta(days=7))
+    later = {item.key for item in load_draft(draft_path(config, "2015-W34")).items}
+    assert sent and not sent & later
+
+
+def test_overlapping_runs_send_once(tmp_path: Path, smtp: SmtpServer) -> None:
+    """Two runs at once: one sends, the other finds the lock and exits 4."""
+    config = project(tmp_path, smtp)
+    results: list[int] = []
+
+    def invoke() -> None:
+        runner = CliRunner()
+        result = runner.invoke(cli, ["--config", str(config.path), "run", "--quiet"])
+        results.append(result.exit_code)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cli_module, "now", lambda: AFTER)
+        mp.setenv("ROUNDUP_SECRET", SECRET)
+        with locked(config.state):
+            blocked = threading.Thread(target=invoke)
+            blocked.start()
+            blocked.join()
+        invoke()
+    assert results == [4, 0]
+    assert smtp.handler.count(LIST) == 1
+
+
+def test_empty_week_is_never_sent(tmp_path: Path, smtp: SmtpServer) -> None:
+    """A due week with no items is not sent, and the run says so."""
+    config = project(tmp_path, smtp)
+    assert run(config, AFTER) == "sent"  # every sample entry is now stored and sent
+    late = AFTER + timedelta(weeks=52)
+    with Store.open(config.state) as store:
+        report = run_once(config, store, clock=lambda: late, secret=SECRET)
+    assert report.action == "empty"
+    assert smtp.handler.count(LIST) == 1  # the first issue only
+    from roundup.reporting import format_run_summary
+
+    assert format_run_summary(report, report_after=3, quiet=True).endswith(
+        "2016-W32 has no items: nothing sent.\n"
+    )
+
+
+def test_approval_required_and_voided_by_an_edit(tmp_path: Path, smtp: SmtpServer) -> None:
+    """With require_approval, run waits; approval sends; an edit after approval voids it."""
+    config = project(tmp_path, smtp, extra="  require_approval: true\n")
+    assert run(config, AFTER) == "awaiting_approval"
+    with Store.open(config.state) as store:
+        approve_week(config, store, week="2015-W33", by="jane", now=AFTER)
+    path = draft_path(config, "2015-W33")
+    draft = load_draft(path)
+    save_draft(path, replace(draft, intro="A late change nobody approved."))
+    assert run(config, AFTER + timedelta(minutes=5)) == "awaiting_approval"
+    save_draft(path, draft)  # back to exactly what was approved
+    assert run(config, AFTER + timedelta(minutes=10)) == "sent"
+    assert smtp.handler.count(LIST) == 1
+
+
+def test_cli_send_dry_run_and_test_copy(
+    tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`send --dry-run` delivers nothing; `--test-to` sends one [TEST] copy; `send` once."""
+    config = project(tmp_path, smtp)
+    monkeypatch.setattr(cli_module, "now", lambda: AFTER)
+    monkeypatch.setenv("ROUNDUP_SECRET", SECRET)
+    runner = CliRunner()
+    base = ["--config", str(config.path)]
+    assert runner.invoke(cli, [*base, "build", "--week", "2015-W33", "-q"]).exit_code == 0
+    dry = runner.invoke(cli, [*base, "send", "--week", "2015-W33", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert smtp.handler.count(LIST) == 0
+    test = runner.invoke(cli, [*base, "send", "-w", "2015-W33", "--test-to", "ed@example.org"])
+    assert test.exit_code == 0, test.output
+    assert smtp.handler.to("ed@example.org")[0].message()["Subject"].startswith("[TEST] ")
+    real = runner.invoke(cli, [*base, "send", "--week", "2015-W33"])
+    again = runner.invoke(cli, [*base, "send", "--week", "2015-W33"])
+    assert (real.exit_code, again.exit_code) == (0, 0)
+    assert smtp.handler.count(LIST) == 1
+    assert "Skipped 1 recipient who already had it." in again.output
