@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import httpx
 
+from roundup._parallel import parse_executor, parse_job
 from roundup.config import Config, FeedConfig
 from roundup.draft import build_draft, load_draft, save_draft
-from roundup.errors import ParseError
 from roundup.fetch import FetchRequest, FetchResult, fetch_many
 from roundup.group import group_stories
 from roundup.i18n import labels
-from roundup.models import Draft
-from roundup.parse import parse_feed
+from roundup.models import Draft, ParsedFeed
 from roundup.select import Selection, select_stories
 from roundup.store import FeedState, FeedUpdate, Store
 from roundup.week import Window, window_for
@@ -77,7 +77,11 @@ def fetch_feeds(
     transport: httpx.AsyncBaseTransport | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
 ) -> FetchReport:
-    """Fetch every enabled feed, parse what changed, and store it feed by feed."""
+    """Fetch every enabled feed, parse what changed, and store it feed by feed.
+
+    Bodies are parsed on all cores while other feeds are still downloading; each feed's
+    outcome is written to the store in its own transaction.
+    """
     states = store.feed_states()
     feeds = {feed.key: feed for feed in config.enabled_feeds}
     gone = [key for key in feeds if (s := states.get(key)) is not None and s.gone]
@@ -85,17 +89,39 @@ def fetch_feeds(
         _request(feed, states.get(feed.key)) for key, feed in feeds.items() if key not in gone
     ]
     reports: list[FeedReport] = [_gone_report(feeds[key], states[key]) for key in gone]
+    parsing: list[tuple[FetchResult, Future[ParsedFeed | str]]] = []
 
-    def on_result(result: FetchResult) -> None:
+    def finish(result: FetchResult, parsed: ParsedFeed | str | None) -> None:
         feed = feeds[result.key]
-        report = _record(result, feed, states.get(feed.key), store, now)
+        report = _record(result, feed, states.get(feed.key), store, now, parsed)
         reports.append(report)
         if on_feed is not None:
             on_feed(report)
 
-    fetch_many(requests, config.fetch, transport=transport, on_result=on_result)
+    with parse_executor(len(requests)) as executor:
+
+        def on_result(result: FetchResult) -> None:
+            if result.status != "fetched" or result.body is None:
+                finish(result, None)
+                return
+            feed = feeds[result.key]
+            url = result.moved_to or result.url
+            job = executor.submit(
+                parse_job, result.body, feed.key, url, now, feed.name, result.content_type
+            )
+            parsing.append((_without_body(result), job))
+
+        fetch_many(requests, config.fetch, transport=transport, on_result=on_result)
+        for result, job in parsing:
+            finish(result, job.result())
     order = {key: index for index, key in enumerate(feeds)}
     return FetchReport(tuple(sorted(reports, key=lambda r: order[r.key])))
+
+
+def _without_body(result: FetchResult) -> FetchResult:
+    """Keep the hash, drop the bytes: a thousand queued bodies need not stay in memory."""
+    digest = result.body_hash or hashlib.sha256(result.body or b"").hexdigest()
+    return replace(result, body=None, body_hash=digest)
 
 
 def _request(feed: FeedConfig, state: FeedState | None) -> FetchRequest:
@@ -121,9 +147,14 @@ def _gone_report(feed: FeedConfig, state: FeedState) -> FeedReport:
 
 
 def _record(
-    result: FetchResult, feed: FeedConfig, state: FeedState | None, store: Store, now: datetime
+    result: FetchResult,
+    feed: FeedConfig,
+    state: FeedState | None,
+    store: Store,
+    now: datetime,
+    parsed: ParsedFeed | str | None,
 ) -> FeedReport:
-    """Parse a fetched body and write the outcome to the store in one transaction."""
+    """Write one feed's outcome (``parsed`` is a parse result or its error) in one transaction."""
     name = _name(feed, state)
     before = state.failures if state else 0
     failures = before + 1
@@ -135,7 +166,7 @@ def _record(
             now=now,
         )
         return FeedReport(feed.key, name, result.status, error=result.error, failures=failures)
-    if result.status in ("not_modified", "unchanged") or result.body is None:
+    if parsed is None:
         store.record_feed(
             FeedUpdate(
                 result.key,
@@ -149,18 +180,9 @@ def _record(
         )
         status: FeedStatus = "unchanged" if result.status == "unchanged" else "not_modified"
         return FeedReport(feed.key, name, status, moved_to=result.moved_to, recovered_after=before)
-    try:
-        parsed = parse_feed(
-            result.body,
-            key=feed.key,
-            url=result.moved_to or result.url,
-            fetched_at=now,
-            name=feed.name,
-            content_type=result.content_type,
-        )
-    except ParseError as exc:
-        store.record_feed(FeedUpdate(result.key, result.url, ok=False, error=exc.reason), now=now)
-        return FeedReport(feed.key, name, "failed", error=exc.reason, failures=failures)
+    if isinstance(parsed, str):
+        store.record_feed(FeedUpdate(result.key, result.url, ok=False, error=parsed), now=now)
+        return FeedReport(feed.key, name, "failed", error=parsed, failures=failures)
     new = store.record_feed(
         FeedUpdate(
             result.key,
@@ -169,7 +191,7 @@ def _record(
             title=parsed.meta.title or None,
             etag=result.etag,
             last_modified=result.last_modified,
-            body_hash=result.body_hash or hashlib.sha256(result.body).hexdigest(),
+            body_hash=result.body_hash,
             moved_to=result.moved_to,
             entries=parsed.entries,
         ),

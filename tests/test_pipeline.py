@@ -201,9 +201,7 @@ def test_redraft_keeps_removed_items_removed(tmp_path: Path, week: str) -> None:
     assert second.new_items == 0
 
 
-@pytest.mark.parametrize(
-    "name", ["draft.yaml", "email.html", "email.txt", "post.md", "post.html"]
-)
+@pytest.mark.parametrize("name", ["draft.yaml", "email.html", "email.txt", "post.md", "post.html"])
 def test_bundled_issue_matches_golden(
     tmp_path: Path, name: str, golden: Callable[[str, str], None]
 ) -> None:
@@ -224,3 +222,36 @@ def test_bundled_hostile_entry_is_harmless_everywhere(name: str) -> None:
     assert "radar" in text, "the hostile entry itself is in the issue"
     for needle in ("<script", "javascript:", "onclick", "onerror", "data:image", "<iframe"):
         assert needle not in text, needle
+
+
+def test_many_feeds_parse_in_worker_processes(tmp_path: Path, feed_server: FeedServer) -> None:
+    """Past the threshold, bodies are parsed in a process pool with the same results."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from roundup._parallel import PARALLEL_MIN_FEEDS, InlineExecutor, parse_executor
+    from roundup.parse import parse_feed
+
+    with parse_executor(PARALLEL_MIN_FEEDS) as pool, parse_executor(1) as inline:
+        assert isinstance(pool, ProcessPoolExecutor)
+        assert isinstance(inline, InlineExecutor)
+    names = ["elicitor.rss", "harbor-helm.atom", "steppe-review.rdf", "levant-ledger.json"]
+    urls = [
+        feed_server.route(f"/{n}/{name}", Reply(200, sample(name)))
+        for n in range(5)
+        for name in names
+    ]
+    config = write_config(tmp_path, urls)
+    with Store.open(config.state) as store:
+        report = fetch_feeds(config, store, now=NOW)
+        assert report.count("fetched") == len(urls) >= PARALLEL_MIN_FEEDS
+        for url in urls[:4]:
+            expected = parse_feed(
+                feed_server_body(url), key=url, url=url, fetched_at=NOW, name=None
+            ).entries
+            assert tuple(store.entries_for(url)) == tuple(
+                sorted(expected, key=lambda e: (e.published, e.id))
+            )
+
+
+def feed_server_body(url: str) -> bytes:
+    return sample(url.rsplit("/", 1)[1])
