@@ -222,6 +222,50 @@ def approve(ctx: Context, week: str, by: str | None) -> None:
 
 @cli.command()
 @week_option
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; any other than loopback needs the printed access token.",
+)
+@click.option(
+    "--port",
+    "-p",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port).",
+)
+@click.option("--by", default=None, help="Name to approve as (default: the login name).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the desk in the web browser.")
+@pass_context
+@handle_errors
+def preview(
+    ctx: Context, week: str, host: str, port: int, by: str | None, open_browser: bool
+) -> None:
+    """Open the editor's desk: review, edit, test-send and approve the week's issue.
+
+    Serves a local web page until Ctrl+C; every change is written to draft.yaml at once.
+    """
+    import getpass
+
+    from roundup.desk import serve
+
+    serve(
+        ctx.config,
+        week=week,
+        host=host,
+        port=port,
+        clock=now,
+        secret=_secret(),
+        approver=by or getpass.getuser(),
+        open_browser=open_browser,
+        announce=click.echo,
+    )
+
+
+@cli.command()
+@week_option
 @click.option("--dry-run", is_flag=True, help="Show what would go to whom; write message.eml only.")
 @click.option(
     "--test-to", metavar="ADDR", help="Send one [TEST] copy to ADDR; the ledger is untouched."

@@ -1,0 +1,349 @@
+"""What the desk page shows, computed from draft.yaml, the store and the rendered issue.
+
+Everything here reads; nothing writes. Renders and the week's proposals are cached by the
+draft's version (its sha256), so the page and its three preview frames render once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import jinja2
+
+from roundup.config import Config
+from roundup.draft import EDITOR_PREFIX, build_draft
+from roundup.errors import RenderError
+from roundup.group import group_stories
+from roundup.i18n import format_date, labels
+from roundup.models import Draft, DraftItem, Entry, Story
+from roundup.pipeline import draft_path, email_digest, select_week
+from roundup.store import IssueRecord, Store
+from roundup.week import Window
+
+if TYPE_CHECKING:
+    from roundup.desk.app import Snapshot
+    from roundup.render import RenderedIssue
+
+UI_LANGUAGE = "en"  # the desk speaks English; the issue keeps the newsletter's language
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    """One item as the page lists it, with where its Up and Down buttons move it."""
+
+    number: int  # 1-based, across the whole issue
+    item: DraftItem
+    section: str
+    date: str
+    up: tuple[str, int] | None  # (section, index) for move_item
+    down: tuple[str, int] | None
+    by_hand: bool  # added by the editor: removing it deletes it
+
+
+@dataclass(frozen=True, slots=True)
+class SectionRow:
+    name: str
+    description: str
+    items: tuple[ItemRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A story the week's selection proposes, as a draft item in its section."""
+
+    item: DraftItem
+    section: str
+    description: str
+    rank: int  # position among the proposals: restores go back near their old place
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedRow:
+    key: str
+    title: str
+    source: str
+    section: str
+    restorable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    state: Literal["approved", "changed", "none"]
+    by: str
+    at: str
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeedTrouble:
+    name: str
+    error: str
+    failures: int
+    gone: bool
+    last_success: str
+
+
+@dataclass(frozen=True, slots=True)
+class Numbers:
+    email_bytes: int
+    limit: int
+    percent: int
+    items: int
+    notices: tuple[str, ...]
+
+
+class Views:
+    """Builds the page's context; holds the per-version caches."""
+
+    def __init__(self, config: Config, window: Window) -> None:
+        self.config = config
+        self.window = window
+        self._lock = threading.Lock()
+        self._renders: dict[str, RenderedIssue] = {}
+        self._proposals: dict[str, dict[str, Candidate]] = {}
+
+    # --- cached work ---------------------------------------------------------------------
+
+    def rendered(self, version: str, draft: Draft) -> RenderedIssue:
+        """The issue as it will be sent, rendered once per version."""
+        # Imported here: premailer and lxml take a third of a second the server need not wait for.
+        from roundup.render import make_environment, render_issue
+
+        with self._lock:
+            if version not in self._renders:
+                env = _environment(self.config, make_environment)
+                self._renders = {version: render_issue(draft, self.config, env=env)}
+            return self._renders[version]
+
+    def candidates(self, version: str, draft: Draft) -> dict[str, Candidate]:
+        """Every story the week proposes (and every removed one still stored), by key."""
+        with self._lock:
+            if version not in self._proposals:
+                self._proposals = {version: self._candidates(draft)}
+            return self._proposals[version]
+
+    def proposals(self, draft: Draft) -> dict[str, Candidate]:
+        """:meth:`candidates` from the store as it is now, uncached: for restoring."""
+        return self._candidates(draft)
+
+    def _candidates(self, draft: Draft) -> dict[str, Candidate]:
+        with Store.open(self.config.state) as store:
+            stories = list(select_week(self.config, store, self.window).stories)
+            proposed = self._propose(stories, draft)
+            missing = [key for key in draft.removed if key not in proposed]
+            extra = [Story(entry) for key in missing if (entry := _newest(store, key))]
+        if extra:
+            proposed = self._propose(stories + extra, draft)
+        return proposed
+
+    def _propose(self, stories: list[Story], draft: Draft) -> dict[str, Candidate]:
+        groups = group_stories(
+            stories,
+            sections=self.config.sections,
+            feeds=self.config.feeds,
+            default_name=labels(self.config.newsletter.language)["other"],
+        )
+        fresh = build_draft(
+            groups, window=self.window, number=draft.number, newsletter=self.config.newsletter
+        )
+        ranked = ((s, item) for s in fresh.sections for item in s.items)
+        return {
+            item.key: Candidate(item, section.name, section.description, rank)
+            for rank, (section, item) in enumerate(ranked)
+        }
+
+    # --- the page ------------------------------------------------------------------------
+
+    def page(self, snapshot: Snapshot, *, approver: str) -> dict[str, Any]:
+        """Everything desk.html and _status.html need; a draft that cannot be read leaves
+        only the header and the reason."""
+        draft = snapshot.draft
+        rendered, render_error = self._try_render(snapshot.version, draft) if draft else (None, "")
+        return {
+            "newsletter": self.config.newsletter.title,
+            "week": self.window.week,
+            "dates": _dates(self.window),
+            "number": draft.number if draft else None,
+            "version": snapshot.version,
+            "draft_error": snapshot.error,
+            "draft_file": str(draft_path(self.config, self.window.week)),
+            "approver": approver,
+            "troubles": self.troubles(),
+            "draft": draft,
+            "sections": self.sections(draft) if draft else [],
+            "section_names": [section.name for section in draft.sections] if draft else [],
+            "default_section": labels(self.config.newsletter.language)["other"],
+            "removed": self.removed(snapshot.version, draft) if draft else [],
+            "render_error": render_error,
+            "numbers": _numbers(rendered, draft) if rendered and draft else None,
+            "email_text": rendered.email_text if rendered else "",
+            "approval": self.approval(rendered) if draft else None,
+        }
+
+    def _try_render(self, version: str, draft: Draft) -> tuple[RenderedIssue | None, str]:
+        try:
+            return self.rendered(version, draft), ""
+        except RenderError as exc:
+            return None, str(exc)
+
+    def sections(self, draft: Draft) -> list[SectionRow]:
+        rows: list[SectionRow] = []
+        number = 0
+        for s, section in enumerate(draft.sections):
+            items = []
+            for i, item in enumerate(section.items):
+                number += 1
+                up, down = _targets(draft, s, i)
+                items.append(
+                    ItemRow(
+                        number=number,
+                        item=item,
+                        section=section.name,
+                        date=self._date(item.published),
+                        up=up,
+                        down=down,
+                        by_hand=item.key.startswith(EDITOR_PREFIX),
+                    )
+                )
+            rows.append(SectionRow(section.name, section.description, tuple(items)))
+        return rows
+
+    def removed(self, version: str, draft: Draft) -> list[RemovedRow]:
+        if not draft.removed:
+            return []
+        found = self.candidates(version, draft)
+        rows = []
+        for key in draft.removed:
+            candidate = found.get(key)
+            if candidate is None:
+                rows.append(RemovedRow(key, key, "", "", restorable=False))
+            else:
+                item = candidate.item
+                rows.append(RemovedRow(key, item.title, item.source, candidate.section, True))
+        return rows
+
+    def approval(self, rendered: RenderedIssue | None) -> Approval:
+        with Store.open(self.config.state) as store:
+            record = store.issue(self.window.week)
+        required = self.config.newsletter.require_approval
+        if record is None or not record.approved_hash:
+            return Approval("none", "", "", required)
+        same = rendered is not None and email_digest(rendered) == record.approved_hash
+        return Approval(
+            "approved" if same else "changed",
+            record.approved_by or "?",
+            self._when(record),
+            required,
+        )
+
+    def troubles(self) -> list[FeedTrouble]:
+        """Configured feeds whose last fetch failed, in feeds.yaml order."""
+        with Store.open(self.config.state) as store:
+            states = store.feed_states()
+        rows = []
+        for feed in self.config.enabled_feeds:
+            state = states.get(feed.key)
+            if state is None or (state.failures == 0 and not state.gone):
+                continue
+            rows.append(
+                FeedTrouble(
+                    name=feed.name or state.title or feed.url,
+                    error=state.last_error or ("gone" if state.gone else "failed"),
+                    failures=state.failures,
+                    gone=state.gone,
+                    last_success=self._moment(state.last_success)
+                    if state.last_success
+                    else "never",
+                )
+            )
+        return rows
+
+    # --- formatting ----------------------------------------------------------------------
+
+    def _date(self, moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        return format_date(
+            moment.astimezone(self.config.newsletter.tz).date(), UI_LANGUAGE, "medium"
+        )
+
+    def _moment(self, moment: datetime) -> str:
+        local = moment.astimezone(self.config.newsletter.tz)
+        return f"{format_date(local.date(), UI_LANGUAGE, 'medium')} at {local:%H:%M}"
+
+    def _when(self, record: IssueRecord) -> str:
+        return self._moment(record.approved_at) if record.approved_at else ""
+
+
+def restore_index(
+    draft: Draft, candidate: Candidate, proposals: Mapping[str, Candidate]
+) -> int | None:
+    """Where a restored item goes in its section: before the first item proposed after it
+    (items the editor added do not count); None, the end, when there is none."""
+    for section in draft.sections:
+        if section.name != candidate.section:
+            continue
+        for index, item in enumerate(section.items):
+            other = proposals.get(item.key)
+            if other is not None and other.rank > candidate.rank:
+                return index
+        return None
+    return None
+
+
+def _targets(draft: Draft, s: int, i: int) -> tuple[tuple[str, int] | None, tuple[str, int] | None]:
+    """Up: one place earlier, or the end of the previous section; Down: the mirror."""
+    sections = draft.sections
+    count = len(sections[s].items)
+    if i > 0:
+        up: tuple[str, int] | None = (sections[s].name, i - 1)
+    else:
+        up = (sections[s - 1].name, len(sections[s - 1].items)) if s > 0 else None
+    if i < count - 1:
+        down: tuple[str, int] | None = (sections[s].name, i + 1)
+    else:
+        down = (sections[s + 1].name, 0) if s + 1 < len(sections) else None
+    return up, down
+
+
+_ENVIRONMENTS: dict[tuple[object, ...], jinja2.Environment] = {}
+
+
+def _environment(
+    config: Config, make: Callable[[Config], jinja2.Environment]
+) -> jinja2.Environment:
+    """One Jinja environment per theme and locale: it caches compiled templates, so a new
+    desk in the same process (tests, a restarted server) does not compile them again."""
+    nl = config.newsletter
+    key = (config.templates, nl.language, nl.timezone)
+    if key not in _ENVIRONMENTS:
+        _ENVIRONMENTS[key] = make(config)
+    return _ENVIRONMENTS[key]
+
+
+def _numbers(rendered: RenderedIssue, draft: Draft) -> Numbers:
+    from roundup.render import EMAIL_LIMIT
+
+    size = len(rendered.email_html.encode("utf-8"))
+    return Numbers(
+        size,
+        EMAIL_LIMIT,
+        min(100, round(100 * size / EMAIL_LIMIT)),
+        len(draft.items),
+        rendered.notices,
+    )
+
+
+def _dates(window: Window) -> str:
+    first = format_date(window.start.date(), UI_LANGUAGE, "medium")
+    last = format_date(window.last_day, UI_LANGUAGE, "medium")
+    return f"{first} – {last}"
+
+
+def _newest(store: Store, key: str) -> Entry | None:
+    entries = store.entries_with_url(key)
+    return max(entries, key=lambda entry: entry.published) if entries else None

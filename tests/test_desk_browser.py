@@ -1,0 +1,288 @@
+"""The editor's desk driven in headless Chromium: every action lands in draft.yaml.
+
+Each test starts the desk on a copy of the seeded site (see tests/test_desk.py), opens it in
+a fresh browser context, acts as an editor would, then reads draft.yaml from disk. The
+screenshots go to tests/artifacts/desk-*.png for people to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from roundup.desk import STALE
+from roundup.desk.server import DeskServer
+from roundup.draft import load_draft
+from roundup.models import Draft
+from roundup.pipeline import draft_path, email_digest, render_week
+from roundup.store import Store
+from tests.browser import (
+    ARTIFACTS,
+    PageReport,
+    chromium,
+    open_page,
+    placeholder_png,
+    require_chromium,
+    screenshot,
+    serve,
+)
+from tests.test_desk import WEEK, copy_site, seeded, start
+
+__all__ = ["seeded"]  # the fixture, imported for pytest
+
+pytestmark = pytest.mark.browser
+
+ARTICLE = """<!doctype html><html><head><meta charset="utf-8">
+<title>Fallback title | Harbour Notes</title>
+<meta property="og:title" content="Ports &amp; Power in the Gulf of Aden">
+<meta property="og:description" content="Why the harbours on the Bab el-Mandeb matter to
+  every navy that sails past them.">
+<meta property="og:site_name" content="Harbour Notes">
+<meta property="og:image" content="/img/port.png">
+</head><body><p>The article.</p></body></html>"""
+
+IMAGE = placeholder_png(120, 80, (110, 140, 180))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_chromium()
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def desk(seeded: Path, tmp_path: Path) -> Iterator[DeskServer]:
+    with start(copy_site(seeded, tmp_path)) as server:
+        yield server
+
+
+@contextmanager
+def desk_page(
+    browser: Any, server: DeskServer, width: int = 1280, *, refused: int | None = None
+) -> Iterator[Any]:
+    """The desk in a fresh browser context; fails on any console error or failed request
+    except answers with the status ``refused``, which the test provokes on purpose."""
+    report: PageReport
+    page: Any
+    with open_page(browser, server.url, width=width, height=900, fulfill=_image) as (
+        page,
+        report,
+    ):
+        page.set_default_timeout(10_000)  # a broken page fails in seconds, not minutes
+        yield page
+    expected = f"status of {refused} " if refused else None
+    assert [e for e in report.console_errors if not expected or expected not in e] == []
+    assert [f for f in report.failed if not refused or not f.endswith(f"HTTP {refused}")] == []
+
+
+def _image(url: str) -> tuple[str, bytes]:
+    return "image/png", IMAGE  # feed images live on the internet: stand in for them
+
+
+def on_disk(server: DeskServer) -> Draft:
+    return load_draft(draft_path(server.desk.config, WEEK))
+
+
+def keys(draft: Draft) -> list[list[str]]:
+    return [[item.key for item in section.items] for section in draft.sections]
+
+
+def click_and_reload(page: Any, selector: Any) -> None:
+    """Click something that changes the list of items; the page reloads when it is saved."""
+    with page.expect_navigation():
+        selector.click()
+
+
+def save_field(page: Any, field: Any, text: str) -> None:
+    """Type into a field and leave it, as an editor does; wait until it is saved and shown."""
+    field.fill(text)
+    with page.expect_response(lambda r: r.request.method == "POST") as response:
+        field.press("Tab")
+    assert response.value.status == 200
+    settled(page)
+
+
+def settled(page: Any) -> None:
+    """Wait until the page has finished saving and refreshing its previews."""
+    page.locator('body[data-pending="0"]').wait_for(state="attached")
+
+
+def test_reorder_and_move_between_sections(browser: Any, desk: DeskServer) -> None:
+    """Down swaps an item with the next; the section menu moves it to the end of another."""
+    before = keys(on_disk(desk))
+    with desk_page(browser, desk) as page:
+        first = page.locator("li.item").nth(0)
+        click_and_reload(page, first.get_by_role("button", name="Move item 1 down"))
+        assert keys(on_disk(desk))[0][:2] == [before[0][1], before[0][0]]
+        assert page.locator("li.item").nth(1).get_attribute("data-key") == before[0][0]
+        with page.expect_navigation():
+            page.locator("li.item").nth(0).locator("select").select_option("Regional")
+    after = keys(on_disk(desk))
+    assert after[2][-1] == before[0][1]
+    assert before[0][1] not in after[0]
+
+
+def test_remove_then_restore(browser: Any, desk: DeskServer) -> None:
+    """Remove takes an item out (it is listed as removed); Restore puts it back in place."""
+    before = keys(on_disk(desk))
+    victim = before[1][2]
+    with desk_page(browser, desk) as page:
+        item = page.locator(f'li.item[data-key="{victim}"]')
+        click_and_reload(page, item.get_by_role("button", name="Remove"))
+        draft = on_disk(desk)
+        assert victim in draft.removed and victim not in keys(draft)[1]
+        removed = page.locator(f'.removed li[data-key="{victim}"]')
+        assert removed.is_visible()
+        click_and_reload(page, removed.get_by_role("button", name="Restore"))
+        assert page.locator(".removed li").count() == 0
+    assert keys(on_disk(desk)) == before
+
+
+def test_edit_title_excerpt_and_note(browser: Any, desk: DeskServer) -> None:
+    """Leaving a changed field saves it; the email preview shows the new title."""
+    key = keys(on_disk(desk))[0][0]
+    with desk_page(browser, desk) as page:
+        item = page.locator(f'li.item[data-key="{key}"]')
+        save_field(page, item.locator("[data-field=title]"), "A sharper title")
+        save_field(page, item.locator("[data-field=excerpt]"), "A shorter excerpt.")
+        save_field(page, item.locator("[data-field=note]"), "Read this one *first*.")
+        assert item.locator(".save-state").inner_text() == "Saved ✓"
+        frame = page.frame_locator("#tab-desktop iframe")
+        frame.get_by_text("A sharper title").wait_for()
+    edited = on_disk(desk).items[0]
+    assert (edited.title, edited.excerpt, edited.note) == (
+        "A sharper title",
+        "A shorter excerpt.",
+        "Read this one *first*.",
+    )
+
+
+def test_subject_preheader_and_intro(browser: Any, desk: DeskServer) -> None:
+    """The subject, preview text and Markdown intro are saved; the text preview follows."""
+    with desk_page(browser, desk) as page:
+        save_field(page, page.locator("#subject"), "Ports, alliances and a quiet week")
+        save_field(page, page.locator("#preheader"), "Five reads for the weekend")
+        save_field(page, page.locator("#intro"), "Hello all,\n\nA **short** issue this week.")
+        page.get_by_role("tab", name="Plain text").click()
+        page.locator("#text-preview", has_text="A short issue this week.").wait_for()
+    draft = on_disk(desk)
+    assert draft.subject == "Ports, alliances and a quiet week"
+    assert draft.preheader == "Five reads for the weekend"
+    assert draft.intro == "Hello all,\n\nA **short** issue this week."
+
+
+def test_add_an_item_by_url(browser: Any, desk: DeskServer, tmp_path: Path) -> None:
+    """Get details reads the page's og: tags; the editor adjusts the title and adds it."""
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "article.html").write_text(ARTICLE, encoding="utf-8")
+    with serve(tmp_path / "www") as base, desk_page(browser, desk) as page:
+        url = base + "article.html"
+        page.locator("#add-url").fill(url)
+        page.get_by_role("button", name="Get details").click()
+        title = page.locator("#add-title")
+        page.wait_for_function("() => document.querySelector('#add-title').value !== ''")
+        assert title.input_value() == "Ports & Power in the Gulf of Aden"
+        assert page.locator("#add-source").input_value() == "Harbour Notes"
+        assert page.locator("#add-excerpt").input_value().startswith("Why the harbours")
+        title.fill("Ports & power")
+        page.locator("#add-section").select_option("Analysis")
+        click_and_reload(page, page.get_by_role("button", name="Add to the issue"))
+        assert page.locator(f'li.item[data-key="editor:{url}"]').is_visible()
+    added = on_disk(desk).sections[1].items[-1]
+    assert (added.key, added.title, added.source) == (
+        f"editor:{url}",
+        "Ports & power",
+        "Harbour Notes",
+    )
+    assert added.image == base + "img/port.png"
+
+
+def test_add_by_url_when_the_page_cannot_be_read(browser: Any, desk: DeskServer) -> None:
+    """A page that cannot be fetched leaves the form open to fill in by hand."""
+    with (
+        serve(Path(__file__).parent / "data") as base,
+        desk_page(browser, desk, refused=422) as page,
+    ):
+        url = base + "no-such-article.html"
+        page.locator("#add-url").fill(url)
+        page.get_by_role("button", name="Get details").click()
+        message = page.locator("#add-result")
+        message.filter(has_text="HTTP 404").wait_for()
+        assert "fill in the details yourself" in message.inner_text()
+        page.locator("#add-title").fill("Typed by hand")
+        click_and_reload(page, page.get_by_role("button", name="Add to the issue"))
+    assert any(item.title == "Typed by hand" for item in on_disk(desk).items)
+
+
+def test_approve_then_an_edit_voids_it(browser: Any, desk: DeskServer) -> None:
+    """Approve records the name and hash; the next edit turns the page back to not approved."""
+    config = desk.desk.config
+    with desk_page(browser, desk) as page:
+        page.locator("#approver").fill("Ann Editor")
+        click_and_reload(page, page.get_by_role("button", name="Approve this issue"))
+        assert page.locator("[data-approval]").get_attribute("data-approval") == "approved"
+        assert page.locator("#pill").inner_text().strip() == "Approved"
+        assert page.locator("#approve").is_disabled()
+        with Store.open(config.state) as store:
+            record = store.issue(WEEK)
+        rendered = render_week(config, week=WEEK).issue
+        assert record is not None and record.approved_by == "Ann Editor"
+        assert record.approved_hash == email_digest(rendered)
+        note = page.locator("li.item").nth(0).locator("[data-field=note]")
+        save_field(page, note, "A late thought.")
+        page.locator('[data-approval="none"]').wait_for()
+        assert page.locator("#pill").inner_text().strip() == "Not approved yet"
+        assert page.locator("#approve").inner_text() == "Approve this issue"
+        assert page.locator("#approve").is_enabled()
+    with Store.open(config.state) as store:
+        voided = store.issue(WEEK)
+    assert voided is not None and voided.approved_hash is None
+
+
+def test_a_stale_second_tab_is_refused_with_a_message(browser: Any, desk: DeskServer) -> None:
+    """Tab B loaded before tab A's change: B's change is refused, shown, and not applied."""
+    with desk_page(browser, desk) as tab_a, desk_page(browser, desk, refused=409) as tab_b:
+        save_field(tab_a, tab_a.locator("#subject"), "Tab A was here")
+        tab_b.locator("#subject").fill("Tab B overwrites")
+        with tab_b.expect_response(lambda r: r.request.method == "POST") as response:
+            tab_b.locator("#subject").press("Tab")
+        assert response.value.status == 409
+        banner = tab_b.locator("#banner")
+        banner.wait_for()
+        assert banner.locator("#banner-text").inner_text() == STALE
+        assert tab_b.locator("[data-save-for=meta]").inner_text() == "Not saved"
+        remove = tab_b.locator("li.item").nth(0).get_by_role("button", name="Remove")
+        with tab_b.expect_response(lambda r: r.request.method == "POST") as refused:
+            remove.click()
+        assert refused.value.status == 409
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        tab_b.screenshot(path=str(ARTIFACTS / "desk-stale-tab.png"))
+    draft = on_disk(desk)
+    assert draft.subject == "Tab A was here"
+    assert len(draft.items) == 23 and draft.removed == ()
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_screenshots_of_the_desk(browser: Any, desk: DeskServer, width: int) -> None:
+    """The desk at desktop and phone widths, saved for people to look at; nothing overflows."""
+    with desk_page(browser, desk, width=width) as page:
+        note = page.locator("li.item").nth(0).locator("[data-field=note]")
+        save_field(page, note, "Worth reading for the section on alliances.")
+        page.evaluate("window.scrollTo(0, 0)")
+        overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+        assert not overflow, f"the desk is wider than the window at {width}px"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"desk-{width}.png"))
+        full = screenshot(page, f"desk-{width}-full.png")
+        page.get_by_role("tab", name="Email · phone").click()
+        page.locator("#tab-phone").scroll_into_view_if_needed()
+        page.locator("#tab-phone").screenshot(
+            path=str(ARTIFACTS / f"desk-{width}-phone-preview.png")
+        )
+    assert full.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (ARTIFACTS / f"desk-{width}.png").stat().st_size > 10_000
