@@ -254,3 +254,15 @@ def test_bundled_default_config_is_valid() -> None:
     assert config.feeds, "the default config lists feeds"
     for feed in config.feeds:
         assert feed.is_local and Path(feed.url).is_file(), feed.url
+
+
+def test_readme_reference_is_a_valid_config(tmp_path: Path) -> None:
+    """The annotated feeds.yaml in the README loads, so the reference cannot drift."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## feeds.yaml reference", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "my-theme").mkdir()
+    config = parse_config(block, tmp_path / "feeds.yaml")
+    assert config.smtp is not None and config.smtp.security == "starttls"
+    assert config.newsletter.send_at == "friday 15:00"
+    assert [f.section for f in config.feeds] == ["Analysis"]
