@@ -12,7 +12,6 @@ from datetime import datetime
 
 from roundup.errors import ParseError
 from roundup.models import ParsedFeed
-from roundup.parse import parse_feed
 
 # Below this many feeds, starting worker processes costs more than it saves.
 PARALLEL_MIN_FEEDS = 16
@@ -27,6 +26,9 @@ def parse_job(
     content_type: str | None,
 ) -> ParsedFeed | str:
     """Parse one body; a :class:`ParseError` comes back as its reason (it does not pickle)."""
+    # Imported on first use: a run where every feed answers 304 never pays for the parsers.
+    from roundup.parse import parse_feed
+
     try:
         return parse_feed(
             body, key=key, url=url, fetched_at=fetched_at, name=name, content_type=content_type
