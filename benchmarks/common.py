@@ -7,6 +7,7 @@ child's peak RSS (from ``wait4``) and the peak RSS of its whole process tree (sa
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -33,6 +34,7 @@ PYTHON = VENV_BIN / "python"
 # sources: a user's installed roundup has its .pyc files, so the children get theirs too.
 PYCACHE = BENCH_DIR / ".pycache"
 CHILD_TIMEOUT = 900.0  # seconds: no single child process may run longer than this
+GNU_TIME = "/usr/bin/time"
 
 
 @dataclass
@@ -132,11 +134,23 @@ def run_measured(
     cwd: Path | None = None,
     timeout: float = CHILD_TIMEOUT,
 ) -> Measured:
-    """Run ``cmd`` to completion; wall time, peak memory and output. Kills it at ``timeout``."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Run ``cmd`` to completion; wall time, peak memory and output. Kills it at ``timeout``.
+
+    The peak RSS comes from GNU time when /usr/bin/time exists: a child's own ``ru_maxrss``
+    is not enough, because Linux carries the high-water mark of the process that forked it
+    (this one, which may be large) across the exec.
+    """
+    args = [str(c) for c in cmd]
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r", suffix=".rss") as rss,
+    ):
+        if Path(GNU_TIME).exists():
+            args = [GNU_TIME, "--quiet", "-f", "%M", "-o", rss.name, *args]
         start = time.perf_counter()
         proc = subprocess.Popen(
-            [str(c) for c in cmd],
+            args,
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
@@ -151,7 +165,9 @@ def run_measured(
             if pid:
                 break
             if time.perf_counter() > deadline:
-                proc.kill()
+                for child in reversed(_tree(proc.pid)):
+                    with contextlib.suppress(OSError):
+                        os.kill(child, 9)
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
             time.sleep(0.005)
@@ -160,11 +176,15 @@ def run_measured(
         sampler.stop()
         out.seek(0)
         err.seek(0)
+        try:
+            maxrss_kb = int(rss.read().split()[-1])
+        except (ValueError, IndexError):
+            maxrss_kb = usage.ru_maxrss
         return Measured(
             seconds=seconds,
             returncode=proc.returncode,
-            maxrss_mb=usage.ru_maxrss / 1024,
-            tree_rss_mb=max(sampler.peak_kb, usage.ru_maxrss) / 1024,
+            maxrss_mb=maxrss_kb / 1024,
+            tree_rss_mb=max(sampler.peak_kb, maxrss_kb) / 1024,
             user_s=usage.ru_utime,
             sys_s=usage.ru_stime,
             stdout=out.read().decode("utf-8", "replace"),
@@ -179,14 +199,14 @@ class _TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid = pid
         self.peak_kb = 0
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._done.set()
         self.join(timeout=2)
 
     def run(self) -> None:
-        while not self._stop.wait(0.05):
+        while not self._done.wait(0.05):
             total = sum(_rss_kb(pid) for pid in _tree(self.pid))
             self.peak_kb = max(self.peak_kb, total)
 
@@ -249,7 +269,9 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
-def table(columns: Sequence[str], rows: Sequence[Mapping[str, Any]], *, markdown: bool = False) -> str:
+def table(
+    columns: Sequence[str], rows: Sequence[Mapping[str, Any]], *, markdown: bool = False
+) -> str:
     """Rows as a fixed-width (or Markdown) table; ``columns`` names the keys, in order."""
     cells = [[fmt(row.get(col)) for col in columns] for row in rows]
     if markdown:
@@ -259,7 +281,14 @@ def table(columns: Sequence[str], rows: Sequence[Mapping[str, Any]], *, markdown
     widths = [max(len(col), *(len(line[i]) for line in cells)) for i, col in enumerate(columns)]
     head = "  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True))
     rule = "  ".join("-" * w for w in widths)
-    body = ["  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)) for line in cells]
+    raw = [[row.get(col) for col in columns] for row in rows]
+    body = [
+        "  ".join(
+            c.rjust(w) if isinstance(v, int | float) else c.ljust(w)
+            for c, v, w in zip(line, values, widths, strict=True)
+        )
+        for line, values in zip(cells, raw, strict=True)
+    ]
     return "\n".join([head, rule, *body])
 
 
@@ -275,6 +304,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     extra_tables: list[dict[str, Any]] = field(default_factory=list)  # {"title", "columns", "rows"}
+    details: dict[str, Any] = field(default_factory=dict)  # saved to the JSON, never printed
 
     def target(self, text: str, measured: str, met: bool | None) -> None:
         self.targets.append({"target": text, "measured": measured, "met": met})
@@ -311,6 +341,7 @@ class Result:
             "extra_tables": self.extra_tables,
             "targets": self.targets,
             "notes": self.notes,
+            "details": self.details,
         }
         path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
         return path
@@ -343,7 +374,12 @@ def write_latest(*, quick: bool) -> Path:
         lines.append("")
         lines.append(table(data["columns"], data["rows"], markdown=True))
         for extra in data.get("extra_tables", []):
-            lines += ["", f"{extra['title']}", "", table(extra["columns"], extra["rows"], markdown=True)]
+            lines += [
+                "",
+                f"{extra['title']}",
+                "",
+                table(extra["columns"], extra["rows"], markdown=True),
+            ]
         if data["targets"]:
             lines.append("")
             lines.append("| target | measured | met |")
@@ -366,9 +402,12 @@ def feeds_yaml(
     *,
     max_items: int = 40,
     fetch: Mapping[str, Any] | None = None,
-    sections: bool = False,
+    sections: Sequence[str] = (),
 ) -> Path:
-    """Write a minimal feeds.yaml into ``folder`` listing ``feeds``; returns its path."""
+    """Write a minimal feeds.yaml into ``folder`` listing ``feeds``; returns its path.
+
+    With ``sections``, feed *i* goes into ``sections[i % len(sections)]``.
+    """
     lines = [
         "newsletter:",
         "  title: Benchmark Weekly",
@@ -384,8 +423,14 @@ def feeds_yaml(
     if fetch:
         lines.append("fetch:")
         lines += [f"  {key}: {value}" for key, value in fetch.items()]
+    if sections:
+        lines.append("sections:")
+        lines += [f"  - name: {json.dumps(name)}" for name in sections]
     lines.append("feeds:")
-    lines += [f"  - url: {json.dumps(url)}" for url in feeds]
+    for index, url in enumerate(feeds):
+        lines.append(f"  - url: {json.dumps(url)}")
+        if sections:
+            lines.append(f"    section: {json.dumps(sections[index % len(sections)])}")
     path = folder / "feeds.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
