@@ -86,7 +86,7 @@ class FeedConfig:
 
 @dataclass(frozen=True, slots=True)
 class FetchSettings:
-    concurrency: int = 64  # only bounds our own sockets; per_host protects each server
+    concurrency: int = 100  # only bounds our own sockets; per_host protects each server
     per_host: int = 4
     timeout: float = 20.0
     retries: int = 2
