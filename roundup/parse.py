@@ -2,14 +2,16 @@
 
 Bytes in, :class:`ParsedFeed` out: no network, no disk, no clock. XML goes through
 feedparser with its own sanitiser and URI rewriting switched off (nh3 does that job far
-faster, see :func:`roundup.normalize.sanitize_html`); JSON Feed is read here because
-feedparser returns no entries for it. A feed that is broken but readable keeps what
-parsed and records a warning; only a body that is no feed at all raises
+faster, see :func:`roundup.normalize.sanitize_html`), or, for well-formed RSS and Atom,
+through :mod:`roundup.fastxml`, which gives the same result several times faster; JSON
+Feed is read here because feedparser returns no entries for it. A feed that is broken but
+readable keeps what parsed and records a warning; only a body that is no feed at all raises
 :class:`ParseError`, with a message that says what to do.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import json
@@ -26,6 +28,7 @@ from xml.sax import SAXParseException
 
 import feedparser
 
+from roundup import fastxml
 from roundup.errors import ParseError
 from roundup.models import Entry, FeedMeta, ParsedFeed
 from roundup.normalize import (
@@ -63,6 +66,7 @@ def parse_feed(
     fetched_at: datetime,
     name: str | None = None,
     content_type: str | None = None,
+    fast: bool = True,
 ) -> ParsedFeed:
     """Parse one feed body into its metadata and normalised entries.
 
@@ -71,11 +75,14 @@ def parse_feed(
     page); ``name`` is the configured display name; ``fetched_at`` (aware UTC) stands in
     for missing dates and caps future ones. The same bytes and ``fetched_at`` always give
     an equal result. Raises :class:`ParseError` when the body is not a feed.
+
+    Well-formed RSS and Atom take :mod:`roundup.fastxml`, which gives exactly what
+    feedparser would or declines; ``fast=False`` always runs feedparser (for comparisons).
     """
     context = _Context(key=key, url=url, fetched_at=fetched_at, name=name)
     if _is_json_feed(body, content_type):
         return _parse_json(body, context)
-    return _parse_xml(body, context, content_type)
+    return _parse_xml(body, context, content_type, fast=fast)
 
 
 class _Context:
@@ -105,20 +112,16 @@ class _Context:
 # --- XML: RSS and Atom through feedparser ---------------------------------------------
 
 
-def _parse_xml(body: bytes, context: _Context, content_type: str | None) -> ParsedFeed:
+def _parse_xml(
+    body: bytes, context: _Context, content_type: str | None, *, fast: bool
+) -> ParsedFeed:
     headers = {
         "content-location": context.document_base,
         "content-type": _xml_content_type(content_type),
     }
-    try:
-        parsed = feedparser.parse(
-            io.BytesIO(body),  # bytes alone may be taken for a file name and opened
-            sanitize_html=False,
-            resolve_relative_uris=False,
-            response_headers=headers,
-        )
-    except Exception as exc:  # feedparser promises never to raise; contain it if it does
-        raise ParseError(context.key, f"not a feed: {context.url} ({_describe(exc)})") from exc
+    parsed: Mapping[str, Any] | None = fastxml.parse(body, headers) if fast else None
+    if parsed is None:
+        parsed = _feedparser(body, headers, context)
     feed = parsed.get("feed", {})
     if not parsed.get("version") and not parsed.get("entries"):
         raise ParseError(context.key, _not_a_feed(body, context.url, parsed))
@@ -131,6 +134,19 @@ def _parse_xml(body: bytes, context: _Context, content_type: str | None) -> Pars
     feed_author = _author_name(feed)
     entries = tuple(_xml_entry(item, context, feed_author) for item in parsed.get("entries", []))
     return ParsedFeed(meta=meta, entries=entries)
+
+
+def _feedparser(body: bytes, headers: dict[str, str], context: _Context) -> Mapping[str, Any]:
+    try:
+        parsed: Mapping[str, Any] = feedparser.parse(
+            io.BytesIO(body),  # bytes alone may be taken for a file name and opened
+            sanitize_html=False,
+            resolve_relative_uris=False,
+            response_headers=headers,
+        )
+    except Exception as exc:  # feedparser promises never to raise; contain it if it does
+        raise ParseError(context.key, f"not a feed: {context.url} ({_describe(exc)})") from exc
+    return parsed
 
 
 def _xml_content_type(content_type: str | None) -> str:
@@ -451,9 +467,13 @@ def _terms(values: Iterable[object]) -> tuple[str, ...]:
     """Tag names, cleaned, de-duplicated ignoring case, in their first-seen spelling and order."""
     seen: dict[str, str] = {}
     for value in values:
-        if isinstance(value, str) and (term := clean_title(value)):
+        if isinstance(value, str) and (term := _clean_term(value)):
             seen.setdefault(term.casefold(), term)
     return tuple(seen.values())
+
+
+# Feeds repeat their categories entry after entry; clean_title is pure.
+_clean_term = functools.lru_cache(maxsize=4096)(clean_title)
 
 
 def _fallback_name(url: str) -> str:
