@@ -42,7 +42,37 @@ _EXPORTS = {
     "window_for": "roundup.week",
 }
 
-__all__ = sorted(_EXPORTS, key=str.casefold)
+__all__ = [
+    "Config",
+    "ConfigError",
+    "Draft",
+    "DraftError",
+    "DraftItem",
+    "DraftSection",
+    "Entry",
+    "ExitCode",
+    "FetchError",
+    "FetchReport",
+    "ParseError",
+    "RenderError",
+    "RoundupError",
+    "SendError",
+    "Store",
+    "StoreError",
+    "StoreLocked",
+    "Window",
+    "approve_week",
+    "fetch_feeds",
+    "load_config",
+    "make_draft",
+    "parse_feed",
+    "render_issue",
+    "render_week",
+    "resolve_window",
+    "run_once",
+    "send_week",
+    "window_for",
+]
 
 if TYPE_CHECKING:
     from roundup.config import Config, load_config
