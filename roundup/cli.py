@@ -158,7 +158,7 @@ def render(ctx: Context, week: str) -> None:
     config = ctx.config
     window = resolve_window(config, week, now=now())
     result = render_week(config, week=window.week)
-    click.echo(format_render_summary(result, config.path.parent), nl=False)
+    click.echo(format_render_summary(result), nl=False)
 
 
 @cli.command()
@@ -187,7 +187,7 @@ def build(ctx: Context, week: str, quiet: bool) -> None:
         click.echo(format_fetch_summary(report, quiet=quiet), nl=False)
     if not quiet:
         click.echo(format_draft_summary(drafted), nl=False)
-        click.echo(format_render_summary(rendered, config.path.parent), nl=False)
+        click.echo(format_render_summary(rendered), nl=False)
     if report.failed:
         sys.exit(int(ExitCode.FEEDS_FAILED))
 

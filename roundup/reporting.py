@@ -67,7 +67,7 @@ def format_draft_summary(result: DraftResult) -> str:
     return f"{verb} {shown(result.path)}: {items} items in {sections} sections{extra}.\n"
 
 
-def format_render_summary(result: RenderResult, base: Path) -> str:
+def format_render_summary(result: RenderResult) -> str:
     lines = [f"Rendered issue {result.draft.number} ({result.draft.week}):"]
     lines += [f"  {shown(path)}" for path in result.files]
     lines += [f"Note: {notice}" for notice in result.issue.notices]
