@@ -16,7 +16,6 @@ from typing import Any
 
 from benchmarks import r2e
 from benchmarks.common import (
-    PYTHON,
     ROOT,
     ROUNDUP,
     Measured,
@@ -29,18 +28,12 @@ from benchmarks.common import (
     run_measured,
 )
 from benchmarks.feedserver import FeedServer
+from roundup.config import FetchSettings
 
-# (label, fetch settings in feeds.yaml, None for `roundup fetch`, else benchmarks.proto_fetch's
-# flags: roundup's own fetch_feeds with one change, see that module)
+# (label, fetch settings written into feeds.yaml, unused); each runs `roundup fetch`
 VARIANTS: list[tuple[str, dict[str, Any], list[str] | None]] = [
     ("roundup", {}, None),
     ("roundup concurrency=128", {"concurrency": 128}, None),
-    ("roundup, parse pool off (inline)", {}, ["--inline"]),
-    (
-        "prototype: per-host clients + 0.5 ms GIL switch + store as parsed, concurrency=128",
-        {"concurrency": 128},
-        ["--shard", "--switch", "0.5", "--drain"],
-    ),
 ]
 COLD_TARGET = 15.0
 WARM_TARGET = 30.0
@@ -119,10 +112,13 @@ def run(options: Options) -> Result:
                 f"{speedup:.1f}x ({mine:.2f} s vs {base:.2f} s)",
                 speedup >= target,
             )
-    floor = _latency_floor(feeds, hosts, latency, concurrency=32, per_host=4)
+    defaults = FetchSettings()
+    floor = _latency_floor(
+        feeds, hosts, latency, concurrency=defaults.concurrency, per_host=defaults.per_host
+    )
     result.notes.append(
-        f"latency floor with the default fetch settings (concurrency 32, per_host 4): "
-        f"{floor:.2f} s per run before any parsing or start-up"
+        f"latency floor with the default fetch settings (concurrency {defaults.concurrency},"
+        f" per_host {defaults.per_host}): {floor:.2f} s per run before any parsing or start-up"
     )
     result.notes.append("figures are medians; other jobs were running on this 2-core machine")
     return result
@@ -155,10 +151,7 @@ def _roundup_runs(
             config = feeds_yaml(server.urls, folder, fetch=fetch)
             for name in ("cold", "warm"):
                 server.reset_stats()
-                if flags is None:
-                    command = [ROUNDUP, "--config", config, "fetch", "--quiet"]
-                else:  # the prototype of the recommended changes
-                    command = [PYTHON, "-m", "benchmarks.proto_fetch", config, *flags]
+                command = [ROUNDUP, "--config", config, "fetch", "--quiet"]
                 measured = run_measured(command, cwd=ROOT)
                 stats = server.stats()
                 stats["entries"] = _stored_entries(folder / "state" / "state.sqlite3")

@@ -13,7 +13,6 @@ from typing import Any
 
 from benchmarks.bench_fetch import _stored_entries, _warm_up
 from benchmarks.common import (
-    PYTHON,
     ROOT,
     ROUNDUP,
     Measured,
@@ -60,10 +59,7 @@ def run(options: Options) -> Result:
     _warm_up()
     first: tuple[int, float] | None = None
     plain = [ROUNDUP, "--config", "{config}", "fetch", "--quiet"]
-    # the prototype of storing each feed as soon as it is parsed (see benchmarks.proto_fetch)
-    draining = [PYTHON, "-m", "benchmarks.proto_fetch", "{config}", "--drain"]
     plan = [("roundup", size, plain) for size in sizes]
-    plan.append(("prototype: store as parsed", max(sizes), draining))
     with FeedServer(feeds=max(sizes), hosts=hosts, latency=latency) as server:
         result.params["mean_feed_kb"] = round(server.mean_size / 1000, 1)
         for variant, size, command in plan:
