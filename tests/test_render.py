@@ -787,3 +787,21 @@ def test_check_templates_reports_the_faulty_template(
     (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n")  # not a template: ignored
     with pytest.raises(RenderError, match=message):
         render.check_templates(sample_config(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("template", "blocks"),
+    [
+        ("email.html", "head topbar masthead intro sections item more footer"),
+        ("post.html", "head masthead toc intro sections item footer"),
+    ],
+)
+def test_readme_names_the_real_blocks(template: str, blocks: str) -> None:
+    """The blocks the README offers for overriding exist in the default theme."""
+    import re
+
+    source = (Path(__file__).resolve().parent.parent / "templates" / template).read_text()
+    assert set(re.findall(r"{%-? block (\w+)", source)) == set(blocks.split())
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    listed = ", ".join(f"`{name}`" for name in blocks.split()[:-1])
+    assert f"in `{template}`, {listed}" in readme.replace("\n", " ")
