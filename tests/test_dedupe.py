@@ -12,6 +12,7 @@ import pytest
 from roundup import dedupe as dedupe_module
 from roundup.dedupe import Duplicate, Match, dedupe, title_key
 from roundup.models import Entry, Story
+from roundup.testing import make_entry
 
 T0 = datetime(2015, 8, 10, 12, 0, tzinfo=UTC)
 FEEDS = ["own.example", "a.example", "b.example", "c.example"]  # config order
@@ -29,19 +30,13 @@ def entry(
     """An entry of ``feed``, published ``hours`` after T0; its URL defaults to one of its own."""
     id = id or f"{feed}:{title}"
     url = f"https://{feed}/{quote(id)}" if url is None else url
-    return Entry(
+    return make_entry(
         feed=feed,
         id=id,
         title=title,
         link=url,
         canonical_url=url,
-        author="",
         published=T0 + timedelta(hours=hours),
-        dated=True,
-        summary_html="",
-        summary_text="",
-        image=None,
-        tags=(),
         source=source or feed.split(".")[0].capitalize(),
         first_seen=T0 + timedelta(hours=hours),
     )

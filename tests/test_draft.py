@@ -16,6 +16,7 @@ from roundup.config import Newsletter
 from roundup.draft import build_draft, dump_draft, load_draft, parse_draft, save_draft
 from roundup.errors import DraftError
 from roundup.models import Draft, DraftItem, DraftSection, Entry, Group, Story
+from roundup.testing import make_entry
 from roundup.week import window_for
 
 NY = ZoneInfo("America/New_York")
@@ -35,22 +36,16 @@ PATH = Path("out/2015-W33/draft.yaml")
 def entry(n: int, **changes: Any) -> Entry:
     """Entry number ``n``: https://example.org/<n>, titled "Story <n>"."""
     fields: dict[str, Any] = {
-        "feed": "https://example.org/feed.xml",
         "id": f"urn:story:{n}",
         "title": f"Story {n}",
         "link": f"https://example.org/{n}?utm_source=rss",
         "canonical_url": f"https://example.org/{n}",
-        "author": "",
-        "published": datetime(2015, 8, 12, 13, 30, tzinfo=UTC),
-        "dated": True,
         "summary_html": f"<p>Summary {n}</p>",
         "summary_text": f"Summary {n}",
-        "image": None,
-        "tags": (),
         "source": "Example Blog",
         "first_seen": datetime(2015, 8, 12, 14, 0, tzinfo=UTC),
     }
-    return Entry(**{**fields, **changes})
+    return make_entry(**{**fields, **changes})
 
 
 def group(name: str, *numbers: int, description: str = "") -> Group:

@@ -61,3 +61,16 @@ def test_wheel_ships_the_templates(tmp_path: Path) -> None:
 def test_all_lists_exactly_the_lazy_exports() -> None:
     """__all__ and the lazy-import table name the same things."""
     assert set(roundup.__all__) == set(roundup._EXPORTS)
+
+
+def test_make_entry_defaults_and_changes() -> None:
+    """roundup.testing.make_entry gives a valid entry and takes any field as a change."""
+    from roundup.testing import make_entry
+
+    entry = make_entry(title="Minsk, six months on", dated=False)
+    assert (entry.title, entry.dated, entry.link) == (
+        "Minsk, six months on",
+        False,
+        "https://example.org/story",
+    )
+    assert entry.published.tzinfo is not None

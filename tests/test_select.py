@@ -15,6 +15,7 @@ import pytest
 from roundup.config import FeedConfig
 from roundup.models import Entry, Story
 from roundup.select import Reason, Selection, Verdict, keyword_match, select_stories
+from roundup.testing import make_entry
 from roundup.week import Window, window_for
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -61,19 +62,16 @@ def entry(
     """An entry of ``feed`` published (or first seen, if undated) at ``at``."""
     id = id or f"{feed}:{title}:{at.isoformat()}"
     url = f"https://{feed}/{quote(id)}" if url is None else url
-    return Entry(
+    return make_entry(
         feed=feed,
         id=id,
         title=title,
         link=url,
         canonical_url=url,
-        author="",
         published=at.astimezone(UTC),
         dated=dated,
         summary_html=f"<p>{summary}</p>",
         summary_text=summary,
-        image=None,
-        tags=(),
         source=feed.split(".")[0].capitalize(),
         first_seen=at.astimezone(UTC),
     )

@@ -13,28 +13,29 @@ import pytest
 from roundup.errors import ExitCode, StoreError, StoreLocked
 from roundup.models import Entry
 from roundup.store import MIGRATIONS, SCHEMA_VERSION, FeedUpdate, Store, locked
+from roundup.testing import make_entry
 
 T0 = datetime(2015, 8, 10, 12, 0, tzinfo=UTC)
 
 
 def entry(n: int, *, feed: str = "https://a.example/feed", **changes: object) -> Entry:
-    base = Entry(
-        feed=feed,
-        id=f"id-{n}",
-        title=f"Title {n}",
-        link=f"https://a.example/{n}",
-        canonical_url=f"https://a.example/{n}",
-        author="Ann",
-        published=T0 + timedelta(hours=n),
-        dated=True,
-        summary_html=f"<p>Summary {n}</p>",
-        summary_text=f"Summary {n}",
-        image=None,
-        tags=("policy", "é"),
-        source="A",
-        first_seen=T0,
+    return make_entry(
+        **{
+            "feed": feed,
+            "id": f"id-{n}",
+            "title": f"Title {n}",
+            "link": f"https://a.example/{n}",
+            "canonical_url": f"https://a.example/{n}",
+            "author": "Ann",
+            "published": T0 + timedelta(hours=n),
+            "summary_html": f"<p>Summary {n}</p>",
+            "summary_text": f"Summary {n}",
+            "tags": ("policy", "é"),
+            "source": "A",
+            "first_seen": T0,
+            **changes,
+        }
     )
-    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 @pytest.fixture
