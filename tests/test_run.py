@@ -163,3 +163,17 @@ def test_cli_send_dry_run_and_test_copy(
     assert (real.exit_code, again.exit_code) == (0, 0)
     assert smtp.handler.count(LIST) == 1
     assert "Skipped 1 recipient who already had it." in again.output
+
+
+def test_quiet_run_prints_nothing_on_success(
+    tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cron mails whatever a job prints: a quiet, successful run prints nothing at all."""
+    config = project(tmp_path, smtp)
+    monkeypatch.setattr(cli_module, "now", lambda: AFTER)
+    monkeypatch.setenv("ROUNDUP_SECRET", SECRET)
+    result = CliRunner().invoke(cli, ["--config", str(config.path), "run", "--quiet"])
+    assert (result.exit_code, result.output) == (0, "")
+    assert smtp.handler.count(LIST) == 1
+    loud = CliRunner().invoke(cli, ["--config", str(config.path), "run"])
+    assert "Drafted 2015-W33; 2015-W33 was already sent." in loud.output
