@@ -209,7 +209,8 @@ def approve(ctx: Context, week: str, by: str | None) -> None:
     """Approve the week's issue as it renders now; any later edit to the draft voids it."""
     import getpass
 
-    from roundup.pipeline import approve_week, resolve_window
+    from roundup.delivery import approve_week
+    from roundup.pipeline import resolve_window
 
     config = ctx.config
     stamp = now()
@@ -283,8 +284,9 @@ def send(
 
     Exit code 5 when some recipients were refused or could not be reached.
     """
+    from roundup.delivery import send_week
     from roundup.draft import load_draft
-    from roundup.pipeline import draft_path, resolve_window, send_week
+    from roundup.pipeline import draft_path, resolve_window
     from roundup.send import describe_send, format_report
 
     config = ctx.config
@@ -327,7 +329,7 @@ def run(ctx: Context, quiet: bool) -> None:
     approval when newsletter.require_approval is true. With --quiet it prints nothing
     unless something needs attention.
     """
-    from roundup.pipeline import run_once
+    from roundup.delivery import run_once
     from roundup.reporting import format_run_summary
 
     config = ctx.config
@@ -345,7 +347,7 @@ def run(ctx: Context, quiet: bool) -> None:
 @handle_errors
 def archive(ctx: Context) -> None:
     """Rewrite <output_dir>/index.html and feed.xml from the issues sent so far."""
-    from roundup.pipeline import update_archive
+    from roundup.delivery import update_archive
     from roundup.reporting import shown
 
     config = ctx.config

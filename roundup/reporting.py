@@ -14,14 +14,8 @@ from typing import TextIO
 import click
 
 from roundup.config import Config
-from roundup.pipeline import (
-    DraftResult,
-    FeedReport,
-    FetchReport,
-    RenderResult,
-    RunReport,
-    fetch_feeds,
-)
+from roundup.delivery import RunReport
+from roundup.pipeline import DraftResult, FeedReport, FetchReport, RenderResult, fetch_feeds
 from roundup.store import Store
 
 

@@ -18,33 +18,28 @@ but before the server's reply came back, the retry may deliver a second copy.
 
 from __future__ import annotations
 
-import csv
 import os
-import re
-import smtplib
-import ssl
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formataddr, getaddresses, parseaddr
-from pathlib import Path
+from email.utils import parseaddr
 
-from roundup.config import Config, SmtpSettings
+from roundup.config import Config
 from roundup.errors import SendError
 from roundup.message import list_id, personalize, unsubscribe_token
 from roundup.models import Draft
+from roundup.recipients import _ADDRESS, Recipient, _recipients
+from roundup.recipients import recipients_for as recipients_for
+from roundup.smtp import ACCEPTED, REFUSED, _attempt, _Mailer, _mailer, _Outcome
+from roundup.smtp import SmtpFactory as SmtpFactory
+from roundup.smtp import default_smtp_factory as default_smtp_factory
 from roundup.store import Store
 
 SECRET_ENV = "ROUNDUP_SECRET"
 RETRY_DELAYS = (1.0, 2.0, 4.0)  # seconds before the 2nd, 3rd and 4th attempt
 TEST_PREFIX = "[TEST] "
-ACCEPTED = "accepted"
-REFUSED = "refused"
-
-SmtpFactory = Callable[[SmtpSettings], smtplib.SMTP]
-_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,17 +63,6 @@ class SendReport:
     def finished(self) -> bool:
         """Nothing left to try: every recipient was accepted or refused."""
         return not self.pending
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    address: str  # the bare address: the envelope recipient and the ledger's key
-    to: str  # the To header: the address with its display name, if any
-
-
-def recipients_for(config: Config) -> list[str]:
-    """The bare addresses to send to: ``newsletter.to``, else the ``smtp.subscribers`` CSV."""
-    return [recipient.address for recipient in _recipients(config)]
 
 
 def describe_send(
@@ -196,7 +180,7 @@ def send_issue(
     return report
 
 
-# --- checks and recipients ------------------------------------------------------------
+# --- checks --------------------------------------------------------------------------
 
 
 def _check_sendable(draft: Draft, config: Config, *, approved: bool) -> None:
@@ -209,65 +193,6 @@ def _check_sendable(draft: Draft, config: Config, *, approved: bool) -> None:
         raise SendError(
             f"{draft.week} is not approved: review it and run `roundup approve --week {draft.week}`"
         )
-
-
-def _recipients(config: Config) -> list[Recipient]:
-    if config.newsletter.to:
-        pairs = ((addr, text) for text in config.newsletter.to for _n, addr in getaddresses([text]))
-        return _unique(Recipient(addr, text) for addr, text in pairs)
-    path = config.smtp.subscribers if config.smtp else None
-    if path is None:
-        raise SendError(
-            f"{config.path}: no recipients: set newsletter.to (list addresses) or"
-            " smtp.subscribers (a CSV file with an email column)"
-        )
-    recipients = _read_subscribers(path)
-    if not recipients:
-        raise SendError(f"{path}: no subscribers in it: nothing to send")
-    return recipients
-
-
-def _read_subscribers(path: Path) -> list[Recipient]:
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            return _unique(_parse_subscribers(path, csv.DictReader(handle, strict=True)))
-    except FileNotFoundError:
-        raise SendError(f"{path}: no such file (smtp.subscribers in feeds.yaml)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SendError(f"{path}: cannot read the subscribers file ({exc})") from None
-
-
-def _parse_subscribers(path: Path, reader: csv.DictReader[str]) -> list[Recipient]:
-    result: list[Recipient] = []
-    try:
-        columns = {name.strip().lower(): name for name in reader.fieldnames or () if name}
-        if "email" not in columns:
-            raise SendError(
-                f"{path}:1: no 'email' column (the first line names the columns, e.g. email,name)"
-            )
-        for row in reader:
-            raw = (row.get(columns["email"]) or "").strip()
-            if not raw:
-                continue
-            name, address = parseaddr(raw)
-            if not address.isascii() or not _ADDRESS.match(address) or "," in raw:
-                raise SendError(f"{path}:{reader.line_num}: '{raw}' is not an email address")
-            display = (row.get(columns["name"]) or "").strip() if "name" in columns else name
-            result.append(Recipient(address, formataddr((display, address))))
-    except csv.Error as exc:
-        raise SendError(f"{path}:{reader.line_num}: not valid CSV ({exc})") from None
-    return result
-
-
-def _unique(recipients: Iterable[Recipient]) -> list[Recipient]:
-    seen: set[str] = set()
-    result = []
-    for recipient in recipients:
-        key = recipient.address.casefold()
-        if key not in seen:
-            seen.add(key)
-            result.append(recipient)
-    return result
 
 
 def _plan_report(
@@ -334,112 +259,7 @@ def _personal(
     return personalize(message, recipient=recipient.to, token=token)
 
 
-# --- the SMTP connection ------------------------------------------------------------------
-
-
-class _Mailer:
-    """One lazily opened SMTP connection, renewed every ``batch_size`` messages."""
-
-    def __init__(
-        self,
-        settings: SmtpSettings,
-        factory: SmtpFactory,
-        login: tuple[str, str] | None,
-        envelope_from: str,
-    ) -> None:
-        self.settings = settings
-        self.factory = factory
-        self.login = login
-        self.envelope_from = envelope_from
-        self.smtp: smtplib.SMTP | None = None
-        self.sent = 0  # on this connection
-
-    def send(self, recipient: str, data: bytes) -> None:
-        if self.smtp is None:
-            self.smtp = self._connect()
-            self.sent = 0
-        self.smtp.sendmail(self.envelope_from, [recipient], data)
-        self.sent += 1
-        if self.sent >= self.settings.batch_size:
-            self.close()
-
-    def _connect(self) -> smtplib.SMTP:
-        smtp = self.factory(self.settings)
-        try:
-            if self.settings.security == "starttls":
-                smtp.ehlo()
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
-            if self.login is not None:
-                smtp.login(*self.login)
-        except BaseException:
-            smtp.close()
-            raise
-        return smtp
-
-    def close(self) -> None:
-        """Say QUIT politely; a connection that is already gone is just dropped."""
-        smtp, self.smtp = self.smtp, None
-        if smtp is None:
-            return
-        try:
-            smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
-        finally:
-            smtp.close()
-
-    def drop(self) -> None:
-        smtp, self.smtp = self.smtp, None
-        if smtp is not None:
-            smtp.close()
-
-
-def default_smtp_factory(settings: SmtpSettings) -> smtplib.SMTP:
-    """Connect as ``smtp.security`` says: implicit TLS for ``tls``, plain otherwise."""
-    if settings.security == "tls":
-        return smtplib.SMTP_SSL(
-            settings.host,
-            settings.port,
-            timeout=settings.timeout,
-            context=ssl.create_default_context(),
-        )
-    return smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-
-
-def _mailer(config: Config, factory: SmtpFactory | None, environ: Mapping[str, str]) -> _Mailer:
-    settings = config.smtp
-    if settings is None:
-        raise SendError(f"{config.path}: no smtp: section; add one with at least smtp.host to send")
-    envelope_from = parseaddr(config.newsletter.from_addr)[1]
-    return _Mailer(
-        settings, factory or default_smtp_factory, _credentials(settings, environ), envelope_from
-    )
-
-
-def _credentials(settings: SmtpSettings, environ: Mapping[str, str]) -> tuple[str, str] | None:
-    if not settings.username_env and not settings.password_env:
-        return None
-    if not settings.username_env or not settings.password_env:
-        missing = "username_env" if not settings.username_env else "password_env"
-        raise SendError(f"smtp.{missing} is not set: name both variables, or neither")
-    values = []
-    for name in (settings.username_env, settings.password_env):
-        value = environ.get(name)
-        if not value:
-            raise SendError(f"${name} is not set (feeds.yaml names it for the SMTP login)")
-        values.append(value)
-    return values[0], values[1]
-
-
 # --- delivering ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    status: str  # accepted | refused | pending
-    detail: str = ""  # the server's reply, or what went wrong
-    unreachable: bool = False  # the server itself could not be reached (not this recipient)
 
 
 class _Run:
@@ -514,63 +334,6 @@ def _deliver(
         if delay is not None:
             sleep(delay)
     return outcome
-
-
-def _attempt(mailer: _Mailer, recipient: str, data: bytes) -> _Outcome:
-    try:
-        mailer.send(recipient, data)
-    except smtplib.SMTPRecipientsRefused as exc:
-        code, text = exc.recipients.get(recipient, (450, b"refused"))
-        return _by_code(code, text)
-    except smtplib.SMTPDataError as exc:
-        return _by_code(exc.smtp_code, exc.smtp_error)
-    except smtplib.SMTPAuthenticationError as exc:
-        raise SendError(
-            f"{_server(mailer)}: login refused ({_reply(exc.smtp_code, exc.smtp_error)});"
-            f" check the variables named by smtp.username_env and smtp.password_env"
-        ) from None
-    except smtplib.SMTPNotSupportedError as exc:
-        raise SendError(
-            f"{_server(mailer)}: {exc}; check smtp.security (none, starttls or tls)"
-        ) from None
-    except smtplib.SMTPServerDisconnected as exc:
-        return _Outcome("pending", f"connection lost: {exc or 'no reason given'}", True)
-    except smtplib.SMTPConnectError as exc:  # the greeting was not 220: try again later
-        return _Outcome("pending", _reply(exc.smtp_code, exc.smtp_error), True)
-    except smtplib.SMTPSenderRefused as exc:
-        if exc.smtp_code < 500:
-            return _Outcome("pending", _reply(exc.smtp_code, exc.smtp_error), True)
-        raise SendError(
-            f"{_server(mailer)}: refused the sender {exc.sender}"
-            f" ({_reply(exc.smtp_code, exc.smtp_error)}); check newsletter.from"
-        ) from None
-    except smtplib.SMTPResponseException as exc:  # EHLO, STARTTLS...
-        if exc.smtp_code < 500:
-            return _Outcome("pending", _reply(exc.smtp_code, exc.smtp_error), True)
-        raise SendError(
-            f"{_server(mailer)}: refused ({_reply(exc.smtp_code, exc.smtp_error)})"
-        ) from None
-    except ssl.SSLError as exc:
-        raise SendError(f"{_server(mailer)}: TLS failed ({exc}); check smtp.security") from None
-    except (smtplib.SMTPException, OSError) as exc:  # refused, reset, timed out, no route
-        return _Outcome("pending", f"{type(exc).__name__}: {exc}", True)
-    return _Outcome(ACCEPTED)
-
-
-def _by_code(code: int, text: bytes | str) -> _Outcome:
-    """A reply about this recipient's copy: 5xx refuses it, anything else is worth a retry."""
-    if code >= 500:
-        return _Outcome(REFUSED, _reply(code, text))
-    return _Outcome("pending", _reply(code, text))
-
-
-def _reply(code: int, text: bytes | str) -> str:
-    words = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    return f"{code} {' '.join(words.split())}".strip()
-
-
-def _server(mailer: _Mailer) -> str:
-    return f"{mailer.settings.host}:{mailer.settings.port}"
 
 
 def _via(config: Config) -> str:

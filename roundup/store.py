@@ -2,86 +2,35 @@
 
 This is the only module that runs SQL. Each feed's fetch result is written in one
 transaction, so an interrupted run leaves the store as it was or with whole feeds only.
-Overlapping runs (cron) are kept apart by an advisory lock file next to the database: the
-second run waits briefly, then raises :class:`StoreLocked`.
+Overlapping runs (cron) are kept apart by an advisory lock file next to the database
+(:func:`roundup.lock.locked`, re-exported here): the second run waits briefly, then raises
+:class:`StoreLocked`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
-import os
 import sqlite3
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from roundup.errors import StoreError, StoreLocked
+from roundup.errors import StoreError
+from roundup.lock import locked as locked
 from roundup.models import Entry
-
-# Each step takes the schema from version N-1 to N; never edit a released step, add one.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE feeds (
-        key TEXT PRIMARY KEY,
-        url TEXT NOT NULL,
-        title TEXT NOT NULL DEFAULT '',
-        etag TEXT,
-        last_modified TEXT,
-        body_hash TEXT,
-        gone INTEGER NOT NULL DEFAULT 0,
-        failures INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT,
-        last_attempt TEXT,
-        last_success TEXT,
-        moved_to TEXT
-    );
-    CREATE TABLE entries (
-        feed TEXT NOT NULL,
-        id TEXT NOT NULL,
-        title TEXT NOT NULL,
-        link TEXT NOT NULL,
-        canonical_url TEXT NOT NULL,
-        author TEXT NOT NULL,
-        published TEXT NOT NULL,
-        dated INTEGER NOT NULL,
-        summary_html TEXT NOT NULL,
-        summary_text TEXT NOT NULL,
-        image TEXT,
-        tags TEXT NOT NULL,
-        source TEXT NOT NULL,
-        first_seen TEXT NOT NULL,
-        PRIMARY KEY (feed, id)
-    );
-    CREATE INDEX entries_published ON entries (published);
-    """,
-    """
-    CREATE TABLE issues (
-        week TEXT PRIMARY KEY,
-        number INTEGER NOT NULL UNIQUE,
-        approved_by TEXT,
-        approved_at TEXT,
-        approved_hash TEXT,
-        sent_at TEXT
-    );
-    CREATE TABLE sent_links (
-        canonical_url TEXT PRIMARY KEY,
-        week TEXT NOT NULL
-    );
-    CREATE TABLE deliveries (
-        week TEXT NOT NULL,
-        recipient TEXT NOT NULL,
-        status TEXT NOT NULL,
-        detail TEXT NOT NULL DEFAULT '',
-        at TEXT NOT NULL,
-        PRIMARY KEY (week, recipient)
-    );
-    """,
+from roundup.schema import MIGRATIONS as MIGRATIONS
+from roundup.schema import SCHEMA_VERSION as SCHEMA_VERSION
+from roundup.schema import _statements
+from roundup.store_rows import (
+    _ENTRY_COLUMNS,
+    _INSERT_ENTRY,
+    _dt,
+    _entry,
+    _entry_row,
+    _iso,
+    _replace_times,
 )
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,103 +329,7 @@ class Store:
             self.db.execute("DELETE FROM deliveries WHERE week = ?", (week,))
 
 
-@contextlib.contextmanager
-def locked(
-    state: Path, *, wait: float = 5.0, sleep: Callable[[float], None] = time.sleep
-) -> Iterator[None]:
-    """Hold the run lock beside ``state`` (``<state>.lock``); wait up to ``wait`` seconds."""
-    state.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = state.with_name(state.name + ".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise StoreLocked(
-                        f"{state}: another roundup run is in progress (it holds {lock_path});"
-                        " try again when it has finished"
-                    ) from None
-                sleep(0.1)
-        yield
-    finally:
-        os.close(fd)
-
-
 # --- rows -----------------------------------------------------------------------------
-
-_ENTRY_COLUMNS = (
-    "feed, id, title, link, canonical_url, author, published, dated, summary_html,"
-    " summary_text, image, tags, source, first_seen"
-)
-_INSERT_ENTRY = f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * 14)})"
-
-
-def _statements(script: str) -> list[str]:
-    return [part.strip() for part in script.split(";") if part.strip()]
-
-
-def _iso(moment: datetime) -> str:
-    """UTC, second precision, fixed width: sorts as text in the same order as in time."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime reached the store")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-
-def _dt(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-def _entry_row(entry: Entry) -> tuple[object, ...]:
-    return (
-        entry.feed,
-        entry.id,
-        entry.title,
-        entry.link,
-        entry.canonical_url,
-        entry.author,
-        _iso(entry.published),
-        int(entry.dated),
-        entry.summary_html,
-        entry.summary_text,
-        entry.image,
-        json.dumps(list(entry.tags), ensure_ascii=False),
-        entry.source,
-        _iso(entry.first_seen),
-    )
-
-
-def _entry(row: Sequence[object]) -> Entry:
-    return Entry(
-        feed=str(row[0]),
-        id=str(row[1]),
-        title=str(row[2]),
-        link=str(row[3]),
-        canonical_url=str(row[4]),
-        author=str(row[5]),
-        published=datetime.fromisoformat(str(row[6])),
-        dated=bool(row[7]),
-        summary_html=str(row[8]),
-        summary_text=str(row[9]),
-        image=None if row[10] is None else str(row[10]),
-        tags=tuple(json.loads(str(row[11]))),
-        source=str(row[12]),
-        first_seen=datetime.fromisoformat(str(row[13])),
-    )
-
-
-def _replace_times(entry: Entry, *, published: str | None, first_seen: str) -> Entry:
-    from dataclasses import replace
-
-    seen = datetime.fromisoformat(first_seen)
-    return replace(
-        entry,
-        first_seen=seen,
-        published=datetime.fromisoformat(published) if published else entry.published,
-    )
 
 
 def _feed_state(row: Sequence[object]) -> FeedState:

@@ -23,6 +23,7 @@ import pytest
 from markupsafe import escape
 
 from roundup.config import Config, FeedConfig, SmtpSettings, load_config
+from roundup.delivery import email_digest, is_approved, send_week
 from roundup.desk import STALE, create_app, create_server
 from roundup.desk.metadata import fetch_metadata, read_metadata
 from roundup.desk.server import DeskServer, ensure_draft
@@ -30,16 +31,7 @@ from roundup.desk.web import Request, check_request, is_loopback
 from roundup.draft import load_draft, save_draft
 from roundup.edit import set_meta, update_item
 from roundup.errors import FetchError, RoundupError, SendError
-from roundup.pipeline import (
-    draft_path,
-    email_digest,
-    fetch_feeds,
-    is_approved,
-    make_draft,
-    render_week,
-    resolve_window,
-    send_week,
-)
+from roundup.pipeline import draft_path, fetch_feeds, make_draft, render_week, resolve_window
 from roundup.store import Store
 from tests.smtpserver import SmtpServer, smtp_server
 

@@ -39,6 +39,7 @@ import httpx
 import jinja2
 
 from roundup.config import Config
+from roundup.delivery import approve_week, send_week
 from roundup.desk import views
 from roundup.desk.metadata import fetch_metadata
 from roundup.desk.web import (
@@ -69,7 +70,7 @@ from roundup.edit import (
 )
 from roundup.errors import DraftError, FetchError, RoundupError, SendError, StoreLocked
 from roundup.models import Draft
-from roundup.pipeline import approve_week, draft_path, resolve_window, send_week
+from roundup.pipeline import draft_path, resolve_window
 from roundup.store import Store, locked
 from roundup.week import Window
 

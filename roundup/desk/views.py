@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import jinja2
 
 from roundup.config import Config
+from roundup.delivery import email_digest
 from roundup.draft import EDITOR_PREFIX, build_draft
 from roundup.errors import RenderError
 from roundup.group import group_stories
 from roundup.i18n import format_date, labels
 from roundup.models import Draft, DraftItem, Entry, Story
-from roundup.pipeline import draft_path, email_digest, select_week
+from roundup.pipeline import draft_path, select_week
 from roundup.store import IssueRecord, Store
 from roundup.week import Window
 
