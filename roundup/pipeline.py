@@ -3,7 +3,7 @@
     fetch_feeds   feeds.yaml → fetch → parse → store
     make_draft    store → select → de-duplicate → group → draft.yaml (keeping the editor's edits)
     render_week   draft.yaml → email.html, email.txt, post.md, post.html
-    build_week    fetch_feeds + make_draft + render_week
+    (`roundup build` runs these three in turn)
 
 Approval, sending, the archive and the cron job live in ``roundup.delivery``.
 
