@@ -17,8 +17,8 @@ import pytest
 
 from roundup.errors import ParseError
 from roundup.parse import parse_feed
+from tests.corpora import ABSENT, CORPORA, corpus_files
 
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 FETCHED = datetime(2025, 1, 1, tzinfo=UTC)
 # Files in the corpora that are no feed at all: bare <entry>/<item> fragments, XML of other
 # kinds, an empty document and an HTML "Document Moved" page. Only these may raise.
@@ -45,20 +45,7 @@ UNSAFE_MARKUP = re.compile(
 pytestmark = pytest.mark.corpus
 
 
-def corpus_files() -> list[Path]:
-    if not CORPORA.is_dir():
-        return []
-    return sorted(
-        path for path in CORPORA.rglob("*") if path.is_file() and path.name != "README.md"
-    )
-
-
 FILES = corpus_files()
-ABSENT = pytest.param(
-    None,
-    marks=pytest.mark.skip(reason=f"{CORPORA} is absent (the corpora are not part of the repo)"),
-    id="corpora-absent",
-)
 
 
 @pytest.fixture(scope="module")

@@ -28,11 +28,11 @@ from roundup import fastxml
 from roundup.errors import ParseError
 from roundup.models import ParsedFeed
 from roundup.parse import parse_feed
+from tests.corpora import ABSENT, CORPORA, corpus_files
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "data" / "feeds"
 SAMPLES = ROOT / "samples" / "feeds"
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 FETCHED = datetime(2015, 8, 19, 12, 0, tzinfo=UTC)
 URL = "https://feeds.example.com/blog/feed.xml"
 HEADERS = {"content-location": URL, "content-type": "application/xml"}
@@ -476,18 +476,7 @@ def test_generated_feeds_match_feedparser(seed: int) -> None:
 # --- the corpora -----------------------------------------------------------------------
 
 
-def corpus_files() -> list[Path]:
-    if not CORPORA.is_dir():
-        return []
-    return sorted(p for p in CORPORA.rglob("*") if p.is_file() and p.name != "README.md")
-
-
 CORPUS = corpus_files()
-ABSENT = pytest.param(
-    None,
-    marks=pytest.mark.skip(reason=f"{CORPORA} is absent (the corpora are not part of the repo)"),
-    id="corpora-absent",
-)
 
 
 @pytest.fixture(scope="module")
