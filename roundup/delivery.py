@@ -22,6 +22,7 @@ from roundup.draft import load_draft
 from roundup.pipeline import (
     FeedReport,
     FetchReport,
+    RenderResult,
     draft_path,
     fetch_feeds,
     issue_dir,
@@ -68,12 +69,16 @@ def send_week(
     test_to: str | None = None,
     smtp_factory: SmtpFactory | None = None,
     sleep: Callable[[float], None] | None = None,
+    rendered: RenderResult | None = None,
 ) -> SendReport:
-    """Render the week's draft as it stands, write message.eml, and send it exactly once."""
+    """Render the week's draft as it stands, write message.eml, and send it exactly once.
+
+    ``rendered`` is the week's render when the caller has just made it (``run_once``).
+    """
     from roundup.message import build_message, write_eml
     from roundup.send import send_issue
 
-    rendered = render_week(config, week=week)
+    rendered = rendered or render_week(config, week=week)
     message = build_message(
         html=rendered.issue.email_html,
         text=rendered.issue.email_text,
@@ -159,8 +164,7 @@ def run_once(
     now = clock()
     report = fetch_feeds(config, store, now=now, on_feed=on_feed)
     current = resolve_window(config, "current", now=now)
-    make_draft(config, store, window=current)
-    render_week(config, week=current.week)
+    latest = (make_draft(config, store, window=current), render_week(config, week=current.week))
     due = due_window(config.newsletter, now=now)
     if due is None:
         return RunReport(report, current.week, None, "not_due")
@@ -169,10 +173,12 @@ def run_once(
         return RunReport(report, current.week, due.week, "already_sent")
     if too_late(due, config.newsletter, now=now):
         return RunReport(report, current.week, due.week, "missed")
-    drafted = make_draft(config, store, window=due)
+    # Usually the due week is the current one, drafted and rendered just above.
+    drafted, rendered = latest if due.week == current.week else (None, None)
+    drafted = drafted or make_draft(config, store, window=due)
     if not drafted.draft.items:
         return RunReport(report, current.week, due.week, "empty")
-    rendered = render_week(config, week=due.week)
+    rendered = rendered or render_week(config, week=due.week)
     if config.newsletter.require_approval and not is_approved(store, due.week, rendered.issue):
         return RunReport(report, current.week, due.week, "awaiting_approval")
     sent = send_week(
@@ -183,6 +189,7 @@ def run_once(
         secret=secret,
         smtp_factory=smtp_factory,
         sleep=sleep,
+        rendered=rendered,
     )
     if sent.finished:
         update_archive(config, store)

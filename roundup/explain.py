@@ -30,7 +30,7 @@ def explain(config: Config, store: Store, *, window: Window, url: str, draft_fil
         window=window,
         feeds=config.feeds,
         max_items=config.newsletter.max_items,
-        sent_urls=store.sent_urls(before=window.week),
+        sent_urls=store.sent_urls(excluding=window.week),
     )
     draft = load_draft(draft_file) if draft_file.exists() else None
     lines = [f"{url} in {window.week}:"]

@@ -269,7 +269,7 @@ def select_week(config: Config, store: Store, window: Window) -> Selection:
         window=window,
         feeds=config.feeds,
         max_items=config.newsletter.max_items,
-        sent_urls=store.sent_urls(before=window.week),
+        sent_urls=store.sent_urls(excluding=window.week),
     )
 
 

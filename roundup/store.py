@@ -295,7 +295,7 @@ class Store:
                 [(url, week) for url in urls if url],
             )
 
-    def sent_urls(self, *, before: str | None = None) -> dict[str, str]:
+    def sent_urls(self, *, excluding: str | None = None) -> dict[str, str]:
         """Canonical URLs sent in other issues, mapped to "issue N (week)"."""
         rows = self.db.execute(
             "SELECT s.canonical_url, s.week, i.number FROM sent_links s"
@@ -304,7 +304,7 @@ class Store:
         return {
             url: f"issue {number} ({week})" if number is not None else week
             for url, week, number in rows
-            if before is None or week != before
+            if week != excluding
         }
 
     def deliveries(self, week: str) -> dict[str, tuple[str, str]]:

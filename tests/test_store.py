@@ -162,7 +162,7 @@ def test_sent_links_and_ledger(store: Store) -> None:
     store.issue_number("2015-W33", first=1)
     store.mark_sent("2015-W33", ["https://a.example/1", ""], at=T0)
     assert store.sent_urls() == {"https://a.example/1": "issue 1 (2015-W33)"}
-    assert store.sent_urls(before="2015-W33") == {}
+    assert store.sent_urls(excluding="2015-W33") == {}
     store.record_delivery("2015-W33", ["a@example.org"], status="accepted", detail="250", at=T0)
     assert store.deliveries("2015-W33") == {"a@example.org": ("accepted", "250")}
     record = store.issue("2015-W33")
