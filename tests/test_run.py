@@ -178,3 +178,23 @@ def test_quiet_run_prints_nothing_on_success(
     assert smtp.handler.count(LIST) == 1
     loud = CliRunner().invoke(cli, ["--config", str(config.path), "run"])
     assert "Drafted 2015-W33; 2015-W33 was already sent." in loud.output
+
+
+def test_cli_force_send_says_what_it_will_do_and_asks(
+    tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`send --force` describes the re-send and sends nothing unless the answer is yes."""
+    config = project(tmp_path, smtp)
+    monkeypatch.setattr(cli_module, "now", lambda: AFTER)
+    monkeypatch.setenv("ROUNDUP_SECRET", SECRET)
+    base = ["--config", str(config.path)]
+    runner = CliRunner()
+    runner.invoke(cli, [*base, "build", "--week", "2015-W33", "-q"])
+    assert runner.invoke(cli, [*base, "send", "--week", "2015-W33"]).exit_code == 0
+    declined = runner.invoke(cli, [*base, "send", "-w", "2015-W33", "--force"], input="n\n")
+    assert declined.exit_code == 1
+    assert "--force: first forgetting the 1 recorded delivery of 2015-W33" in declined.output
+    assert smtp.handler.count(LIST) == 1
+    accepted = runner.invoke(cli, [*base, "send", "-w", "2015-W33", "--force"], input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert smtp.handler.count(LIST) == 2
