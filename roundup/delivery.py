@@ -31,6 +31,7 @@ from roundup.pipeline import (
     resolve_window,
 )
 from roundup.store import Store
+from roundup.week import Window
 
 if TYPE_CHECKING:
     from roundup.render import RenderedIssue
@@ -164,7 +165,7 @@ def run_once(
     now = clock()
     report = fetch_feeds(config, store, now=now, on_feed=on_feed)
     current = resolve_window(config, "current", now=now)
-    latest = (make_draft(config, store, window=current), render_week(config, week=current.week))
+    latest = _prepare(config, store, current)
     due = due_window(config.newsletter, now=now)
     if due is None:
         return RunReport(report, current.week, None, "not_due")
@@ -173,12 +174,10 @@ def run_once(
         return RunReport(report, current.week, due.week, "already_sent")
     if too_late(due, config.newsletter, now=now):
         return RunReport(report, current.week, due.week, "missed")
-    # Usually the due week is the current one, drafted and rendered just above.
-    drafted, rendered = latest if due.week == current.week else (None, None)
-    drafted = drafted or make_draft(config, store, window=due)
-    if not drafted.draft.items:
+    # Usually the due week is the current one, prepared just above.
+    rendered = latest if due.week == current.week else _prepare(config, store, due)
+    if not rendered.draft.items:
         return RunReport(report, current.week, due.week, "empty")
-    rendered = rendered or render_week(config, week=due.week)
     if config.newsletter.require_approval and not is_approved(store, due.week, rendered.issue):
         return RunReport(report, current.week, due.week, "awaiting_approval")
     sent = send_week(
@@ -196,3 +195,15 @@ def run_once(
     return RunReport(
         report, current.week, due.week, "sent" if sent.finished else "incomplete", sent
     )
+
+
+def _prepare(config: Config, store: Store, window: Window) -> RenderResult:
+    """Refresh the window's draft with new entries, unless an approval froze it; render it.
+
+    An approved issue is what goes out: posts that arrive after the approval wait for the
+    next issue instead of voiding the approval. An edit in the desk lifts the freeze.
+    """
+    record = store.issue(window.week)
+    if record is None or record.approved_hash is None:
+        make_draft(config, store, window=window)
+    return render_week(config, week=window.week)

@@ -198,3 +198,27 @@ def test_cli_force_send_says_what_it_will_do_and_asks(
     accepted = runner.invoke(cli, [*base, "send", "-w", "2015-W33", "--force"], input="y\n")
     assert accepted.exit_code == 0, accepted.output
     assert smtp.handler.count(LIST) == 2
+
+
+def test_approval_freezes_the_draft_until_it_is_sent(tmp_path: Path, smtp: SmtpServer) -> None:
+    """A post arriving after approval waits for the next issue; cron sends what was approved."""
+    config = project(tmp_path, smtp, extra="  require_approval: true\n")
+    assert run(config, BEFORE) == "missed"  # fetches and drafts 2015-W33; nothing due yet
+    with Store.open(config.state) as store:
+        approve_week(config, store, week="2015-W33", by="jane", now=BEFORE)
+    approved = load_draft(draft_path(config, "2015-W33"))
+    late_post = tmp_path / "samples" / "late.rss"
+    late_post.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Late Desk</title>'
+        "<link>https://late.example.org/</link><item><title>Filed after the approval</title>"
+        "<link>https://late.example.org/after</link>"
+        "<pubDate>Fri, 14 Aug 2015 12:00:00 -0400</pubDate></item></channel></rss>"
+    )
+    path = config.path
+    path.write_text(path.read_text().replace("feeds:\n", "feeds:\n  - url: samples/late.rss\n", 1))
+    config = load_config(path)
+    assert run(config, AFTER) == "sent"
+    assert load_draft(draft_path(config, "2015-W33")) == approved
+    body = smtp.handler.to(LIST)[0].message().get_body(("plain",)).get_content()
+    assert "Filed after the approval" not in body
+    assert approved.items[0].title.split(":")[0] in body
