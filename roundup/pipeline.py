@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -310,7 +310,3 @@ def render_week(config: Config, *, week: str) -> RenderResult:
     issue = render_issue(draft, config, env=make_environment(config))
     files = write_issue(issue_dir(config, week), issue)
     return RenderResult(draft, issue, tuple(files))
-
-
-def feed_order(feeds: Sequence[FeedConfig]) -> list[str]:
-    return [feed.key for feed in feeds]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,3 +137,26 @@ def test_every_command_has_help_and_is_documented(name: str) -> None:
     assert result.output.startswith(f"Usage: roundup {name} ")
     summary = " ".join(command.help.split("\n\n")[0].split())
     assert summary in " ".join(result.output.split())
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("stream", "terminal"), [(_Terminal(), True), (io.StringIO(), False)])
+def test_progress_bar_on_a_terminal_lines_otherwise(
+    project: Path, monkeypatch: pytest.MonkeyPatch, stream: io.StringIO, terminal: bool
+) -> None:
+    """A terminal gets a progress bar; cron (no terminal) gets one plain line per feed."""
+    from roundup.config import load_config
+    from roundup.reporting import fetch_with_progress
+    from roundup.store import Store
+
+    monkeypatch.setenv("TERM", "xterm")
+    config = load_config(project / "feeds.yaml")
+    with Store.open(config.state) as store:
+        fetch_with_progress(config, store, now=NOW, quiet=False, stream=stream)
+    text = stream.getvalue()
+    assert ("Fetching" in text) is terminal
+    assert ("fetched      The Elicitor: 8 new" in text) is not terminal
