@@ -29,7 +29,7 @@ _EXPORTS = {
     "StoreError": "roundup.errors",
     "StoreLocked": "roundup.errors",
     "Window": "roundup.week",
-    "approve_week": "roundup.delivery",
+    "approve_week": "roundup.pipeline",
     "fetch_feeds": "roundup.pipeline",
     "load_config": "roundup.config",
     "make_draft": "roundup.pipeline",
@@ -37,8 +37,8 @@ _EXPORTS = {
     "render_issue": "roundup.render",
     "render_week": "roundup.pipeline",
     "resolve_window": "roundup.pipeline",
-    "run_once": "roundup.delivery",
-    "send_week": "roundup.delivery",
+    "run_once": "roundup.pipeline",
+    "send_week": "roundup.pipeline",
     "window_for": "roundup.week",
 }
 
@@ -76,7 +76,6 @@ __all__ = [
 
 if TYPE_CHECKING:
     from roundup.config import Config, load_config
-    from roundup.delivery import approve_week, run_once, send_week
     from roundup.errors import (
         ConfigError,
         DraftError,
@@ -93,10 +92,13 @@ if TYPE_CHECKING:
     from roundup.parse import parse_feed
     from roundup.pipeline import (
         FetchReport,
+        approve_week,
         fetch_feeds,
         make_draft,
         render_week,
         resolve_window,
+        run_once,
+        send_week,
     )
     from roundup.render import render_issue
     from roundup.store import Store

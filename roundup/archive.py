@@ -9,7 +9,7 @@ ElementTree, so every title and summary is escaped as XML requires.
 Usage::
 
     write_archive(config.output_dir, config, [
-        ArchiveIssue("2015-W33", 12, "Roundup #12", date(2015, 8, 14),
+        SentIssue("2015-W33", 12, "Roundup #12", date(2015, 8, 14),
                      "https://example.org/roundup/2015-W33/", "Ten stories this week"),
     ])
 """
@@ -28,10 +28,11 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from roundup import __version__
-from roundup._files import write_atomic
+from roundup.atomic import write_atomic
 from roundup.config import Config
 from roundup.errors import RenderError
 from roundup.i18n import format_date, labels
+from roundup.publisher import SentIssue
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -78,18 +79,6 @@ h2 { font-size: 1.2rem; margin: 0; }
 
 
 @dataclass(frozen=True, slots=True)
-class ArchiveIssue:
-    """One issue as the archive lists it."""
-
-    week: str
-    number: int
-    subject: str
-    date: date  # the window's last day, or the date it was sent (an aware datetime works too)
-    post_url: str  # the issue's blog post
-    summary: str = ""  # plain text
-
-
-@dataclass(frozen=True, slots=True)
 class _Listed:
     """What a template sees of an issue: the record plus its formatted dates."""
 
@@ -102,10 +91,26 @@ class _Listed:
     display_date: str
 
 
+class ArchivePublisher:
+    """The default :class:`~roundup.publisher.Publisher`: index.html and feed.xml."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def publish(self, issues: Sequence[SentIssue]) -> list[Path]:
+        """Rewrite the archive pages from ``issues``; returns their paths."""
+        return list(write_archive(self.config.output_dir, self.config, issues))
+
+
+def from_config(config: Config) -> ArchivePublisher:
+    """The archive publisher for ``config``."""
+    return ArchivePublisher(config)
+
+
 def write_archive(
     output_dir: Path,
     config: Config,
-    issues: Sequence[ArchiveIssue],
+    issues: Sequence[SentIssue],
     *,
     env: jinja2.Environment | None = None,
 ) -> tuple[Path, Path]:
@@ -122,13 +127,13 @@ def write_archive(
     return index, feed
 
 
-def newest_first(issues: Sequence[ArchiveIssue], config: Config) -> list[ArchiveIssue]:
+def newest_first(issues: Sequence[SentIssue], config: Config) -> list[SentIssue]:
     tz = config.newsletter.tz
     return sorted(issues, key=lambda issue: (_moment(issue, tz), issue.number), reverse=True)
 
 
 def render_index(
-    config: Config, issues: Sequence[ArchiveIssue], *, env: jinja2.Environment | None = None
+    config: Config, issues: Sequence[SentIssue], *, env: jinja2.Environment | None = None
 ) -> str:
     """The archive page, ``issues`` in the order given."""
     nl = config.newsletter
@@ -157,7 +162,7 @@ def render_index(
         raise RenderError(f"{THEME_TEMPLATE}: {exc}") from None
 
 
-def atom_feed(config: Config, issues: Sequence[ArchiveIssue]) -> bytes:
+def atom_feed(config: Config, issues: Sequence[SentIssue]) -> bytes:
     """The Atom 1.0 feed of ``issues`` (in the order given), as UTF-8 bytes."""
     nl = config.newsletter
     tz = nl.tz
@@ -205,11 +210,11 @@ def _text(
     return element
 
 
-def _day(issue: ArchiveIssue) -> date:
+def _day(issue: SentIssue) -> date:
     return issue.date.date() if isinstance(issue.date, datetime) else issue.date
 
 
-def _moment(issue: ArchiveIssue, tz: ZoneInfo) -> datetime:
+def _moment(issue: SentIssue, tz: ZoneInfo) -> datetime:
     """An aware instant for the issue: its datetime, or its day's midnight in the list's zone."""
     if isinstance(issue.date, datetime):
         return issue.date if issue.date.tzinfo else issue.date.replace(tzinfo=tz)

@@ -1,4 +1,4 @@
-"""The ``roundup`` command: a thin click layer over :mod:`roundup.pipeline`.
+"""The ``roundup`` command: a thin click layer over the orchestrator, :mod:`roundup.pipeline`.
 
 Each command parses its options, calls the library and prints; library errors become a
 one-line ``Error: ...`` and the exit code from :class:`roundup.errors.ExitCode`.
@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -86,14 +85,6 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 pass_context = click.make_pass_decorator(Context)
 
 
-@contextmanager
-def _store(config: Config) -> Iterator[Any]:
-    from roundup.store import Store, locked
-
-    with locked(config.state), Store.open(config.state) as store:
-        yield store
-
-
 @cli.command()
 @pass_context
 @handle_errors
@@ -119,11 +110,12 @@ def fetch(ctx: Context, quiet: bool) -> None:
 
     Exit code 0 when every feed succeeded, 3 when the run completed but some feeds failed.
     """
-    from roundup.reporting import fetch_with_progress, format_fetch_summary
+    from roundup import pipeline
+    from roundup.reporting import format_fetch_summary, progress
 
     config = ctx.config
-    with _store(config) as store:
-        report = fetch_with_progress(config, store, now=now(), quiet=quiet)
+    with progress(len(config.enabled_feeds), quiet=quiet) as on_feed:
+        report = pipeline.fetch(config, now=now(), on_feed=on_feed)
     if not quiet or report.failed:
         click.echo(format_fetch_summary(report, quiet=quiet), nl=False)
     if report.failed:
@@ -136,13 +128,10 @@ def fetch(ctx: Context, quiet: bool) -> None:
 @handle_errors
 def draft(ctx: Context, week: str) -> None:
     """Write or refresh <output_dir>/<week>/draft.yaml for the editor, keeping their edits."""
-    from roundup.pipeline import make_draft, resolve_window
+    from roundup import pipeline
     from roundup.reporting import format_draft_summary
 
-    config = ctx.config
-    window = resolve_window(config, week, now=now())
-    with _store(config) as store:
-        result = make_draft(config, store, window=window)
+    result = pipeline.draft(ctx.config, week=week, now=now())
     click.echo(format_draft_summary(result), nl=False)
 
 
@@ -152,12 +141,10 @@ def draft(ctx: Context, week: str) -> None:
 @handle_errors
 def render(ctx: Context, week: str) -> None:
     """Render the week's draft into email.html, email.txt, post.md and post.html."""
-    from roundup.pipeline import render_week, resolve_window
+    from roundup import pipeline
     from roundup.reporting import format_render_summary
 
-    config = ctx.config
-    window = resolve_window(config, week, now=now())
-    result = render_week(config, week=window.week)
+    result = pipeline.render(ctx.config, week=week, now=now())
     click.echo(format_render_summary(result), nl=False)
 
 
@@ -168,26 +155,23 @@ def render(ctx: Context, week: str) -> None:
 @handle_errors
 def build(ctx: Context, week: str, quiet: bool) -> None:
     """Fetch, draft and render the week's issue in one go (fetch + draft + render)."""
-    from roundup.pipeline import make_draft, render_week, resolve_window
+    from roundup import pipeline
     from roundup.reporting import (
-        fetch_with_progress,
         format_draft_summary,
         format_fetch_summary,
         format_render_summary,
+        progress,
     )
 
     config = ctx.config
-    started = now()
-    window = resolve_window(config, week, now=started)
-    with _store(config) as store:
-        report = fetch_with_progress(config, store, now=started, quiet=quiet)
-        drafted = make_draft(config, store, window=window)
-    rendered = render_week(config, week=window.week)
+    with progress(len(config.enabled_feeds), quiet=quiet) as on_feed:
+        built = pipeline.build(config, week=week, now=now(), on_feed=on_feed)
+    report = built.fetch
     if not quiet or report.failed:
         click.echo(format_fetch_summary(report, quiet=quiet), nl=False)
     if not quiet:
-        click.echo(format_draft_summary(drafted), nl=False)
-        click.echo(format_render_summary(rendered), nl=False)
+        click.echo(format_draft_summary(built.draft), nl=False)
+        click.echo(format_render_summary(built.render), nl=False)
     if report.failed:
         sys.exit(int(ExitCode.FEEDS_FAILED))
 
@@ -209,16 +193,11 @@ def approve(ctx: Context, week: str, by: str | None) -> None:
     """Approve the week's issue as it renders now; any later edit to the draft voids it."""
     import getpass
 
-    from roundup.delivery import approve_week
-    from roundup.pipeline import resolve_window
+    from roundup import pipeline
 
-    config = ctx.config
-    stamp = now()
-    window = resolve_window(config, week, now=stamp)
     who = by or getpass.getuser()
-    with _store(config) as store:
-        digest = approve_week(config, store, week=window.week, by=who, now=stamp)
-    click.echo(f"Approved {window.week} as {who} (email sha256 {digest[:12]}).")
+    approved, digest = pipeline.approve(ctx.config, week=week, by=who, now=now())
+    click.echo(f"Approved {approved} as {who} (email sha256 {digest[:12]}).")
 
 
 @cli.command()
@@ -284,35 +263,24 @@ def send(
 
     Exit code 5 when some recipients were refused or could not be reached.
     """
-    from roundup.delivery import send_week
-    from roundup.draft import load_draft
-    from roundup.pipeline import draft_path, resolve_window
-    from roundup.send import describe_send, format_report
+    from roundup import pipeline
+    from roundup.send import format_report
 
-    config = ctx.config
-    window = resolve_window(config, week, now=now())
-    with _store(config) as store:
-        plan = describe_send(
-            draft=load_draft(draft_path(config, window.week)),
-            config=config,
-            store=store,
-            force=force,
-            dry_run=dry_run,
-            test_to=test_to,
-        )
+    def before(plan: str) -> None:
         click.echo(plan)
         if force and not dry_run and not yes:
             click.confirm("Go ahead?", abort=True)
-        report = send_week(
-            config,
-            store,
-            week=window.week,
-            clock=now,
-            secret=_secret(),
-            force=force,
-            dry_run=dry_run,
-            test_to=test_to,
-        )
+
+    report = pipeline.send(
+        ctx.config,
+        week=week,
+        clock=now,
+        secret=_secret(),
+        force=force,
+        dry_run=dry_run,
+        test_to=test_to,
+        before=before,
+    )
     click.echo(format_report(report))
     if not report.complete:
         sys.exit(int(ExitCode.SEND_INCOMPLETE))
@@ -329,12 +297,11 @@ def run(ctx: Context, quiet: bool) -> None:
     approval when newsletter.require_approval is true. With --quiet it prints nothing
     unless something needs attention.
     """
-    from roundup.delivery import run_once
+    from roundup import pipeline
     from roundup.reporting import format_run_summary
 
     config = ctx.config
-    with _store(config) as store:
-        report = run_once(config, store, clock=now, secret=_secret())
+    report = pipeline.run(config, clock=now, secret=_secret())
     click.echo(
         format_run_summary(report, report_after=config.fetch.report_after, quiet=quiet), nl=False
     )
@@ -347,12 +314,10 @@ def run(ctx: Context, quiet: bool) -> None:
 @handle_errors
 def archive(ctx: Context) -> None:
     """Rewrite <output_dir>/index.html and feed.xml from the issues sent so far."""
-    from roundup.delivery import update_archive
+    from roundup import pipeline
     from roundup.reporting import shown
 
-    config = ctx.config
-    with _store(config) as store:
-        paths = update_archive(config, store)
+    paths = pipeline.publish(ctx.config)
     click.echo("Wrote " + " and ".join(shown(path) for path in paths) + ".")
 
 
@@ -363,15 +328,9 @@ def archive(ctx: Context) -> None:
 @handle_errors
 def explain(ctx: Context, url: str, week: str) -> None:
     """Say why the post at URL is in the week's issue, or why it is not."""
-    from roundup.explain import explain as do_explain
-    from roundup.pipeline import draft_path, resolve_window
+    from roundup import pipeline
 
-    config = ctx.config
-    window = resolve_window(config, week, now=now())
-    with _store(config) as store:
-        text = do_explain(
-            config, store, window=window, url=url, draft_file=draft_path(config, window.week)
-        )
+    text = pipeline.explain(ctx.config, url=url, week=week, now=now())
     click.echo(text, nl=False)
 
 

@@ -20,7 +20,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from roundup import draft_yaml
-from roundup._files import write_atomic
+from roundup.atomic import write_atomic
 from roundup.draft_check import (
     EDITOR_PREFIX,
     ID_PREFIX,

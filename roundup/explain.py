@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from roundup.config import Config
-from roundup.draft import load_draft
 from roundup.models import Draft
-from roundup.normalize import canonical_url
-from roundup.select import select_stories
-from roundup.store import Store
+from roundup.select import Selection
 from roundup.week import Window
 
 
-def explain(config: Config, store: Store, *, window: Window, url: str, draft_file: Path) -> str:
-    """Lines saying what became of every stored copy of ``url`` for ``window``'s issue."""
-    key = canonical_url(url)
-    copies = store.entries_with_url(key)
-    if not copies:
+def explain_selection(
+    url: str, key: str, window: Window, selection: Selection | None, draft: Draft | None
+) -> str:
+    """Lines saying what became of every stored copy of ``url`` (canonical ``key``).
+
+    ``selection`` is the window's selection with every stored copy of ``key`` judged (None
+    when no fetched entry has the link); ``draft`` is the week's draft, if written.
+    """
+    if selection is None:
         return (
             f"{url}: no fetched entry has this link. Is its feed in feeds.yaml, "
             "and has `roundup fetch` run since it was published?\n"
         )
-    in_window = store.entries_between(window.start, window.end)
-    known = {(e.feed, e.id) for e in in_window}
-    entries = in_window + [e for e in copies if (e.feed, e.id) not in known]
-    selection = select_stories(
-        entries,
-        window=window,
-        feeds=config.feeds,
-        max_items=config.newsletter.max_items,
-        sent_urls=store.sent_urls(excluding=window.week),
-    )
-    draft = load_draft(draft_file) if draft_file.exists() else None
     lines = [f"{url} in {window.week}:"]
     for verdict in selection.verdicts_for(key):
         entry = verdict.entry

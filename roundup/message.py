@@ -36,7 +36,7 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 
-from roundup._files import write_atomic
+from roundup.atomic import write_atomic
 from roundup.config import Config
 from roundup.errors import ConfigError, RenderError
 from roundup.models import UNSUBSCRIBE_TOKEN, Draft

@@ -16,7 +16,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from roundup._files import write_atomic
+from roundup.atomic import write_atomic
 from roundup.config import parse_config
 from roundup.errors import ConfigError
 

@@ -1,42 +1,92 @@
-"""The orchestrator: each public function here is one user-visible job, read top to bottom.
+"""The orchestrator: the only place that chains stages and opens the store and the run lock.
 
-    fetch_feeds   feeds.yaml → fetch → parse → store
-    make_draft    store → select → de-duplicate → group → draft.yaml (keeping the editor's edits)
-    render_week   draft.yaml → email.html, email.txt, post.md, post.html
-    (`roundup build` runs these three in turn)
+Each job below is one user-visible command, read top to bottom; ``roundup.cli`` and the
+editor's desk call these and nothing else touches the store or the lock:
 
-Approval, sending, the archive and the cron job live in ``roundup.delivery``.
+    fetch      feeds.yaml → fetch → parse → store
+    draft      store → select → de-duplicate → group → draft.yaml (keeping the editor's edits)
+    render     draft.yaml → the registered outputs (email.html, email.txt, post.md, post.html)
+    build      fetch, draft and render in turn
+    approve    record an editor's approval, bound to the rendered email
+    send       render, write message.eml, send exactly once through the configured Mailer
+    publish    hand the sent issues to the configured Publisher (the archive pages)
+    run        the hourly cron job: fetch, draft, render, send and publish what is due
+    explain    why a post is, or is not, in a week's issue
 
-Time always comes in as an argument; only ``roundup.cli`` reads the clock.
+The stage functions they chain (:func:`fetch_feeds`, :func:`make_draft`, :func:`render_week`,
+:func:`approve_week`, :func:`send_week`, :func:`run_once`, :func:`update_archive`) take an
+open :class:`~roundup.store.Store`, for callers that manage one themselves (tests, scripts).
+
+The approval rule (:func:`is_approved`) and the "was it sent" rule (:func:`is_sent`) live
+here and nowhere else. Time always comes in as an argument; only ``roundup.cli`` reads the
+clock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import sys
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import httpx
 
-from roundup._parallel import parse_executor, parse_job
 from roundup.config import Config, FeedConfig
 from roundup.draft import build_draft, load_draft, save_draft
 from roundup.fetch import FetchRequest, FetchResult, fetch_many
 from roundup.group import group_stories
 from roundup.i18n import labels
-from roundup.models import Draft, ParsedFeed
+from roundup.lock import locked
+from roundup.models import Draft, Entry, Group, ParsedFeed, Story
+from roundup.parsing import parse_executor, parse_job
+from roundup.publisher import SentIssue
 from roundup.select import Selection, select_stories
-from roundup.store import FeedState, FeedUpdate, Store
+from roundup.store import FeedState, FeedUpdate, IssueRecord, Store
 from roundup.week import Window, window_for
 
 if TYPE_CHECKING:
+    from roundup.mailer import Mailer
+    from roundup.publisher import Publisher
     from roundup.render import RenderedIssue
+    from roundup.send import SendReport
+
+Clock = Callable[[], datetime]
+Connect = Callable[[], "Mailer"]
+
+
+# --- the state: the run lock and the store ------------------------------------------------
+
+
+@contextlib.contextmanager
+def open_state(config: Config) -> Iterator[Store]:
+    """Hold the run lock and open the store: what every job that writes state does first."""
+    with locked(config.state), Store.open(config.state) as store:
+        yield store
+
+
+@contextlib.contextmanager
+def read_state(config: Config) -> Iterator[Store]:
+    """Open the store to read, without the run lock (SQLite's WAL keeps readers consistent)."""
+    with Store.open(config.state) as store:
+        yield store
+
+
+@contextlib.contextmanager
+def hold_lock(config: Config) -> Iterator[None]:
+    """Hold the run lock while a file the cron job also writes (draft.yaml) is changed."""
+    with locked(config.state):
+        yield
+
+
+# --- fetching -------------------------------------------------------------------------------
+
 
 FeedStatus = Literal["fetched", "not_modified", "unchanged", "failed", "gone"]
 
@@ -127,7 +177,7 @@ def fetch_feeds(
     return FetchReport(tuple(sorted(reports, key=lambda r: order[r.key])))
 
 
-@contextmanager
+@contextlib.contextmanager
 def _quick_thread_switches() -> Iterator[None]:
     """Hand the GIL back to the event loop sooner while parse jobs are being submitted.
 
@@ -261,9 +311,17 @@ def resolve_window(config: Config, week: str, *, now: datetime) -> Window:
     return window_for(week, week_ends=nl.week_ends, tz=nl.tz, now=now)
 
 
-def select_week(config: Config, store: Store, window: Window) -> Selection:
-    """What the pipeline would put in ``window``'s issue, with a verdict for every entry."""
+def select_week(
+    config: Config, store: Store, window: Window, *, extra: Sequence[Entry] = ()
+) -> Selection:
+    """What the pipeline would put in ``window``'s issue, with a verdict for every entry.
+
+    ``extra`` entries (stored copies of one link, from any week) are judged too, so that
+    ``explain`` can say why a copy outside the window is out.
+    """
     entries = store.entries_between(window.start, window.end)
+    known = {(e.feed, e.id) for e in entries}
+    entries += [e for e in extra if (e.feed, e.id) not in known]
     return select_stories(
         entries,
         window=window,
@@ -278,12 +336,7 @@ def make_draft(config: Config, store: Store, *, window: Window) -> DraftResult:
     path = draft_path(config, window.week)
     previous = load_draft(path) if path.exists() else None
     selection = select_week(config, store, window)
-    groups = group_stories(
-        selection.stories,
-        sections=config.sections,
-        feeds=config.feeds,
-        default_name=labels(config.newsletter.language)["other"],
-    )
+    groups = _group(config, selection.stories)
     number = store.issue_number(window.week, first=config.newsletter.first_issue)
     draft = build_draft(
         groups, window=window, number=number, newsletter=config.newsletter, previous=previous
@@ -292,6 +345,15 @@ def make_draft(config: Config, store: Store, *, window: Window) -> DraftResult:
     before = {item.key for item in previous.items} if previous else set()
     new_items = sum(1 for item in draft.items if item.key not in before)
     return DraftResult(draft, path, selection, previous is None, new_items)
+
+
+def _group(config: Config, stories: Sequence[Story]) -> tuple[Group, ...]:
+    return group_stories(
+        stories,
+        sections=config.sections,
+        feeds=config.feeds,
+        default_name=labels(config.newsletter.language)["other"],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,3 +372,432 @@ def render_week(config: Config, *, week: str) -> RenderResult:
     issue = render_issue(draft, config, env=make_environment(config))
     files = write_issue(issue_dir(config, week), issue)
     return RenderResult(draft, issue, tuple(files))
+
+
+# --- approval and the "was it sent" rule ----------------------------------------------------
+
+
+def email_digest(issue: RenderedIssue) -> str:
+    """What an approval is bound to: any change to the rendered email voids it."""
+    return hashlib.sha256(issue.email_html.encode("utf-8")).hexdigest()
+
+
+def is_approved(record: IssueRecord | None, issue: RenderedIssue) -> bool:
+    """True when the week's recorded approval is for exactly this rendered email."""
+    return bool(record and record.approved_hash and record.approved_hash == email_digest(issue))
+
+
+def is_sent(record: IssueRecord | None) -> bool:
+    """True once every recipient of the week's issue was accepted or refused."""
+    return record is not None and record.sent_at is not None
+
+
+def may_send(config: Config, record: IssueRecord | None, issue: RenderedIssue) -> bool:
+    """The approval rule: approval is needed only when ``newsletter.require_approval`` is on."""
+    return not config.newsletter.require_approval or is_approved(record, issue)
+
+
+def approve_week(config: Config, store: Store, *, week: str, by: str, now: datetime) -> str:
+    """Record that ``by`` approved the week's issue as it renders now; returns the digest."""
+    rendered = render_week(config, week=week)
+    digest = email_digest(rendered.issue)
+    store.issue_number(week, first=config.newsletter.first_issue)
+    store.set_approval(week, by=by, at=now, digest=digest)
+    return digest
+
+
+def void_approval(store: Store, week: str) -> None:
+    """Forget the week's approval: the editor changed what was approved."""
+    record = store.issue(week)
+    if record is not None and record.approved_hash:
+        store.set_approval(week, by=None, at=None, digest=None)
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+def default_connect(config: Config, environ: Mapping[str, str] | None = None) -> Connect:
+    """Build the configured :class:`~roundup.mailer.Mailer` when sending starts."""
+
+    def connect() -> Mailer:
+        from roundup.mailer import open_mailer
+
+        return open_mailer(config, os.environ if environ is None else environ)
+
+    return connect
+
+
+def send_week(
+    config: Config,
+    store: Store,
+    *,
+    week: str,
+    clock: Clock,
+    secret: str,
+    force: bool = False,
+    dry_run: bool = False,
+    test_to: str | None = None,
+    connect: Connect | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    rendered: RenderResult | None = None,
+) -> SendReport:
+    """Render the week's draft as it stands, write message.eml, and send it exactly once.
+
+    ``rendered`` is the week's render when the caller has just made it (``run_once``);
+    ``connect`` makes the mailer (default: the one feeds.yaml configures).
+    """
+    from roundup.message import build_message, write_eml
+    from roundup.send import send_issue
+
+    rendered = rendered or render_week(config, week=week)
+    message = build_message(
+        html=rendered.issue.email_html,
+        text=rendered.issue.email_text,
+        draft=rendered.draft,
+        config=config,
+        now=clock(),
+    )
+    write_eml(issue_dir(config, week) / "message.eml", message)
+    return send_issue(
+        message=message,
+        draft=rendered.draft,
+        config=config,
+        store=store,
+        now=clock,
+        secret=secret,
+        connect=connect or default_connect(config),
+        force=force,
+        dry_run=dry_run,
+        test_to=test_to,
+        sleep=sleep,
+        approved=may_send(config, store.issue(week), rendered.issue),
+    )
+
+
+# --- publishing -----------------------------------------------------------------------------
+
+
+def sent_issues(config: Config, store: Store) -> list[SentIssue]:
+    """Every sent issue whose draft is still on disk, as publishers list them."""
+    from roundup.issue_view import post_url
+
+    issues = []
+    for record in store.issues():
+        path = draft_path(config, record.week)
+        if not is_sent(record) or not path.exists():
+            continue
+        draft = load_draft(path)
+        issues.append(
+            SentIssue(
+                week=draft.week,
+                number=draft.number,
+                subject=draft.subject,
+                date=(draft.window_end - timedelta(days=1)).date(),
+                post_url=post_url(draft, config),
+                summary=draft.preheader,
+            )
+        )
+    return issues
+
+
+def update_archive(
+    config: Config, store: Store, *, publisher: Publisher | None = None
+) -> list[Path]:
+    """Hand the sent issues to the publisher (default: the archive pages); returns its files."""
+    from roundup.publisher import open_publisher
+
+    return (publisher or open_publisher(config)).publish(sent_issues(config, store))
+
+
+# --- the cron job ---------------------------------------------------------------------------
+
+RunAction = Literal[
+    "sent", "not_due", "already_sent", "missed", "empty", "awaiting_approval", "incomplete"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """What one ``roundup run`` did."""
+
+    fetch: FetchReport
+    drafted: str  # the week whose draft was refreshed
+    due: str | None  # the week that is due for sending, if any
+    action: RunAction
+    send: SendReport | None = None
+
+
+def run_once(
+    config: Config,
+    store: Store,
+    *,
+    clock: Clock,
+    secret: str,
+    connect: Connect | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_feed: Callable[[FeedReport], None] | None = None,
+    publisher: Publisher | None = None,
+) -> RunReport:
+    """The cron job: fetch, refresh the draft, render, send the issue that is due, publish.
+
+    Safe to run every hour: an issue is sent once (the ledger), never empty, and only when
+    approved if approval is required. The caller holds the run lock.
+    """
+    from roundup.schedule import due_window, too_late
+
+    now = clock()
+    report = fetch_feeds(config, store, now=now, transport=transport, on_feed=on_feed)
+    current = resolve_window(config, "current", now=now)
+    latest = _prepare(config, store, current)
+    due = due_window(config.newsletter, now=now)
+    if due is None:
+        return RunReport(report, current.week, None, "not_due")
+    record = store.issue(due.week)
+    if is_sent(record):
+        return RunReport(report, current.week, due.week, "already_sent")
+    if too_late(due, config.newsletter, now=now):
+        return RunReport(report, current.week, due.week, "missed")
+    # Usually the due week is the current one, prepared just above.
+    rendered = latest if due.week == current.week else _prepare(config, store, due)
+    if not rendered.draft.items:
+        return RunReport(report, current.week, due.week, "empty")
+    if not may_send(config, record, rendered.issue):
+        return RunReport(report, current.week, due.week, "awaiting_approval")
+    sent = send_week(
+        config,
+        store,
+        week=due.week,
+        clock=clock,
+        secret=secret,
+        connect=connect,
+        sleep=sleep,
+        rendered=rendered,
+    )
+    if sent.finished:
+        update_archive(config, store, publisher=publisher)
+    action: RunAction = "sent" if sent.finished else "incomplete"
+    return RunReport(report, current.week, due.week, action, sent)
+
+
+def _prepare(config: Config, store: Store, window: Window) -> RenderResult:
+    """Refresh the window's draft with new entries, unless an approval froze it; render it.
+
+    An approved issue is what goes out: posts that arrive after the approval wait for the
+    next issue instead of voiding the approval. An edit in the desk lifts the freeze.
+    """
+    record = store.issue(window.week)
+    if record is None or record.approved_hash is None:
+        make_draft(config, store, window=window)
+    return render_week(config, week=window.week)
+
+
+# --- the jobs: what the CLI and the desk call -------------------------------------------------
+
+
+def fetch(
+    config: Config,
+    *,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_feed: Callable[[FeedReport], None] | None = None,
+) -> FetchReport:
+    """``roundup fetch``: every enabled feed, under the run lock."""
+    with open_state(config) as store:
+        return fetch_feeds(config, store, now=now, transport=transport, on_feed=on_feed)
+
+
+def draft(config: Config, *, week: str, now: datetime) -> DraftResult:
+    """``roundup draft``: write or refresh the week's draft.yaml from the store."""
+    window = resolve_window(config, week, now=now)
+    with open_state(config) as store:
+        return make_draft(config, store, window=window)
+
+
+def ensure_draft(config: Config, window: Window) -> bool:
+    """Write the week's draft from the store if there is none yet; True if it wrote one."""
+    if draft_path(config, window.week).exists():
+        return False
+    with open_state(config) as store:
+        make_draft(config, store, window=window)
+    return True
+
+
+def render(config: Config, *, week: str, now: datetime) -> RenderResult:
+    """``roundup render``: the week's draft into its outputs."""
+    return render_week(config, week=resolve_window(config, week, now=now).week)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    """What ``roundup build`` did: the fetch, the draft and the render."""
+
+    fetch: FetchReport
+    draft: DraftResult
+    render: RenderResult
+
+
+def build(
+    config: Config,
+    *,
+    week: str,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_feed: Callable[[FeedReport], None] | None = None,
+) -> BuildReport:
+    """``roundup build``: fetch, draft and render the week's issue in one go."""
+    window = resolve_window(config, week, now=now)
+    with open_state(config) as store:
+        fetched = fetch_feeds(config, store, now=now, transport=transport, on_feed=on_feed)
+        drafted = make_draft(config, store, window=window)
+    return BuildReport(fetched, drafted, render_week(config, week=window.week))
+
+
+def approve(config: Config, *, week: str, by: str, now: datetime) -> tuple[str, str]:
+    """``roundup approve``: returns the week and the approved email's digest."""
+    window = resolve_window(config, week, now=now)
+    with open_state(config) as store:
+        return window.week, approve_week(config, store, week=window.week, by=by, now=now)
+
+
+def send(
+    config: Config,
+    *,
+    week: str,
+    clock: Clock,
+    secret: str,
+    force: bool = False,
+    dry_run: bool = False,
+    test_to: str | None = None,
+    connect: Connect | None = None,
+    before: Callable[[str], None] | None = None,
+) -> SendReport:
+    """``roundup send``: say what is about to happen (``before``), then send exactly once.
+
+    ``before`` receives the plan in one paragraph and may raise to stop (the CLI's prompt
+    for ``--force``). A finished send also publishes the archive.
+    """
+    from roundup.send import describe_send
+
+    window = resolve_window(config, week, now=clock())
+    with open_state(config) as store:
+        if before is not None:
+            plan = describe_send(
+                draft=load_draft(draft_path(config, window.week)),
+                config=config,
+                store=store,
+                force=force,
+                dry_run=dry_run,
+                test_to=test_to,
+            )
+            before(plan)
+        return send_week(
+            config,
+            store,
+            week=window.week,
+            clock=clock,
+            secret=secret,
+            force=force,
+            dry_run=dry_run,
+            test_to=test_to,
+            connect=connect,
+        )
+
+
+def run(
+    config: Config,
+    *,
+    clock: Clock,
+    secret: str,
+    connect: Connect | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_feed: Callable[[FeedReport], None] | None = None,
+) -> RunReport:
+    """``roundup run``: the cron job, under the run lock."""
+    with open_state(config) as store:
+        return run_once(
+            config,
+            store,
+            clock=clock,
+            secret=secret,
+            connect=connect,
+            transport=transport,
+            on_feed=on_feed,
+        )
+
+
+def publish(config: Config) -> list[Path]:
+    """``roundup archive``: rewrite the published archive from the issues sent so far."""
+    with open_state(config) as store:
+        return update_archive(config, store)
+
+
+def explain(config: Config, *, url: str, week: str, now: datetime) -> str:
+    """``roundup explain``: why the post at ``url`` is, or is not, in the week's issue."""
+    from roundup.explain import explain_selection
+    from roundup.normalize import canonical_url
+
+    window = resolve_window(config, week, now=now)
+    key = canonical_url(url)
+    with read_state(config) as store:
+        copies = store.entries_with_url(key)
+        selection = select_week(config, store, window, extra=copies) if copies else None
+    path = draft_path(config, window.week)
+    current = load_draft(path) if path.exists() else None
+    return explain_selection(url, key, window, selection, current)
+
+
+# --- what the desk reads and changes ----------------------------------------------------------
+
+
+def issue_record(config: Config, week: str) -> IssueRecord | None:
+    """What the store says of the week's issue: number, approval, when it was sent."""
+    with read_state(config) as store:
+        return store.issue(week)
+
+
+def feed_states(config: Config) -> dict[str, FeedState]:
+    """Every feed's health as the last fetch left it, by key."""
+    with read_state(config) as store:
+        return store.feed_states()
+
+
+def proposed_draft(
+    config: Config, window: Window, *, number: int, removed: tuple[str, ...] = ()
+) -> Draft:
+    """The draft the selection proposes now, without the editor's edits: the desk's list of
+    candidates. The newest stored copy of each ``removed`` key that the selection no longer
+    proposes is added, so that the editor can restore it."""
+    with read_state(config) as store:
+        stories = list(select_week(config, store, window).stories)
+        proposed = {story.entry.canonical_url for story in stories}
+        for key in removed:
+            if key not in proposed and (entry := _newest(store.entries_with_url(key))):
+                stories.append(Story(entry))
+    groups = _group(config, stories)
+    return build_draft(groups, window=window, number=number, newsletter=config.newsletter)
+
+
+def _newest(entries: list[Entry]) -> Entry | None:
+    return max(entries, key=lambda entry: entry.published, default=None)
+
+
+def edit_draft(config: Config, week: str, change: Callable[[], Draft | None]) -> Draft | None:
+    """Apply an editor's change to draft.yaml under the run lock; a saved change voids the
+    week's approval. ``change`` reads, edits and saves the draft, returning it, or None
+    when it changed nothing."""
+    with open_state(config) as store:
+        changed = change()
+        if changed is not None:
+            void_approval(store, week)
+    return changed
+
+
+def approve_as_shown(
+    config: Config, *, week: str, by: str, now: datetime, check: Callable[[], object]
+) -> str:
+    """Approve the week as the editor sees it: ``check`` runs under the lock and raises if
+    the draft changed since the page loaded."""
+    with open_state(config) as store:
+        check()
+        return approve_week(config, store, week=week, by=by, now=now)

@@ -26,10 +26,19 @@ class Recipient:
 
 def recipients_for(config: Config) -> list[str]:
     """The bare addresses to send to: ``newsletter.to``, else the ``smtp.subscribers`` CSV."""
-    return [recipient.address for recipient in _recipients(config)]
+    return [recipient.address for recipient in recipients(config)]
 
 
-def _recipients(config: Config) -> list[Recipient]:
+def is_address(text: str) -> bool:
+    """True when ``text`` is a bare ASCII address such as ``reader@example.org``."""
+    return text.isascii() and _ADDRESS.match(text) is not None
+
+
+def recipients(config: Config) -> list[Recipient]:
+    """Who the issue goes to, each once, with the display name for the To header.
+
+    Raises :class:`SendError` naming feeds.yaml or the CSV file when there is nobody.
+    """
     if config.newsletter.to:
         pairs = ((addr, text) for text in config.newsletter.to for _n, addr in getaddresses([text]))
         return _unique(Recipient(addr, text) for addr, text in pairs)
@@ -68,7 +77,7 @@ def _parse_subscribers(path: Path, reader: csv.DictReader[str]) -> list[Recipien
             if not raw:
                 continue
             name, address = parseaddr(raw)
-            if not address.isascii() or not _ADDRESS.match(address) or "," in raw:
+            if not is_address(address) or "," in raw:
                 raise SendError(f"{path}:{reader.line_num}: '{raw}' is not an email address")
             display = (row.get(columns["name"]) or "").strip() if "name" in columns else name
             result.append(Recipient(address, formataddr((display, address))))

@@ -36,7 +36,7 @@ import jinja2
 
 import roundup
 from roundup import text
-from roundup._files import write_atomic
+from roundup.atomic import write_atomic
 from roundup.config import Config
 from roundup.email_budget import EMAIL_LIMIT, EMAIL_WARN, MORE_LIMIT, Email, Layout, size
 from roundup.errors import RenderError

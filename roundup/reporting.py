@@ -5,18 +5,16 @@ Kept apart from the CLI so the texts can be tested exactly and reused by the edi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from datetime import datetime
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
 import click
 
-from roundup.config import Config
-from roundup.delivery import RunReport
-from roundup.pipeline import DraftResult, FeedReport, FetchReport, RenderResult, fetch_feeds
-from roundup.store import Store
+from roundup.pipeline import DraftResult, FeedReport, FetchReport, RenderResult, RunReport
 
 
 def format_feed_line(report: FeedReport) -> str:
@@ -76,20 +74,20 @@ def shown(path: Path) -> str:
         return str(path)
 
 
-def fetch_with_progress(
-    config: Config, store: Store, *, now: datetime, quiet: bool, stream: TextIO | None = None
-) -> FetchReport:
-    """Run :func:`fetch_feeds` with a progress bar on a terminal, log lines otherwise."""
+@contextlib.contextmanager
+def progress(
+    total: int, *, quiet: bool, stream: TextIO | None = None
+) -> Iterator[Callable[[FeedReport], None] | None]:
+    """The ``on_feed`` callback for a fetch of ``total`` feeds: a progress bar on a terminal,
+    one log line per feed otherwise (cron mails those), nothing when ``quiet``."""
     out = stream or sys.stderr
-    total = len(config.enabled_feeds)
     if quiet or total == 0:
-        return fetch_feeds(config, store, now=now)
-    if out.isatty() and os.environ.get("TERM") != "dumb":
+        yield None
+    elif out.isatty() and os.environ.get("TERM") != "dumb":
         with click.progressbar(length=total, label="Fetching", file=out) as bar:
-            return fetch_feeds(config, store, now=now, on_feed=lambda _r: bar.update(1))
-    return fetch_feeds(
-        config, store, now=now, on_feed=lambda r: click.echo(format_feed_line(r), file=out)
-    )
+            yield lambda _report: bar.update(1)
+    else:
+        yield lambda report: click.echo(format_feed_line(report), file=out)
 
 
 def feeds_worth_reporting(

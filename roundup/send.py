@@ -1,4 +1,4 @@
-"""Send an issue by SMTP, exactly once per recipient.
+"""The send ledger: an issue goes to each recipient exactly once, through any :class:`Mailer`.
 
 Each recipient gets their own copy (their own unsubscribe token); for list addresses
 (``newsletter.to``) each list address gets one. The delivery ledger in the store records
@@ -12,13 +12,13 @@ is left *pending* (not recorded) for the next run. A permanent refusal (5xx) is 
 ``refused`` with the server's reply and not retried unless forced. When no recipient is
 pending, the issue is marked sent and its links are remembered so later issues skip them.
 
-The one gap SMTP itself leaves: if the connection drops after the message data went out
-but before the server's reply came back, the retry may deliver a second copy.
+The ledger knows nothing of SMTP: it talks to a :class:`~roundup.mailer.Mailer`. The one gap
+a mail protocol itself leaves: if the connection drops after the message data went out but
+before the server's reply came back, the retry may deliver a second copy.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -28,14 +28,13 @@ from email.utils import parseaddr
 
 from roundup.config import Config
 from roundup.errors import SendError
+from roundup.mailer import ACCEPTED, PENDING, REFUSED, Mailer, Outcome, describe_route
 from roundup.message import list_id, personalize, unsubscribe_token
 from roundup.models import Draft
-from roundup.recipients import _ADDRESS, Recipient, _recipients
-from roundup.recipients import recipients_for as recipients_for
-from roundup.smtp import ACCEPTED, REFUSED, _attempt, _Mailer, _mailer, _Outcome
-from roundup.smtp import SmtpFactory as SmtpFactory
-from roundup.smtp import default_smtp_factory as default_smtp_factory
+from roundup.recipients import Recipient, is_address, recipients
 from roundup.store import Store
+
+MailerFactory = Callable[[], Mailer]
 
 SECRET_ENV = "ROUNDUP_SECRET"
 RETRY_DELAYS = (1.0, 2.0, 4.0)  # seconds before the 2nd, 3rd and 4th attempt
@@ -82,18 +81,18 @@ def describe_send(
             f"{verb} one test copy of {issue} to {test_to}, subject prefixed {TEST_PREFIX!r};"
             " the delivery ledger is left alone."
         )
-    recipients = [r.address for r in _recipients(config)]
+    addresses = [r.address for r in recipients(config)]
     ledger = {} if force else store.deliveries(draft.week)
-    todo = [r for r in recipients if r not in ledger]
-    lines = [f"{verb} {issue} to {_count(len(todo), 'recipient')}{_via(config)}."]
+    todo = [r for r in addresses if r not in ledger]
+    lines = [f"{verb} {issue} to {_count(len(todo), 'recipient')}{describe_route(config)}."]
     if force and not dry_run:
         known = len(store.deliveries(draft.week))
         lines.append(
             f"--force: first forgetting the {_count(known, 'recorded delivery')} of"
             f" {draft.week}, so everyone gets it again."
         )
-    done = sum(1 for r in recipients if ledger.get(r, ("",))[0] == ACCEPTED)
-    refused = sum(1 for r in recipients if ledger.get(r, ("",))[0] == REFUSED)
+    done = sum(1 for r in addresses if ledger.get(r, ("",))[0] == ACCEPTED)
+    refused = sum(1 for r in addresses if ledger.get(r, ("",))[0] == REFUSED)
     if done:
         lines.append(f"{_count(done, 'recipient')} already received it and will be skipped.")
     if refused:
@@ -129,18 +128,19 @@ def send_issue(
     store: Store,
     now: Callable[[], datetime],
     secret: str,
+    connect: MailerFactory,
     force: bool = False,
     dry_run: bool = False,
     test_to: str | None = None,
-    smtp_factory: SmtpFactory | None = None,
     sleep: Callable[[float], None] = time.sleep,
-    environ: Mapping[str, str] = os.environ,
     approved: bool = True,
 ) -> SendReport:
     """Send ``message`` (from :func:`~roundup.message.build_message`) for ``draft``'s week.
 
-    Raises :class:`SendError` before sending anything when the issue has no items, is not
-    approved while ``newsletter.require_approval`` is on, or SMTP is not usable.
+    ``connect`` makes the :class:`Mailer` (called only when something is to be sent, so a
+    dry run needs no server or login). Raises :class:`SendError` before sending anything
+    when the issue has no items, is not approved while ``newsletter.require_approval`` is
+    on, or the mailer is not usable.
     """
     _check_sendable(draft, config, approved=approved or test_to is not None)
     if not dry_run and not secret:
@@ -149,19 +149,17 @@ def send_issue(
             " unsubscribe links (keep it the same from one issue to the next)"
         )
     if test_to is not None:
-        return _send_test(
-            message, draft, config, secret, test_to, dry_run, smtp_factory, sleep, environ
-        )
-    recipients = _recipients(config)
+        return _send_test(message, draft, config, secret, test_to, dry_run, connect, sleep)
+    everyone = recipients(config)
     if dry_run:
         ledger = {} if force else store.deliveries(draft.week)
-        return _plan_report(draft.week, recipients, ledger, dry_run=True)
-    mailer = _mailer(config, smtp_factory, environ)
+        return _plan_report(draft.week, everyone, ledger, dry_run=True)
+    mailer = connect()
     if force:
         store.clear_deliveries(draft.week)
     ledger = store.deliveries(draft.week)
-    plan = _plan_report(draft.week, recipients, ledger, dry_run=False)
-    todo = [r for r in recipients if r.address in plan.accepted]
+    plan = _plan_report(draft.week, everyone, ledger, dry_run=False)
+    todo = [r for r in everyone if r.address in plan.accepted]
     run = _Run(draft.week, message, config, store, now, secret, mailer, sleep)
     try:
         run.send_all(todo)
@@ -228,19 +226,18 @@ def _send_test(
     secret: str,
     test_to: str,
     dry_run: bool,
-    smtp_factory: SmtpFactory | None,
+    connect: MailerFactory,
     sleep: Callable[[float], None],
-    environ: Mapping[str, str],
 ) -> SendReport:
     address = parseaddr(test_to)[1]
-    if not _ADDRESS.match(address) or not address.isascii():
+    if not is_address(address):
         raise SendError(f"--test-to: '{test_to}' is not an email address")
     report = SendReport(draft.week, (address,), (), (), (), dry_run=dry_run)
     if dry_run:
         return report
     copy = _personal(message, Recipient(address, test_to), config, secret)
     copy.replace_header("Subject", TEST_PREFIX + str(copy["Subject"]))
-    mailer = _mailer(config, smtp_factory, environ)
+    mailer = connect()
     try:
         outcome = _deliver(mailer, address, copy.as_bytes(), sleep)
     finally:
@@ -273,7 +270,7 @@ class _Run:
         store: Store,
         now: Callable[[], datetime],
         secret: str,
-        mailer: _Mailer,
+        mailer: Mailer,
         sleep: Callable[[float], None],
     ) -> None:
         self.week, self.message, self.config, self.store = week, message, config, store
@@ -294,12 +291,12 @@ class _Run:
                 rest = [r.address for r in recipients[index + 1 :]]
                 self.pending.extend(rest)
                 self.notes.append(
-                    f"Stopped: the SMTP server could not be reached ({outcome.detail});"
+                    f"Stopped: the mail server could not be reached ({outcome.detail});"
                     f" {_count(len(rest) + 1, 'recipient')} left pending."
                 )
                 return
 
-    def send_one(self, recipient: Recipient) -> _Outcome:
+    def send_one(self, recipient: Recipient) -> Outcome:
         data = _personal(self.message, recipient, self.config, self.secret).as_bytes()
         outcome = _deliver(self.mailer, recipient.address, data, self.sleep)
         if outcome.status in (ACCEPTED, REFUSED):
@@ -322,24 +319,18 @@ class _Run:
 
 
 def _deliver(
-    mailer: _Mailer, recipient: str, data: bytes, sleep: Callable[[float], None]
-) -> _Outcome:
+    mailer: Mailer, recipient: str, data: bytes, sleep: Callable[[float], None]
+) -> Outcome:
     """Send one copy, retrying temporary failures; raise :class:`SendError` on fatal ones."""
-    outcome = _Outcome("pending")
+    outcome = Outcome(PENDING)
     for delay in (*RETRY_DELAYS, None):
-        outcome = _attempt(mailer, recipient, data)
-        if outcome.status != "pending":
+        outcome = mailer.send(recipient, data)
+        if outcome.status != PENDING:
             return outcome
-        mailer.drop()
+        mailer.reset()
         if delay is not None:
             sleep(delay)
     return outcome
-
-
-def _via(config: Config) -> str:
-    if config.smtp is None:
-        return ""
-    return f" via {config.smtp.host}:{config.smtp.port} ({config.smtp.security})"
 
 
 def _count(n: int, noun: str) -> str:

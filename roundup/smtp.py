@@ -1,8 +1,9 @@
-"""The SMTP connection: one lazily opened connection, TLS and login as feeds.yaml says.
+"""SMTP delivery: the :class:`~roundup.mailer.Mailer` for an SMTP server or relay.
 
-``_attempt`` hands one copy to the server and sorts the reply: ``accepted``, ``refused``
-(5xx about this recipient) or ``pending`` (worth a retry); a fault in the settings raises
-:class:`SendError`.
+One lazily opened connection, with TLS and login as feeds.yaml says, renewed every
+``smtp.batch_size`` messages. :meth:`SmtpMailer.send` hands one copy to the server and sorts
+the reply: ``accepted``, ``refused`` (5xx about this recipient) or ``pending`` (worth a
+retry); a fault in the settings raises :class:`SendError`.
 """
 
 from __future__ import annotations
@@ -10,36 +11,39 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from email.utils import parseaddr
 
 from roundup.config import Config, SmtpSettings
 from roundup.errors import SendError
-
-ACCEPTED = "accepted"
-REFUSED = "refused"
+from roundup.mailer import ACCEPTED, PENDING, REFUSED, Outcome
 
 SmtpFactory = Callable[[SmtpSettings], smtplib.SMTP]
 
 
-class _Mailer:
+class SmtpMailer:
     """One lazily opened SMTP connection, renewed every ``batch_size`` messages."""
 
     def __init__(
         self,
         settings: SmtpSettings,
-        factory: SmtpFactory,
-        login: tuple[str, str] | None,
+        *,
         envelope_from: str,
+        login: tuple[str, str] | None = None,
+        factory: SmtpFactory | None = None,
     ) -> None:
         self.settings = settings
-        self.factory = factory
+        self.factory = factory or default_smtp_factory
         self.login = login
         self.envelope_from = envelope_from
         self.smtp: smtplib.SMTP | None = None
         self.sent = 0  # on this connection
 
-    def send(self, recipient: str, data: bytes) -> None:
+    def send(self, recipient: str, message: bytes) -> Outcome:
+        """One attempt to hand ``message`` to the server for ``recipient``."""
+        return _attempt(self, recipient, message)
+
+    def transmit(self, recipient: str, data: bytes) -> None:
+        """Send over the connection (opening it first), letting smtplib's errors through."""
         if self.smtp is None:
             self.smtp = self._connect()
             self.sent = 0
@@ -74,7 +78,8 @@ class _Mailer:
         finally:
             smtp.close()
 
-    def drop(self) -> None:
+    def reset(self) -> None:
+        """Drop the connection without QUIT (it just failed); the next send reconnects."""
         smtp, self.smtp = self.smtp, None
         if smtp is not None:
             smtp.close()
@@ -92,14 +97,29 @@ def default_smtp_factory(settings: SmtpSettings) -> smtplib.SMTP:
     return smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
 
 
-def _mailer(config: Config, factory: SmtpFactory | None, environ: Mapping[str, str]) -> _Mailer:
+def from_config(
+    config: Config, environ: Mapping[str, str], *, factory: SmtpFactory | None = None
+) -> SmtpMailer:
+    """The mailer ``config``'s ``smtp:`` section describes, with the login from ``environ``.
+
+    Raises :class:`SendError` when there is no ``smtp:`` section or a login variable is unset.
+    """
     settings = config.smtp
     if settings is None:
         raise SendError(f"{config.path}: no smtp: section; add one with at least smtp.host to send")
-    envelope_from = parseaddr(config.newsletter.from_addr)[1]
-    return _Mailer(
-        settings, factory or default_smtp_factory, _credentials(settings, environ), envelope_from
+    return SmtpMailer(
+        settings,
+        envelope_from=parseaddr(config.newsletter.from_addr)[1],
+        login=_credentials(settings, environ),
+        factory=factory,
     )
+
+
+def describe(config: Config) -> str:
+    """Where the mail goes, for the send plan."""
+    if config.smtp is None:
+        return ""
+    return f" via {config.smtp.host}:{config.smtp.port} ({config.smtp.security})"
 
 
 def _credentials(settings: SmtpSettings, environ: Mapping[str, str]) -> tuple[str, str] | None:
@@ -117,16 +137,9 @@ def _credentials(settings: SmtpSettings, environ: Mapping[str, str]) -> tuple[st
     return values[0], values[1]
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    status: str  # accepted | refused | pending
-    detail: str = ""  # the server's reply, or what went wrong
-    unreachable: bool = False  # the server itself could not be reached (not this recipient)
-
-
-def _attempt(mailer: _Mailer, recipient: str, data: bytes) -> _Outcome:
+def _attempt(mailer: SmtpMailer, recipient: str, data: bytes) -> Outcome:
     try:
-        mailer.send(recipient, data)
+        mailer.transmit(recipient, data)
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = exc.recipients.get(recipient, (450, b"refused"))
         return _by_code(code, text)
@@ -142,34 +155,34 @@ def _attempt(mailer: _Mailer, recipient: str, data: bytes) -> _Outcome:
             f"{_server(mailer)}: {exc}; check smtp.security (none, starttls or tls)"
         ) from None
     except smtplib.SMTPServerDisconnected as exc:
-        return _Outcome("pending", f"connection lost: {exc or 'no reason given'}", True)
+        return Outcome(PENDING, f"connection lost: {exc or 'no reason given'}", True)
     except smtplib.SMTPConnectError as exc:  # the greeting was not 220: try again later
-        return _Outcome("pending", _reply(exc.smtp_code, exc.smtp_error), True)
+        return Outcome(PENDING, _reply(exc.smtp_code, exc.smtp_error), True)
     except smtplib.SMTPSenderRefused as exc:
         if exc.smtp_code < 500:
-            return _Outcome("pending", _reply(exc.smtp_code, exc.smtp_error), True)
+            return Outcome(PENDING, _reply(exc.smtp_code, exc.smtp_error), True)
         raise SendError(
             f"{_server(mailer)}: refused the sender {exc.sender}"
             f" ({_reply(exc.smtp_code, exc.smtp_error)}); check newsletter.from"
         ) from None
     except smtplib.SMTPResponseException as exc:  # EHLO, STARTTLS...
         if exc.smtp_code < 500:
-            return _Outcome("pending", _reply(exc.smtp_code, exc.smtp_error), True)
+            return Outcome(PENDING, _reply(exc.smtp_code, exc.smtp_error), True)
         raise SendError(
             f"{_server(mailer)}: refused ({_reply(exc.smtp_code, exc.smtp_error)})"
         ) from None
     except ssl.SSLError as exc:
         raise SendError(f"{_server(mailer)}: TLS failed ({exc}); check smtp.security") from None
     except (smtplib.SMTPException, OSError) as exc:  # refused, reset, timed out, no route
-        return _Outcome("pending", f"{type(exc).__name__}: {exc}", True)
-    return _Outcome(ACCEPTED)
+        return Outcome(PENDING, f"{type(exc).__name__}: {exc}", True)
+    return Outcome(ACCEPTED)
 
 
-def _by_code(code: int, text: bytes | str) -> _Outcome:
+def _by_code(code: int, text: bytes | str) -> Outcome:
     """A reply about this recipient's copy: 5xx refuses it, anything else is worth a retry."""
     if code >= 500:
-        return _Outcome(REFUSED, _reply(code, text))
-    return _Outcome("pending", _reply(code, text))
+        return Outcome(REFUSED, _reply(code, text))
+    return Outcome(PENDING, _reply(code, text))
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -177,5 +190,5 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(words.split())}".strip()
 
 
-def _server(mailer: _Mailer) -> str:
+def _server(mailer: SmtpMailer) -> str:
     return f"{mailer.settings.host}:{mailer.settings.port}"

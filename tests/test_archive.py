@@ -11,8 +11,9 @@ import feedparser
 import jinja2
 import pytest
 
-from roundup.archive import ArchiveIssue, write_archive
+from roundup.archive import write_archive
 from roundup.config import Config, Newsletter
+from roundup.publisher import SentIssue
 
 URL = "https://example.org/roundup/"
 
@@ -36,8 +37,8 @@ def make_config(tmp_path: Path, language: str = "en") -> Config:
     )
 
 
-def issue(week: str, number: int, day: date, subject: str = "", summary: str = "") -> ArchiveIssue:
-    return ArchiveIssue(
+def issue(week: str, number: int, day: date, subject: str = "", summary: str = "") -> SentIssue:
+    return SentIssue(
         week=week,
         number=number,
         subject=subject or f"Roundup #{number}",

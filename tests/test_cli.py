@@ -150,13 +150,13 @@ def test_progress_bar_on_a_terminal_lines_otherwise(
 ) -> None:
     """A terminal gets a progress bar; cron (no terminal) gets one plain line per feed."""
     from roundup.config import load_config
-    from roundup.reporting import fetch_with_progress
-    from roundup.store import Store
+    from roundup.pipeline import fetch
+    from roundup.reporting import progress
 
     monkeypatch.setenv("TERM", "xterm")
     config = load_config(project / "feeds.yaml")
-    with Store.open(config.state) as store:
-        fetch_with_progress(config, store, now=NOW, quiet=False, stream=stream)
+    with progress(len(config.enabled_feeds), quiet=False, stream=stream) as on_feed:
+        fetch(config, now=NOW, on_feed=on_feed)
     text = stream.getvalue()
     assert ("Fetching" in text) is terminal
     assert ("fetched      The Elicitor: 8 new" in text) is not terminal

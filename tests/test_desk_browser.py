@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 
-from roundup.delivery import email_digest
 from roundup.desk import STALE
 from roundup.desk.server import DeskServer
 from roundup.draft import load_draft
 from roundup.models import Draft
-from roundup.pipeline import draft_path, render_week
+from roundup.pipeline import draft_path, email_digest, render_week
 from roundup.store import Store
 from tests.browser import (
     ARTIFACTS,

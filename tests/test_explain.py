@@ -11,9 +11,8 @@ import pytest
 
 from roundup.config import Config, load_config
 from roundup.draft import load_draft, save_draft
-from roundup.explain import explain
 from roundup.models import DraftSection
-from roundup.pipeline import draft_path, fetch_feeds, make_draft, resolve_window
+from roundup.pipeline import draft_path, explain, fetch_feeds, make_draft, resolve_window
 from roundup.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,11 +35,7 @@ def config(tmp_path: Path) -> Config:
 
 
 def why(config: Config, url: str) -> str:
-    window = resolve_window(config, "2015-W33", now=NOW)
-    with Store.open(config.state) as store:
-        return explain(
-            config, store, window=window, url=url, draft_file=draft_path(config, window.week)
-        )
+    return explain(config, url=url, week="2015-W33", now=NOW)
 
 
 def test_outside_the_window(config: Config) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import socket
-import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -416,13 +415,10 @@ def test_in_flight_limits_are_respected(
 
 
 def test_feeds_are_fetched_concurrently(feed_server: FeedServer) -> None:
-    """Ten feeds each delayed 0.3 s finish in well under 10 × 0.3 s."""
+    """Ten slow feeds are in flight together (the server counts them; no wall clock)."""
     requests = slow_feeds(feed_server, "slow", 10, 0.3)
-    started = time.perf_counter()
     results = fetch_many(requests, FetchSettings(concurrency=10, per_host=10))
-    elapsed = time.perf_counter() - started
     assert [result.status for result in results] == ["fetched"] * 10
-    assert elapsed < 2.5
     assert feed_server.peak("slow") >= 5
 
 

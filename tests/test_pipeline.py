@@ -228,8 +228,8 @@ def test_many_feeds_parse_in_worker_processes(tmp_path: Path, feed_server: FeedS
     """Past the threshold, bodies are parsed in a process pool with the same results."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from roundup._parallel import PARALLEL_MIN_FEEDS, InlineExecutor, parse_executor
     from roundup.parse import parse_feed
+    from roundup.parsing import PARALLEL_MIN_FEEDS, InlineExecutor, parse_executor
 
     with parse_executor(PARALLEL_MIN_FEEDS) as pool, parse_executor(1) as inline:
         assert isinstance(pool, ProcessPoolExecutor)

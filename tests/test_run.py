@@ -14,9 +14,8 @@ from click.testing import CliRunner
 from roundup import cli as cli_module
 from roundup.cli import cli
 from roundup.config import Config, load_config
-from roundup.delivery import approve_week, run_once
 from roundup.draft import load_draft, save_draft
-from roundup.pipeline import draft_path
+from roundup.pipeline import approve_week, draft_path, run_once
 from roundup.store import Store, locked
 from tests.smtpserver import SmtpServer
 

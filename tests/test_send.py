@@ -14,17 +14,13 @@ from typing import Any
 
 import pytest
 
+from roundup import smtp
 from roundup.config import Config, Newsletter, SmtpSettings
 from roundup.errors import SendError
 from roundup.message import build_message, list_id, unsubscribe_token
 from roundup.models import UNSUBSCRIBE_TOKEN, Draft, DraftItem, DraftSection
-from roundup.send import (
-    SendReport,
-    describe_send,
-    format_report,
-    recipients_for,
-    send_issue,
-)
+from roundup.recipients import recipients_for
+from roundup.send import SendReport, describe_send, format_report, send_issue
 from roundup.store import Store
 from tests.smtpserver import SmtpServer, smtp_server, tls_files
 
@@ -92,6 +88,12 @@ class Setup:
     sleeps: list[float] = field(default_factory=list)
 
     def send(self, **kwargs: Any) -> SendReport:
+        environ = kwargs.pop("environ", {})
+        factory = kwargs.pop("smtp_factory", None)
+
+        def connect() -> smtp.SmtpMailer:
+            return smtp.from_config(self.config, environ, factory=factory)
+
         values: dict[str, Any] = {
             "message": self.message,
             "draft": self.draft,
@@ -100,7 +102,7 @@ class Setup:
             "now": lambda: NOW,
             "secret": SECRET,
             "sleep": self.sleeps.append,
-            "environ": {},
+            "connect": connect,
         }
         values.update(kwargs)
         return send_issue(**values)
@@ -409,7 +411,7 @@ def test_unreachable_server_leaves_everyone_pending(tmp_path: Path, store: Store
     report = setup.send()
     assert report.pending == tuple(PEOPLE) and report.accepted == ()
     assert setup.sleeps == [1.0, 2.0, 4.0]
-    assert report.notes[0].startswith("Stopped: the SMTP server could not be reached")
+    assert report.notes[0].startswith("Stopped: the mail server could not be reached")
     assert store.deliveries(WEEK) == {}
 
 

@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import jinja2
 
+from roundup import pipeline
 from roundup.config import Config
-from roundup.delivery import approve_week, send_week
 from roundup.desk import views
 from roundup.desk.metadata import fetch_metadata
 from roundup.desk.web import (
@@ -71,7 +71,6 @@ from roundup.edit import (
 from roundup.errors import DraftError, FetchError, RoundupError, SendError, StoreLocked
 from roundup.models import Draft
 from roundup.pipeline import draft_path, resolve_window
-from roundup.store import Store, locked
 from roundup.week import Window
 
 if TYPE_CHECKING:
@@ -211,20 +210,26 @@ class Desk:
 
     def change(self, body: Mapping[str, Any], edit: Callable[[Draft], Draft]) -> Response:
         """Apply ``edit`` to the draft the page saw; refuse it if the file moved on."""
-        with self.lock, locked(self.config.state):
+        seen = self.current(body)  # refuse a stale page before waiting for the run lock
+
+        def apply() -> Draft | None:
             snapshot = self.current(body)
             before = _required(snapshot)
             after = edit(before)
             if after == before:
-                return json_response({"ok": True, "version": snapshot.version, "changed": False})
-            if (
-                parse_draft(dump_draft(after), self.path) != after
-            ):  # never write what reads back wrong
+                return None
+            # never write what reads back wrong
+            if parse_draft(dump_draft(after), self.path) != after:
                 raise DraftError(
                     "this change would not survive saving draft.yaml; it was not applied"
                 )
             save_draft(self.path, after)
-            self.void_approval()
+            return after
+
+        with self.lock:
+            after = pipeline.edit_draft(self.config, self.window.week, apply)
+            if after is None:
+                return json_response({"ok": True, "version": seen.version, "changed": False})
             version = hashlib.sha256(self.path.read_bytes()).hexdigest()
             self._remember(Snapshot(version, after))
         return json_response({"ok": True, "version": version, "changed": True})
@@ -237,13 +242,6 @@ class Desk:
         if str(body.get("version", "")) != snapshot.version:
             raise Refused(409, STALE)
         return snapshot
-
-    def void_approval(self) -> None:
-        """Forget the week's approval: the editor changed what was approved."""
-        with Store.open(self.config.state) as store:
-            record = store.issue(self.window.week)
-            if record is not None and record.approved_hash:
-                store.set_approval(self.window.week, by=None, at=None, digest=None)
 
 
 def create_app(
@@ -444,12 +442,14 @@ def _approve(desk: Desk, request: Request) -> Response:
     who = one_line(text_field(body, "by"))
     if not who:
         raise Refused(422, "Type your name before approving: it is recorded with the approval.")
-    with desk.lock, locked(desk.config.state):
-        desk.current(body)  # approve only what the editor is looking at
-        with Store.open(desk.config.state) as store:
-            digest = approve_week(
-                desk.config, store, week=desk.window.week, by=who, now=desk.clock()
-            )
+    with desk.lock:
+        digest = pipeline.approve_as_shown(
+            desk.config,
+            week=desk.window.week,
+            by=who,
+            now=desk.clock(),
+            check=lambda: desk.current(body),  # approve only what the editor is looking at
+        )
     return json_response({"ok": True, "version": body.get("version"), "digest": digest})
 
 
@@ -459,17 +459,15 @@ def _send_test(desk: Desk, request: Request) -> Response:
     to = text_field(body, "to").strip()
     if not to:
         raise Refused(422, "Type the address to send the test copy to.")
-    with desk.lock, locked(desk.config.state):
+    with desk.lock:
         desk.current(body)
-        with Store.open(desk.config.state) as store:
-            report = send_week(
-                desk.config,
-                store,
-                week=desk.window.week,
-                clock=desk.clock,
-                secret=desk.secret,
-                test_to=to,
-            )
+        report = pipeline.send(
+            desk.config,
+            week=desk.window.week,
+            clock=desk.clock,
+            secret=desk.secret,
+            test_to=to,
+        )
     if report.accepted:
         return json_response({"ok": True, "message": f"Test copy sent to {to}. Check that inbox."})
     reasons = [f"{who}: {why}" for who, why in report.refused] + list(report.notes)

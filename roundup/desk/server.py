@@ -20,9 +20,7 @@ from roundup.config import Config
 from roundup.desk.app import Clock, Desk, create_app
 from roundup.desk.web import Request, Response
 from roundup.errors import RoundupError
-from roundup.pipeline import draft_path, make_draft, resolve_window
-from roundup.store import Store, locked
-from roundup.week import Window
+from roundup.pipeline import ensure_draft, resolve_window
 
 MAX_BODY = 1_000_000  # bytes: more than any intro and notes; a larger body is refused
 
@@ -146,15 +144,6 @@ def create_server(
         raise RoundupError(
             f"cannot listen on {host}:{port} ({reason}); choose another port with --port"
         ) from None
-
-
-def ensure_draft(config: Config, window: Window) -> bool:
-    """Write the week's draft from the store if there is none yet; True if it wrote one."""
-    if draft_path(config, window.week).exists():
-        return False
-    with locked(config.state), Store.open(config.state) as store:
-        make_draft(config, store, window=window)
-    return True
 
 
 def serve(

@@ -14,15 +14,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import jinja2
 
+from roundup import pipeline
 from roundup.config import Config
-from roundup.delivery import email_digest
-from roundup.draft import EDITOR_PREFIX, build_draft
+from roundup.draft import EDITOR_PREFIX
 from roundup.errors import RenderError
-from roundup.group import group_stories
 from roundup.i18n import format_date, labels
-from roundup.models import Draft, DraftItem, Entry, Story
-from roundup.pipeline import draft_path, select_week
-from roundup.store import IssueRecord, Store
+from roundup.models import Draft, DraftItem
+from roundup.pipeline import draft_path, email_digest
+from roundup.store import IssueRecord
 from roundup.week import Window
 
 if TYPE_CHECKING:
@@ -132,24 +131,8 @@ class Views:
         return self._candidates(draft)
 
     def _candidates(self, draft: Draft) -> dict[str, Candidate]:
-        with Store.open(self.config.state) as store:
-            stories = list(select_week(self.config, store, self.window).stories)
-            proposed = self._propose(stories, draft)
-            missing = [key for key in draft.removed if key not in proposed]
-            extra = [Story(entry) for key in missing if (entry := _newest(store, key))]
-        if extra:
-            proposed = self._propose(stories + extra, draft)
-        return proposed
-
-    def _propose(self, stories: list[Story], draft: Draft) -> dict[str, Candidate]:
-        groups = group_stories(
-            stories,
-            sections=self.config.sections,
-            feeds=self.config.feeds,
-            default_name=labels(self.config.newsletter.language)["other"],
-        )
-        fresh = build_draft(
-            groups, window=self.window, number=draft.number, newsletter=self.config.newsletter
+        fresh = pipeline.proposed_draft(
+            self.config, self.window, number=draft.number, removed=draft.removed
         )
         ranked = ((s, item) for s in fresh.sections for item in s.items)
         return {
@@ -228,8 +211,7 @@ class Views:
         return rows
 
     def approval(self, rendered: RenderedIssue | None) -> Approval:
-        with Store.open(self.config.state) as store:
-            record = store.issue(self.window.week)
+        record = pipeline.issue_record(self.config, self.window.week)
         required = self.config.newsletter.require_approval
         if record is None or not record.approved_hash:
             return Approval("none", "", "", required)
@@ -243,8 +225,7 @@ class Views:
 
     def troubles(self) -> list[FeedTrouble]:
         """Configured feeds whose last fetch failed, in feeds.yaml order."""
-        with Store.open(self.config.state) as store:
-            states = store.feed_states()
+        states = pipeline.feed_states(self.config)
         rows = []
         for feed in self.config.enabled_feeds:
             state = states.get(feed.key)
@@ -343,8 +324,3 @@ def _dates(window: Window) -> str:
     first = format_date(window.start.date(), UI_LANGUAGE, "medium")
     last = format_date(window.last_day, UI_LANGUAGE, "medium")
     return f"{first} – {last}"
-
-
-def _newest(store: Store, key: str) -> Entry | None:
-    entries = store.entries_with_url(key)
-    return max(entries, key=lambda entry: entry.published) if entries else None
