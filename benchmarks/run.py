@@ -19,7 +19,7 @@ from pathlib import Path
 
 from benchmarks.common import CORPORA, ROOT, Options, machine, write_latest
 
-BENCHMARKS = ("startup", "parse", "build", "fetch", "scale")
+BENCHMARKS = ("startup", "yaml", "parse", "build", "fetch", "scale")
 
 
 def main(argv: list[str] | None = None) -> int:

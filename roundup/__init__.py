@@ -21,10 +21,14 @@ _EXPORTS = {
     "ExitCode": "roundup.errors",
     "FetchError": "roundup.errors",
     "FetchReport": "roundup.pipeline",
+    "Mailer": "roundup.mailer",
+    "Outcome": "roundup.mailer",
     "ParseError": "roundup.errors",
+    "Publisher": "roundup.publisher",
     "RenderError": "roundup.errors",
     "RoundupError": "roundup.errors",
     "SendError": "roundup.errors",
+    "SentIssue": "roundup.publisher",
     "Store": "roundup.store",
     "StoreError": "roundup.errors",
     "StoreLocked": "roundup.errors",
@@ -53,10 +57,14 @@ __all__ = [
     "ExitCode",
     "FetchError",
     "FetchReport",
+    "Mailer",
+    "Outcome",
     "ParseError",
+    "Publisher",
     "RenderError",
     "RoundupError",
     "SendError",
+    "SentIssue",
     "Store",
     "StoreError",
     "StoreLocked",
@@ -88,6 +96,7 @@ if TYPE_CHECKING:
         StoreError,
         StoreLocked,
     )
+    from roundup.mailer import Mailer, Outcome
     from roundup.models import Draft, DraftItem, DraftSection, Entry
     from roundup.parse import parse_feed
     from roundup.pipeline import (
@@ -100,6 +109,7 @@ if TYPE_CHECKING:
         run_once,
         send_week,
     )
+    from roundup.publisher import Publisher, SentIssue
     from roundup.render import render_issue
     from roundup.store import Store
     from roundup.week import Window, window_for

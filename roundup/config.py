@@ -3,54 +3,33 @@
 Validation is eager and complete for the first fault it meets: the message names the file,
 the line, the key path (``feeds[3].url``) and what is expected; an unknown key is an error
 with a did-you-mean, never silently ignored. Relative paths resolve against the directory
-of feeds.yaml, so a config works from any working directory (cron).
+of feeds.yaml, so a config works from any working directory (cron). The text is read by
+:mod:`roundup.yamlfile`: YAML 1.2, with no anchors, aliases, tags or keys that are not names.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
-
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from roundup import __version__
-from roundup.config_checks import (
-    WEEKDAYS as WEEKDAYS,
-)
-from roundup.config_checks import (
-    _address,
-    _addresses,
-    _bool,
-    _choice,
-    _env_name,
-    _int,
-    _keywords,
-    _language,
-    _Located,
-    _mailto,
-    _number,
-    _optional_str,
-    _send_at,
-    _str,
-    _timezone,
-    _unsubscribe_url,
-    _url,
-    _value_where,
-    _YamlWalker,
-)
 from roundup.errors import ConfigError
+from roundup.yamlfile import YamlError, YamlList, YamlMapping
+from roundup.yamlfile import load as load_yaml
 
 DEFAULT_CONFIG_NAME = "feeds.yaml"
 CONFIG_ENV = "ROUNDUP_CONFIG"
 SECURITY = ("none", "starttls", "tls")
 SECTION_ORDERS = ("newest", "oldest", "source")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_USER_AGENT = f"roundup/{__version__} (+https://github.com/roundup-newsletter/roundup)"
 
 
@@ -170,20 +149,94 @@ def load_config(path: Path) -> Config:
 def parse_config(text: str, path: Path) -> Config:
     """Validate the YAML ``text`` of the config at ``path`` (used to resolve relative paths)."""
     try:
-        data = YAML(typ="rt").load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}{where}: not valid YAML: {problem}") from None
+        data = load_yaml(text)
+    except YamlError as exc:
+        raise ConfigError(exc.message(path)) from None
     return _Validator(path).config(data)
 
 
 # --- validation ------------------------------------------------------------------------
+#
+# The validator walks the YAML top-down, so the first fault in the file is the one reported.
+# A check turns one present value into a typed value or raises; what an absent (or null)
+# key means is the default given beside the check, where the key is read.
 
 
-class _Validator(_YamlWalker):
+class _Value(NamedTuple):
+    """A value of feeds.yaml and where it sits: its mapping, its key and the mapping's path."""
+
+    parent: YamlMapping
+    key: str
+    prefix: str  # key path of the mapping: "feeds[3]"; "" at the top
+    node: Any
+
+    @property
+    def path(self) -> str:
+        return _join(self.prefix, self.key)
+
+    @property
+    def line(self) -> int:
+        return self.parent.value_line(self.key)
+
+
+_Check = Callable[["_Validator", _Value], Any]
+
+
+class _Validator:
     """Checks feeds.yaml block by block and builds the :class:`Config`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.base = path.parent
+
+    def fail(self, line: int | None, key_path: str, problem: str) -> ConfigError:
+        where = f":{line}" if line is not None else ""
+        return ConfigError(f"{self.path}{where}: {key_path or 'top level'}: {problem}")
+
+    def bad(self, v: _Value, expected: str) -> ConfigError:
+        return self.fail(v.line, v.path, f"expected {expected}, got {_kind(v.node)}")
+
+    def mapping(
+        self,
+        node: Any,
+        key_path: str,
+        line: int,
+        allowed: tuple[str, ...],
+        required: tuple[str, ...] = (),
+    ) -> YamlMapping:
+        """``node`` (at ``line``), checked to be a mapping of ``allowed`` keys."""
+        if not isinstance(node, YamlMapping):
+            raise self.fail(line, key_path, f"expected a mapping of keys, got {_kind(node)}")
+        for key in node:
+            if key not in allowed:
+                hint = difflib.get_close_matches(str(key), allowed, n=1)
+                advice = f"did you mean '{hint[0]}'?" if hint else f"allowed: {', '.join(allowed)}"
+                raise self.fail(
+                    node.key_line(key), _join(key_path, str(key)), f"unknown key ({advice})"
+                )
+        for key in required:
+            if node.get(key) is None:
+                raise self.fail(node.line, _join(key_path, key), "missing (this key is required)")
+        return node
+
+    def sequence(self, parent: YamlMapping, key_path: str, key: str) -> YamlList:
+        node = parent.get(key)
+        if not isinstance(node, YamlList):
+            raise self.fail(
+                parent.value_line(key),
+                _join(key_path, key),
+                f"expected a list, got {_kind(node)}",
+            )
+        return node
+
+    def value(
+        self, parent: YamlMapping, key_path: str, key: str, check: _Check, default: Any = None
+    ) -> Any:
+        """``parent[key]`` through ``check``; ``default`` when the key is absent or null."""
+        node = parent.get(key)
+        if node is None:
+            return default
+        return check(self, _Value(parent, key, key_path, node))
 
     def config(self, data: Any) -> Config:
         if data is None:
@@ -191,6 +244,7 @@ class _Validator(_YamlWalker):
         top = self.mapping(
             data,
             "",
+            1,
             (
                 "newsletter",
                 "output_dir",
@@ -203,22 +257,21 @@ class _Validator(_YamlWalker):
             ),
             ("newsletter", "feeds"),
         )
-        sections = self.sections(top.get("sections"))
+        sections = self.sections(top)
         names = {section.name for section in sections}
-        templates = top.get("templates")
         return Config(
             path=self.path,
-            newsletter=self.newsletter(top["newsletter"]),
-            output_dir=self.base / self.value(top, "", "output_dir", _str("out")),
-            state=self.base / self.value(top, "", "state", _str(".roundup/state.sqlite3")),
+            newsletter=self.newsletter(top),
+            output_dir=self.base / self.value(top, "", "output_dir", _str, "out"),
+            state=self.base / self.value(top, "", "state", _str, ".roundup/state.sqlite3"),
             sections=sections,
-            feeds=self.feeds(top["feeds"], names),
-            fetch=self.fetch(top.get("fetch")),
-            smtp=self.smtp(top.get("smtp")),
-            templates=self.templates_dir(top, templates),
+            feeds=self.feeds(top, names),
+            fetch=self.fetch(top),
+            smtp=self.smtp(top),
+            templates=self.templates_dir(top),
         )
 
-    def newsletter(self, node: Any) -> Newsletter:
+    def newsletter(self, top: YamlMapping) -> Newsletter:
         keys = (
             "title",
             "url",
@@ -236,97 +289,95 @@ class _Validator(_YamlWalker):
             "send_at",
             "require_approval",
         )
-        nl = self.mapping(node, "newsletter", keys, ("title", "url", "from"))
+        p = "newsletter"
+        nl = self.mapping(top[p], p, top.value_line(p), keys, ("title", "url", "from"))
         v = self.value
-        url = v(nl, "newsletter", "url", _url(https_only=False))
+        url = v(nl, p, "url", _url(https_only=False))
         return Newsletter(
-            title=v(nl, "newsletter", "title", _str()),
+            title=v(nl, p, "title", _str),
             url=url if url.endswith("/") else url + "/",
-            timezone=v(nl, "newsletter", "timezone", _timezone),
-            week_ends=WEEKDAYS.index(v(nl, "newsletter", "week_ends", _choice(WEEKDAYS, "sunday"))),
-            language=v(nl, "newsletter", "language", _language),
-            from_addr=v(nl, "newsletter", "from", _address),
-            to=tuple(v(nl, "newsletter", "to", _addresses)),
-            max_items=v(nl, "newsletter", "max_items", _int(1, 10_000, 40)),
-            first_issue=v(nl, "newsletter", "first_issue", _int(0, 1_000_000, 1)),
-            postal_address=v(nl, "newsletter", "postal_address", _str("")),
-            unsubscribe_url=v(nl, "newsletter", "unsubscribe_url", _unsubscribe_url),
-            unsubscribe_mailto=v(nl, "newsletter", "unsubscribe_mailto", _mailto),
-            list_id=v(nl, "newsletter", "list_id", _str("")),
-            send_at=v(nl, "newsletter", "send_at", _send_at),
-            require_approval=v(nl, "newsletter", "require_approval", _bool(False)),
+            timezone=v(nl, p, "timezone", _timezone, "UTC"),
+            week_ends=WEEKDAYS.index(v(nl, p, "week_ends", _choice(WEEKDAYS), "sunday")),
+            language=v(nl, p, "language", _language, "en"),
+            from_addr=v(nl, p, "from", _address),
+            to=tuple(v(nl, p, "to", _addresses, [])),
+            max_items=v(nl, p, "max_items", _int(1, 10_000), 40),
+            first_issue=v(nl, p, "first_issue", _int(0, 1_000_000), 1),
+            postal_address=v(nl, p, "postal_address", _str, ""),
+            unsubscribe_url=v(nl, p, "unsubscribe_url", _unsubscribe_url, ""),
+            unsubscribe_mailto=v(nl, p, "unsubscribe_mailto", _mailto, ""),
+            list_id=v(nl, p, "list_id", _str, ""),
+            send_at=v(nl, p, "send_at", _send_at, ""),
+            require_approval=v(nl, p, "require_approval", _bool, False),
         )
 
-    def sections(self, node: Any) -> tuple[SectionConfig, ...]:
-        if node is None:
+    def sections(self, top: YamlMapping) -> tuple[SectionConfig, ...]:
+        if top.get("sections") is None:
             return ()
-        items = self.sequence(node, "sections")
+        items = self.sequence(top, "", "sections")
         result: list[SectionConfig] = []
         for index, item in enumerate(items):
             where = f"sections[{index}]"
-            sec = self.mapping(item, where, ("name", "description", "order"), ("name",))
-            name = self.value(sec, where, "name", _str())
+            keys = ("name", "description", "order")
+            sec = self.mapping(item, where, items.item_line(index), keys, ("name",))
+            name = self.value(sec, where, "name", _str)
             if any(existing.name == name for existing in result):
-                raise self.fail(sec, f"{where}.name", f"'{name}' is listed twice")
+                raise self.fail(sec.line, f"{where}.name", f"'{name}' is listed twice")
             result.append(
                 SectionConfig(
                     name=name,
-                    description=self.value(sec, where, "description", _str("")),
-                    order=self.value(sec, where, "order", _choice(SECTION_ORDERS, "newest")),
+                    description=self.value(sec, where, "description", _str, ""),
+                    order=self.value(sec, where, "order", _choice(SECTION_ORDERS), "newest"),
                 )
             )
         return tuple(result)
 
-    def feeds(self, node: Any, sections: set[str]) -> tuple[FeedConfig, ...]:
-        items = self.sequence(node, "feeds")
-        keys = ("url", "name", "section", "max_items", "include", "exclude", "enabled")
+    def feeds(self, top: YamlMapping, sections: set[str]) -> tuple[FeedConfig, ...]:
+        items = self.sequence(top, "", "feeds")
+        allowed = ("url", *_FEED_CHECKS)
         result: list[FeedConfig] = []
         seen: set[str] = set()
         for index, item in enumerate(items):
             where = f"feeds[{index}]"
-            feed = self.mapping(item, where, keys, ("url",))
-            raw = self.value(feed, where, "url", _str())
+            feed = self.mapping(item, where, items.item_line(index), allowed, ("url",))
+            raw = _str(self, _Value(feed, "url", where, feed["url"]))
             location = self.feed_location(feed, where, raw)
             if location in seen:
-                raise self.fail(feed, f"{where}.url", f"'{raw}' is listed twice")
+                raise self.fail(feed.line, f"{where}.url", f"'{raw}' is listed twice")
             seen.add(location)
-            section = self.value(feed, where, "section", _optional_str)
+            # the other keys in the order they are written; absent ones keep FeedConfig's defaults
+            given = {
+                key: _FEED_CHECKS[key](self, _Value(feed, key, where, node))
+                for key, node in feed.items()
+                if key != "url" and node is not None
+            }
+            section = given.get("section")
             if section is not None and section not in sections:
                 hint = difflib.get_close_matches(section, sorted(sections), n=1)
                 advice = f"did you mean '{hint[0]}'?" if hint else "add it under sections:"
                 raise self.fail(
-                    _value_where(_Located(feed, "section", section)),
+                    feed.value_line("section"),
                     f"{where}.section",
                     f"'{section}' is not a configured section ({advice})",
                 )
-            result.append(
-                FeedConfig(
-                    key=location,
-                    url=location,
-                    name=self.value(feed, where, "name", _optional_str),
-                    section=section,
-                    max_items=self.value(feed, where, "max_items", _int(1, 10_000, None)),
-                    include=tuple(self.value(feed, where, "include", _keywords)),
-                    exclude=tuple(self.value(feed, where, "exclude", _keywords)),
-                    enabled=self.value(feed, where, "enabled", _bool(True)),
-                )
-            )
+            result.append(FeedConfig(key=location, url=location, **given))
         return tuple(result)
 
-    def feed_location(self, node: Any, where: str, raw: str) -> str:
-        scheme = urlsplit(raw).scheme.lower()
-        if scheme in ("http", "https"):
-            if not urlsplit(raw).netloc:
-                raise self.fail(node, f"{where}.url", f"'{raw}' has no host")
+    def feed_location(self, feed: YamlMapping, where: str, raw: str) -> str:
+        """The URL as written, or a local file's absolute path."""
+        if _HTTP.match(raw):
+            if not _HTTP_HOST.match(raw):
+                raise self.fail(feed.line, f"{where}.url", f"'{raw}' has no host")
             return raw
-        if scheme and len(scheme) > 1:  # a one-letter scheme is a Windows drive letter
+        scheme = urlsplit(raw).scheme
+        if len(scheme) > 1:  # a one-letter scheme is a Windows drive letter
             raise self.fail(
-                node, f"{where}.url", f"'{raw}': expected an http(s) URL or a file path"
+                feed.line, f"{where}.url", f"'{raw}': expected an http(s) URL or a file path"
             )
         return str((self.base / raw).resolve())
 
-    def fetch(self, node: Any) -> FetchSettings:
-        if node is None:
+    def fetch(self, top: YamlMapping) -> FetchSettings:
+        if top.get("fetch") is None:
             return FetchSettings()
         keys = (
             "concurrency",
@@ -337,20 +388,22 @@ class _Validator(_YamlWalker):
             "user_agent",
             "report_after",
         )
-        f = self.mapping(node, "fetch", keys)
+        p = "fetch"
+        f = self.mapping(top[p], p, top.value_line(p), keys)
         d = FetchSettings()
+        v = self.value
         return FetchSettings(
-            concurrency=self.value(f, "fetch", "concurrency", _int(1, 1000, d.concurrency)),
-            per_host=self.value(f, "fetch", "per_host", _int(1, 100, d.per_host)),
-            timeout=self.value(f, "fetch", "timeout", _number(0.1, 600, d.timeout)),
-            retries=self.value(f, "fetch", "retries", _int(0, 10, d.retries)),
-            max_bytes=self.value(f, "fetch", "max_bytes", _int(1024, 1 << 34, d.max_bytes)),
-            user_agent=self.value(f, "fetch", "user_agent", _str(d.user_agent)),
-            report_after=self.value(f, "fetch", "report_after", _int(1, 1000, d.report_after)),
+            concurrency=v(f, p, "concurrency", _int(1, 1000), d.concurrency),
+            per_host=v(f, p, "per_host", _int(1, 100), d.per_host),
+            timeout=v(f, p, "timeout", _number(0.1, 600), d.timeout),
+            retries=v(f, p, "retries", _int(0, 10), d.retries),
+            max_bytes=v(f, p, "max_bytes", _int(1024, 1 << 34), d.max_bytes),
+            user_agent=v(f, p, "user_agent", _str, d.user_agent),
+            report_after=v(f, p, "report_after", _int(1, 1000), d.report_after),
         )
 
-    def smtp(self, node: Any) -> SmtpSettings | None:
-        if node is None:
+    def smtp(self, top: YamlMapping) -> SmtpSettings | None:
+        if top.get("smtp") is None:
             return None
         keys = (
             "host",
@@ -363,27 +416,213 @@ class _Validator(_YamlWalker):
             "rate_per_minute",
             "subscribers",
         )
-        s = self.mapping(node, "smtp", keys, ("host",))
-        subscribers = self.value(s, "smtp", "subscribers", _optional_str)
+        p = "smtp"
+        s = self.mapping(top[p], p, top.value_line(p), keys, ("host",))
+        v = self.value
+        subscribers = v(s, p, "subscribers", _str)
         return SmtpSettings(
-            host=self.value(s, "smtp", "host", _str()),
-            port=self.value(s, "smtp", "port", _int(1, 65535, 587)),
-            security=self.value(s, "smtp", "security", _choice(SECURITY, "starttls")),
-            username_env=self.value(s, "smtp", "username_env", _env_name),
-            password_env=self.value(s, "smtp", "password_env", _env_name),
-            timeout=self.value(s, "smtp", "timeout", _number(1, 600, 30.0)),
-            batch_size=self.value(s, "smtp", "batch_size", _int(1, 10_000, 50)),
-            rate_per_minute=self.value(s, "smtp", "rate_per_minute", _int(0, 100_000, 0)),
+            host=v(s, p, "host", _str),
+            port=v(s, p, "port", _int(1, 65535), 587),
+            security=v(s, p, "security", _choice(SECURITY), "starttls"),
+            username_env=v(s, p, "username_env", _env_name, ""),
+            password_env=v(s, p, "password_env", _env_name, ""),
+            timeout=v(s, p, "timeout", _number(1, 600), 30.0),
+            batch_size=v(s, p, "batch_size", _int(1, 10_000), 50),
+            rate_per_minute=v(s, p, "rate_per_minute", _int(0, 100_000), 0),
             subscribers=self.base / subscribers if subscribers else None,
         )
 
-    def templates_dir(self, top: Mapping[str, Any], raw: Any) -> Path | None:
-        value: str | None = self.value(top, "", "templates", _optional_str)
+    def templates_dir(self, top: YamlMapping) -> Path | None:
+        value: str | None = self.value(top, "", "templates", _str)
         if value is None:
             return None
         folder = self.base / value
         if not folder.is_dir():
             raise self.fail(
-                top, "templates", f"'{folder}' is not a folder (create it, or remove the key)"
+                top.value_line("templates"),
+                "templates",
+                f"'{folder}' is not a folder (create it, or remove the key)",
             )
         return folder
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _kind(node: Any) -> str:
+    if node is None:
+        return "nothing"
+    if isinstance(node, bool):
+        return f"{str(node).lower()} (a boolean)"
+    if isinstance(node, Mapping):
+        return "a mapping"
+    if isinstance(node, list):
+        return "a list"
+    if isinstance(node, int | float):
+        return f"{node} (a number)"
+    return f"'{node}'"
+
+
+# --- checks: each takes a present value and returns it typed, or raises ------------------
+
+
+def _str(validator: _Validator, v: _Value) -> str:
+    if not isinstance(v.node, str) or not v.node.strip():
+        raise validator.bad(v, "a non-empty string")
+    return v.node.strip()
+
+
+def _int(low: int, high: int) -> _Check:
+    def check(validator: _Validator, v: _Value) -> int:
+        if isinstance(v.node, bool) or not isinstance(v.node, int) or not low <= v.node <= high:
+            raise validator.bad(v, f"a whole number from {low} to {high}")
+        return v.node
+
+    return check
+
+
+def _number(low: float, high: float) -> _Check:
+    def check(validator: _Validator, v: _Value) -> float:
+        ok = isinstance(v.node, int | float) and not isinstance(v.node, bool)
+        if not ok or not low <= v.node <= high:
+            raise validator.bad(v, f"a number from {low:g} to {high:g}")
+        return float(v.node)
+
+    return check
+
+
+def _bool(validator: _Validator, v: _Value) -> bool:
+    if not isinstance(v.node, bool):
+        raise validator.bad(v, "true or false")
+    return v.node
+
+
+def _choice(choices: tuple[str, ...]) -> _Check:
+    def check(validator: _Validator, v: _Value) -> str:
+        value = v.node.strip().lower() if isinstance(v.node, str) else v.node
+        if value not in choices:
+            raise validator.bad(v, f"one of {', '.join(choices)}")
+        return str(value)
+
+    return check
+
+
+def _timezone(validator: _Validator, v: _Value) -> str:
+    name = _str(validator, v)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise validator.fail(
+            v.line, v.path, f"'{name}' is not an IANA time zone (e.g. Europe/Paris)"
+        ) from None
+    return name
+
+
+def _language(validator: _Validator, v: _Value) -> str:
+    from babel import Locale, UnknownLocaleError
+
+    code = _str(validator, v)
+    try:
+        Locale.parse(code.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        raise validator.fail(
+            v.line, v.path, f"'{code}' is not a language code (e.g. en, fr, pt-BR)"
+        ) from None
+    return code
+
+
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _address(validator: _Validator, v: _Value) -> str:
+    text = _str(validator, v)
+    _name, addr = parseaddr(text)
+    if not _ADDRESS.match(addr):
+        raise validator.bad(v, 'an email address like "Name <me@example.org>"')
+    return text
+
+
+def _addresses(validator: _Validator, v: _Value) -> list[str]:
+    items = [v.node] if isinstance(v.node, str) else v.node
+    if not isinstance(items, list):
+        raise validator.bad(v, "a list of email addresses")
+    result = []
+    for index, item in enumerate(items):
+        addrs = getaddresses([item]) if isinstance(item, str) else []
+        if len(addrs) != 1 or not _ADDRESS.match(addrs[0][1]):
+            line = items.item_line(index) if isinstance(items, YamlList) else v.line
+            raise validator.fail(
+                line, f"{v.path}[{index}]", f"expected an email address, got {_kind(item)}"
+            )
+        result.append(item.strip())
+    return result
+
+
+def _keywords(validator: _Validator, v: _Value) -> tuple[str, ...]:
+    items = [v.node] if isinstance(v.node, str) else v.node
+    if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+        raise validator.bad(v, "a list of keywords")
+    return tuple(item.strip().lower() for item in items)
+
+
+def _url(*, https_only: bool) -> _Check:
+    def check(validator: _Validator, v: _Value) -> str:
+        text = _str(validator, v)
+        parts = urlsplit(text)
+        schemes = ("https",) if https_only else ("http", "https")
+        if parts.scheme not in schemes or not parts.netloc:
+            raise validator.bad(v, f"an absolute {'/'.join(schemes)} URL")
+        return text
+
+    return check
+
+
+def _unsubscribe_url(validator: _Validator, v: _Value) -> str:
+    text: str = _url(https_only=True)(validator, v)
+    if "{token}" not in text:
+        raise validator.fail(
+            v.line,
+            v.path,
+            "must contain {token}, replaced per recipient (e.g. https://example.org/u/{token})",
+        )
+    return text
+
+
+def _mailto(validator: _Validator, v: _Value) -> str:
+    text = _str(validator, v)
+    if not text.startswith("mailto:") or not _ADDRESS.match(text[7:].split("?")[0]):
+        raise validator.bad(v, "a mailto: URI like mailto:leave@example.org")
+    return text
+
+
+_SEND_AT = re.compile(r"^(?P<day>[a-z]+)\s+(?P<h>\d{1,2}):(?P<m>\d{2})$")
+
+
+def _send_at(validator: _Validator, v: _Value) -> str:
+    text = _str(validator, v)
+    match = _SEND_AT.match(text.lower())
+    if not match or match["day"] not in WEEKDAYS or int(match["h"]) > 23 or int(match["m"]) > 59:
+        raise validator.bad(v, 'a weekday and a time like "friday 15:00"')
+    return text.lower()
+
+
+def _env_name(validator: _Validator, v: _Value) -> str:
+    text = _str(validator, v)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
+        raise validator.bad(v, "the name of an environment variable")
+    return text
+
+
+# The keys of a feed besides ``url``, with their checks; an absent key keeps FeedConfig's
+# default. include and exclude take one keyword or a list.
+_FEED_CHECKS: dict[str, _Check] = {
+    "name": _str,
+    "section": _str,
+    "max_items": _int(1, 10_000),
+    "include": _keywords,
+    "exclude": _keywords,
+    "enabled": _bool,
+}
+_HTTP = re.compile(r"https?:", re.IGNORECASE)  # as urlsplit reads a scheme, without its cost
+_HTTP_HOST = re.compile(r"https?://[^/?#]", re.IGNORECASE)

@@ -15,8 +15,7 @@ and the editor's work always wins:
 An item the editor adds by hand needs only ``title`` and ``link``; its key becomes
 ``editor:<canonical link>``, and a story with that same link is then not proposed again.
 
-Reading, validating and writing the file is :mod:`roundup.draft_file`; its functions are
-importable from here too.
+Reading, validating and writing the file is :mod:`roundup.draft_file`.
 """
 
 from __future__ import annotations
@@ -27,32 +26,10 @@ from datetime import tzinfo
 
 from roundup import i18n
 from roundup.config import Newsletter
-from roundup.draft_file import (
-    EDITOR_PREFIX,
-    ID_PREFIX,
-    dump_draft,
-    load_draft,
-    parse_draft,
-    save_draft,
-    shorten,
-)
+from roundup.draft_file import ID_PREFIX, shorten
 from roundup.models import Draft, DraftItem, DraftSection, Entry, Group, Story
 from roundup.normalize import canonical_url
 from roundup.week import Window
-
-__all__ = [
-    "EDITOR_PREFIX",
-    "EXCERPT_CHARS",
-    "ID_PREFIX",
-    "PREHEADER_CHARS",
-    "build_draft",
-    "default_preheader",
-    "default_subject",
-    "dump_draft",
-    "load_draft",
-    "parse_draft",
-    "save_draft",
-]
 
 EXCERPT_CHARS = 300
 PREHEADER_CHARS = 120

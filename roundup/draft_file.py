@@ -1,60 +1,72 @@
-"""draft.yaml on disk: reading it (with validation) and writing it.
+"""draft.yaml on disk: writing it, reading it, and validating what the editor wrote.
 
-``parse_draft`` validates the whole file and fails on the first fault with
+The layout is fixed: a comment header, then ``week``, ``number``, ``window``, ``subject``,
+``preheader``, ``intro``, the ``sections`` with their items, and ``known`` (every key ever
+proposed for the week). libyaml decides how each text is written (plain, quoted, or a ``|``
+block for text with line breaks); see :mod:`roundup.yamlfile`.
+
+Reading validates the whole file top-down and fails on the first fault with
 ``<path>:<line>: <key path>: <problem> (<what to do>)``; nothing is written on failure.
 Dates are ISO 8601; one without a UTC offset is read in the offset of ``window.start``.
-
-The text is read by :func:`roundup.draft_yaml.load` when it keeps to the layout roundup
-writes, else (and to locate any fault) by ruamel.yaml, which knows every line's number.
+Comments the editor adds are allowed and ignored: the file is rewritten from the draft's
+data, so only the header and the note on ``known`` come back.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
+from urllib.parse import urlsplit
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import RoundTripConstructor
-from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarstring import LiteralScalarString
-
-from roundup import draft_yaml
 from roundup.atomic import write_atomic
-from roundup.draft_check import (
-    EDITOR_PREFIX,
-    ID_PREFIX,
-    editor_key,
-    read_draft,
-    shorten,
-)
 from roundup.errors import DraftError
 from roundup.models import Draft, DraftItem, DraftSection
+from roundup.normalize import canonical_url
+from roundup.yamlfile import (
+    BLOCK,
+    FLOW,
+    TEXT,
+    Place,
+    YamlError,
+    YamlList,
+    YamlMapping,
+    indented,
+    write_scalars,
+)
+from roundup.yamlfile import load as load_yaml
 
-__all__ = [
-    "EDITOR_PREFIX",
-    "ID_PREFIX",
-    "dump_draft",
-    "dump_with_ruamel",
-    "editor_key",
-    "load_draft",
-    "parse_draft",
-    "save_draft",
-    "shorten",
-]
-
-_Node = TypeVar("_Node", CommentedMap, CommentedSeq)
+EDITOR_PREFIX = "editor:"
+ID_PREFIX = "id:"  # key of a story whose entry has no link at all
+HEADER = (
+    "roundup draft for {week} — edit freely: reorder, delete or move items, fill in notes.\n"
+    "Re-running `roundup draft` keeps your edits; removed items stay removed.\n"
+    "To add an item of your own, give it at least a title and a link. Intro and notes are Markdown."
+)
+KNOWN_COMMENT = "managed by roundup: every item ever proposed for this week"
 
 
-# --- writing --------------------------------------------------------------------------------
+def shorten(text: str, limit: int) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``limit`` characters + "…"."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    head = flat[: limit - 1]  # leave room for the ellipsis
+    if flat[limit - 1] != " " and " " in head:  # the cut falls inside a word: drop that word
+        head = head.rsplit(" ", 1)[0]
+    return (head.rstrip(" ,;:·.-–—") or head) + "…"
 
 
-def dump_draft(draft: Draft) -> str:
-    """``draft`` as YAML: fixed key order, block style, multi-line text as ``|`` blocks."""
-    try:
-        return draft_yaml.dump(draft)
-    except draft_yaml.Unsupported:
-        return dump_with_ruamel(draft)
+def editor_key(link: str) -> str:
+    """The key of an item the editor added: ``editor:`` + its canonical link."""
+    return EDITOR_PREFIX + canonical_url(link)
+
+
+# --- writing ---------------------------------------------------------------------------------
 
 
 def save_draft(path: Path, draft: Draft) -> None:
@@ -66,64 +78,92 @@ def save_draft(path: Path, draft: Draft) -> None:
         raise DraftError(f"{path}: cannot write it ({exc})") from exc
 
 
-# --- the reference writer: ruamel ---------------------------------------------------------
+def dump_draft(draft: Draft) -> str:
+    """``draft`` as YAML: fixed key order, block style, multi-line text as ``|`` blocks."""
+    out = _Layout()
+    add, field = out.parts.append, out.field
+    add("".join(f"# {line}\n" for line in HEADER.format(week=draft.week).split("\n")))
+    field("week: ", draft.week, BLOCK, 0)
+    add(f"number: {draft.number}\nwindow: {{start: ")
+    out.scalar(draft.window_start.isoformat(), FLOW, 0)
+    add(", end: ")
+    out.scalar(draft.window_end.isoformat(), FLOW, 0)
+    add("}\n")
+    field("subject: ", draft.subject, TEXT, 0)
+    field("preheader: ", draft.preheader, TEXT, 0)
+    field("intro: ", draft.intro, TEXT, 0)
+    add("sections:\n" if draft.sections else "sections: []\n")
+    for section in draft.sections:
+        field("  - name: ", section.name, TEXT, 4)
+        field("    description: ", section.description, TEXT, 4)
+        add("    items:\n" if section.items else "    items: []\n")
+        for item in section.items:
+            _write_item(out, item)
+    if draft.known:
+        add(f"known:  # {KNOWN_COMMENT}\n")
+        for key in draft.known:
+            field("  - ", key, BLOCK, 2)
+    else:
+        add(f"known: []  # {KNOWN_COMMENT}\n")
+    return out.render()
 
 
-def dump_with_ruamel(draft: Draft) -> str:
-    """:func:`dump_draft` the slow way, which defines the bytes :mod:`roundup.draft_yaml` writes."""
-    top = CommentedMap()
-    top["week"] = draft.week
-    top["number"] = draft.number
-    window = {"start": draft.window_start.isoformat(), "end": draft.window_end.isoformat()}
-    top["window"] = _flow(CommentedMap(window))
-    top["subject"] = _text_node(draft.subject)
-    top["preheader"] = _text_node(draft.preheader)
-    top["intro"] = _text_node(draft.intro)
-    top["sections"] = CommentedSeq(_section_node(section) for section in draft.sections)
-    top["known"] = CommentedSeq(draft.known)
-    top.yaml_set_start_comment(draft_yaml.HEADER.format(week=draft.week))
-    top.yaml_add_eol_comment(draft_yaml.KNOWN_COMMENT, "known")
-    return draft_yaml.ruamel_dump(top)
-
-
-def _section_node(section: DraftSection) -> CommentedMap:
-    node = CommentedMap()
-    node["name"] = _text_node(section.name)
-    node["description"] = _text_node(section.description)
-    node["items"] = CommentedSeq(_item_node(item) for item in section.items)
-    return node
-
-
-def _item_node(item: DraftItem) -> CommentedMap:
-    node = CommentedMap()
-    node["title"] = _text_node(item.title)
-    node["link"] = item.link
-    node["source"] = _text_node(item.source)
+def _write_item(out: _Layout, item: DraftItem) -> None:
+    add, field = out.parts.append, out.field
+    field("      - title: ", item.title, TEXT, 8)
+    field("        link: ", item.link, BLOCK, 8)
+    field("        source: ", item.source, TEXT, 8)
     if item.published is not None:
-        node["date"] = item.published.isoformat()
-    node["excerpt"] = _text_node(item.excerpt)
-    node["note"] = _text_node(item.note)
+        field("        date: ", item.published.isoformat(), BLOCK, 8)
+    field("        excerpt: ", item.excerpt, TEXT, 8)
+    field("        note: ", item.note, TEXT, 8)
     if item.image:
-        node["image"] = item.image
+        field("        image: ", item.image, BLOCK, 8)
     if item.also_via:
-        node["also_via"] = _flow(CommentedSeq(item.also_via))
+        add("        also_via: [")
+        for index, name in enumerate(item.also_via):
+            if index:
+                add(", ")
+            out.scalar(name, FLOW, 8)
+        add("]\n")
     if item.new:
-        node["new"] = True
-    node["key"] = item.key
-    return node
+        add("        new: true\n")
+    field("        key: ", item.key, BLOCK, 8)
 
 
-def _text_node(text: str) -> str:
-    # ruamel writes a LiteralScalarString as a ``|`` block whatever it holds
-    return LiteralScalarString(text) if "\n" in text else text
+class _Layout:
+    """The file as fixed text with holes for the strings, which libyaml writes in one go."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.holes: list[tuple[int, int, int]] = []  # (index in parts, request, indentation)
+        self.requests: dict[tuple[str, Place], int] = {}  # each distinct string once
+        parts, holes, requests = self.parts, self.holes, self.requests
+
+        def field(prefix: str, value: str, place: Place, indent: int) -> None:
+            """A line: ``prefix`` (``  key: ``), the value, the end of the line."""
+            request = requests.setdefault((value, place), len(requests))
+            holes.append((len(parts) + 1, request, indent))
+            parts.extend((prefix, "", "\n"))
+
+        self.field = field
+
+    def scalar(self, value: str, place: Place, indent: int) -> None:
+        """A hole for ``value``, whose parent (key or ``-``) is at column ``indent``."""
+        request = self.requests.setdefault((value, place), len(self.requests))
+        self.holes.append((len(self.parts), request, indent))
+        self.parts.append("")
+
+    def render(self) -> str:
+        pieces = write_scalars(list(self.requests))
+        parts = self.parts
+        for at, request, indent in self.holes:
+            piece = pieces[request]
+            parts[at] = indented(piece, indent) if "\n" in piece else piece
+        return "".join(parts)
 
 
-def _flow(node: _Node) -> _Node:
-    node.fa.set_flow_style()  # short values read best on one line: {start: …, end: …}, [a, b]
-    return node
-
-
-# --- reading --------------------------------------------------------------------------------
+# --- reading ---------------------------------------------------------------------------------
 
 
 def load_draft(path: Path) -> Draft:
@@ -140,30 +180,259 @@ def load_draft(path: Path) -> Draft:
 def parse_draft(text: str, path: Path) -> Draft:
     """Validate the YAML ``text`` of the draft at ``path`` (named in messages)."""
     try:
-        data = draft_yaml.load(text)
-    except draft_yaml.Unsupported:
-        return _parse_with_ruamel(text, path)
+        data = load_yaml(text)
+    except YamlError as exc:
+        raise DraftError(exc.message(path)) from None
+    if data is None:
+        raise DraftError(f"{path}: the draft is empty ({_TOP_ADVICE})")
+    return _Reader().draft(data, _At(path, "", 1, _TOP_ADVICE))
+
+
+# --- validating ------------------------------------------------------------------------------
+
+_TOP_KEYS = ("week", "number", "window", "subject", "preheader", "intro", "sections", "known")
+_SECTION_KEYS = ("name", "description", "items")
+_ITEM_KEYS = (
+    "title", "link", "source", "date", "excerpt", "note", "image", "also_via", "new", "key",
+)  # fmt: skip
+_TOP_ADVICE = "fix it, or move draft.yaml away and re-run `roundup draft`"
+_SECTION_ADVICE = "fix the section or delete it"
+_ITEM_ADVICE = "fix the item or delete it"
+_KNOWN_ADVICE = "known is managed by roundup; undo the change"
+_ISO_WEEK = re.compile(r"^\d{4}-W\d{2}$")
+_DATE_EXAMPLE = "'2015-08-12T09:30:00-04:00'"
+
+
+@dataclass(frozen=True, slots=True)
+class _At:
+    """Where a value sits: the file, its key path, its 1-based line, and the advice to give."""
+
+    file: Path
+    path: str
+    line: int
+    advice: str
+
+    def key(self, node: Any, key: Any) -> _At:
+        """The place of ``node[key]`` (the key's line; the mapping's when the key is absent)."""
+        line = node.key_line(key) if isinstance(node, YamlMapping) else self.line
+        return _At(self.file, f"{self.path}.{key}" if self.path else key, line, self.advice)
+
+    def item(self, node: Any, index: int, advice: str) -> _At:
+        line = node.item_line(index) if isinstance(node, YamlList) else self.line
+        return _At(self.file, f"{self.path}[{index}]", line, advice)
+
+    def fail(self, problem: str, advice: str | None = None) -> DraftError:
+        where = self.path or "top level"
+        return DraftError(f"{self.file}:{self.line}: {where}: {problem} ({advice or self.advice})")
+
+
+class _Reader:
+    """Walks the parsed YAML top-down, so the first fault in the file is the one reported."""
+
+    def __init__(self) -> None:
+        self.tz: tzinfo | None = None  # for dates written without an offset
+        self.names: set[str] = set()
+        self.keys: dict[str, str] = {}  # item key -> key path of the item that has it
+
+    def draft(self, data: Any, at: _At) -> Draft:
+        top = _mapping(data, at, _TOP_KEYS, ("week", "number", "window"))
+        week = _week(*_get(top, at, "week"))
+        number = _number(*_get(top, at, "number"))
+        start, end = _window(*_get(top, at, "window"))
+        self.tz = start.tzinfo
+        subject = _text(*_get(top, at, "subject"))
+        preheader = _text(*_get(top, at, "preheader"))
+        intro = _text(*_get(top, at, "intro"))
+        sections = self.sections(*_get(top, at, "sections"))
+        known_node, known_at = _get(top, at, "known")
+        known = _texts(known_node, replace(known_at, advice=_KNOWN_ADVICE))
+        return Draft(
+            week=week,
+            number=number,
+            subject=subject,
+            preheader=preheader,
+            intro=intro,
+            sections=sections,
+            window_start=start,
+            window_end=end,
+            known=tuple(dict.fromkeys(known)),
+        )
+
+    def sections(self, node: Any, at: _At) -> tuple[DraftSection, ...]:
+        items = _list(node, at)
+        return tuple(
+            self.section(raw, at.item(items, index, _SECTION_ADVICE))
+            for index, raw in enumerate(items)
+        )
+
+    def section(self, raw: Any, at: _At) -> DraftSection:
+        node = _mapping(raw, at, _SECTION_KEYS, ("name",))
+        name_node, name_at = _get(node, at, "name")
+        name = _title(name_node, name_at)
+        if name in self.names:
+            raise name_at.fail(f"'{name}' is listed twice", "merge the two sections")
+        self.names.add(name)
+        description = _text(*_get(node, at, "description"))
+        items_node, items_at = _get(node, at, "items")
+        items = _list(items_node, items_at)
+        return DraftSection(
+            name,
+            description,
+            tuple(
+                self.item(raw_item, items_at.item(items, index, _ITEM_ADVICE))
+                for index, raw_item in enumerate(items)
+            ),
+        )
+
+    def item(self, raw: Any, at: _At) -> DraftItem:
+        node = _mapping(raw, at, _ITEM_KEYS, ("title", "link"))
+        title = _title(*_get(node, at, "title"))
+        given_key = _text(*_get(node, at, "key"))
+        link = _url(*_get(node, at, "link"), empty_ok=given_key.startswith(ID_PREFIX))
+        key = given_key or editor_key(link)
+        self.claim(key, at)
+        return DraftItem(
+            key=key,
+            title=title,
+            link=link,
+            source=_text(*_get(node, at, "source")),
+            published=_when(*_get(node, at, "date"), tz=self.tz),
+            excerpt=_text(*_get(node, at, "excerpt")),
+            note=_text(*_get(node, at, "note")),
+            image=_text(*_get(node, at, "image")) or None,
+            also_via=_texts(*_get(node, at, "also_via")),
+            new=_flag(*_get(node, at, "new")),
+        )
+
+    def claim(self, key: str, at: _At) -> None:
+        first = self.keys.setdefault(key, at.path)
+        if first != at.path:
+            raise at.fail(f"duplicate of {first}, key '{key}'", "delete one of the two")
+
+
+# --- value checks: each takes the value and where it sits ------------------------------------
+
+
+def _get(node: Mapping[str, Any], at: _At, key: str) -> tuple[Any, _At]:
+    return node.get(key), at.key(node, key)
+
+
+def _mapping(
+    node: Any, at: _At, allowed: tuple[str, ...], required: tuple[str, ...]
+) -> Mapping[str, Any]:
+    if not isinstance(node, Mapping):
+        raise at.fail(f"expected a mapping of keys, got {_kind(node)}")
+    for key in node:
+        if key not in allowed:
+            hint = difflib.get_close_matches(str(key), allowed, n=1)
+            advice = f"did you mean '{hint[0]}'?" if hint else f"allowed: {', '.join(allowed)}"
+            raise at.key(node, key).fail("unknown key", advice)
+    for key in required:
+        if node.get(key) is None:
+            raise at.key(node, key).fail("missing")
+    return node
+
+
+def _list(node: Any, at: _At) -> list[Any]:
+    if node is None:
+        return []
+    if not isinstance(node, list):
+        raise at.fail(f"expected a list, got {_kind(node)}")
+    return node
+
+
+def _text(node: Any, at: _At) -> str:
+    if node is None:
+        return ""
+    if not isinstance(node, str):
+        raise at.fail(f"expected text, got {_kind(node)}", "put it in quotes")
+    return node
+
+
+def _title(node: Any, at: _At) -> str:
+    text = _text(node, at)
+    if not text.strip():
+        raise at.fail("is empty")
+    return text
+
+
+def _texts(node: Any, at: _At) -> tuple[str, ...]:
+    items = _list(node, at)
+    return tuple(_text(item, at.item(items, index, at.advice)) for index, item in enumerate(items))
+
+
+def _flag(node: Any, at: _At) -> bool:
+    if node is None:
+        return False
+    if not isinstance(node, bool):
+        raise at.fail(f"expected true or false, got {_kind(node)}")
+    return node
+
+
+def _url(node: Any, at: _At, *, empty_ok: bool) -> str:
+    text = _text(node, at)
+    if empty_ok and not text:
+        return text
     try:
-        return read_draft(data, path)
-    except DraftError:  # read it again with ruamel, to point at the line
-        return _parse_with_ruamel(text, path)
+        parts = urlsplit(text)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise at.fail(f"expected an absolute http(s) URL, got {_kind(node)}")
+    return text
 
 
-def _parse_with_ruamel(text: str, path: Path) -> Draft:
-    yaml = YAML(typ="rt")
-    yaml.Constructor = _Constructor
+def _when(node: Any, at: _At, *, tz: tzinfo | None) -> datetime | None:
+    """An ISO 8601 date or date-time; without an offset it is read in ``tz`` (required if None)."""
+    if node is None:
+        return None
     try:
-        data = yaml.load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise DraftError(f"{path}{where}: not valid YAML: {problem}") from None
-    return read_draft(data, path)
+        value = datetime.fromisoformat(node.strip()) if isinstance(node, str) else None
+    except ValueError:
+        value = None
+    if value is None or (value.tzinfo is None and tz is None):
+        raise at.fail(f"expected an ISO 8601 date-time like {_DATE_EXAMPLE}, got {_kind(node)}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 
-class _Constructor(RoundTripConstructor):
-    """Keeps unquoted timestamps as text, so every date goes through one parser."""
+def _week(node: Any, at: _At) -> str:
+    if not isinstance(node, str) or not _ISO_WEEK.match(node):
+        raise at.fail(f"expected an ISO week like 2015-W33, got {_kind(node)}")
+    return node
 
 
-_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_str)
+def _number(node: Any, at: _At) -> int:
+    if isinstance(node, bool) or not isinstance(node, int) or node < 0:
+        raise at.fail(f"expected a whole number, got {_kind(node)}")
+    return node
+
+
+def _window(node: Any, at: _At) -> tuple[datetime, datetime]:
+    window = _mapping(node, at, ("start", "end"), ("start", "end"))
+    start = _moment(*_get(window, at, "start"))
+    end = _moment(*_get(window, at, "end"))
+    if end <= start:
+        raise at.key(window, "end").fail("must be after window.start")
+    return start, end
+
+
+def _moment(node: Any, at: _At) -> datetime:
+    value = _when(node, at, tz=None)
+    if value is None:
+        raise at.fail("missing")
+    return value
+
+
+def _kind(node: Any) -> str:
+    """A value as messages show it: 'text', the number 3, a list, ..."""
+    if node is None:
+        return "nothing"
+    if isinstance(node, bool):
+        return str(node).lower()
+    if isinstance(node, str):
+        return f"'{shorten(node, 60)}'"
+    if isinstance(node, int | float):
+        return f"the number {node}"
+    if isinstance(node, Mapping):
+        return "a mapping"
+    return "a list" if isinstance(node, list) else type(node).__name__

@@ -19,7 +19,7 @@ import re
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from roundup.draft import EDITOR_PREFIX
+from roundup.draft_file import EDITOR_PREFIX
 from roundup.errors import DraftError
 from roundup.models import Draft, DraftItem, DraftSection
 from roundup.normalize import canonical_url

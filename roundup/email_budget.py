@@ -1,11 +1,14 @@
-"""The email's size budget: CSS inlining, and fitting a large issue under Gmail's clipping size.
+"""The email's size budget: fitting a large issue under Gmail's clipping size.
 
 Gmail clips an HTML part above about 102 KB (S1). The email is fitted to :data:`EMAIL_WARN`
 by degrading in a documented order (see :func:`plan`): first the excerpts of the last
 items go, then items move to "More this week" (at most :data:`MORE_LIMIT` links), then the
-rest are left to the blog post.
+rest are left to the blog post. :meth:`Email.fitted` gives the result as a
+:class:`FittedEmail`: the HTML to send, what its template was given (which the text part
+reuses, so that it lists the same items) and notices of what was given up.
 
-Sizes come from a *probe*: one rendering with every piece the budget weighs bracketed by
+Sizes are those of the inlined HTML (:func:`roundup.email_css.inline`) and come from a
+*probe*: one rendering with every piece the budget weighs bracketed by
 ``<!--@kind:n-->`` markers (``budget_mark()`` in the templates). Inlined sizes add up, so
 the size of any layout is the probe's size minus the pieces it leaves out. The default
 theme's CSS uses classes only (no sibling or pseudo-class selectors), so with it each
@@ -19,15 +22,15 @@ from __future__ import annotations
 
 import functools
 import itertools
-import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 from markupsafe import Markup
-from premailer import Premailer
 
+from roundup.email_css import inline
+from roundup.i18n import labels
 from roundup.issue_view import IssueView, ItemView, SectionView
 
 # Gmail clips an HTML part above about 102 KB (S1); ESP link rewriting adds bytes, so the
@@ -39,61 +42,11 @@ MORE_LIMIT = 300
 # A probe of the default theme first covers this many items (each takes 0.5-2 KB inlined).
 _FIRST_PROBE = 160
 
-_PREMAILER_OPTIONS: dict[str, Any] = {
-    "strip_important": False,  # keep !important inside @media (C4)
-    "disable_basic_attributes": ["width", "height"],  # never overwrite <img width> (H5)
-    "disable_link_rewrites": True,
-    "keep_style_tags": False,  # only the @media rules stay in <style> (C1)
-    "remove_classes": False,  # @media rules still need them
-    "cssutils_logging_level": logging.CRITICAL,  # mso-* properties are not CSS
-    "allow_network": False,
-    "disable_validation": True,
-    "exclude_pseudoclasses": True,
-}
-
 _MARK = re.compile(rb"<!--@(/?)([a-z]+):(\d+)-->")
-_PRE = re.compile(r"(<pre[\s>].*?</pre>)", re.DOTALL | re.IGNORECASE)
-_INDENT = re.compile(r"\n[ \t]+")
-_STYLE_ATTRIBUTE = re.compile(r"""(?<= style=)(["'])(.*?)\1""")
-_CLASS_ATTRIBUTE = re.compile(r""" class=(["'])(.*?)\1""")
-_STYLE_ELEMENT = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL | re.IGNORECASE)
-_CLASS_SELECTOR = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
-
-
-def inline(html: str) -> str:
-    """``html`` with its CSS inlined by premailer, and the whitespace it does not need gone."""
-    pieces = _PRE.split(html)
-    html = "".join(
-        piece if index % 2 else _INDENT.sub("\n", piece) for index, piece in enumerate(pieces)
-    )
-    inlined: str = Premailer(html, **_PREMAILER_OPTIONS).transform(pretty_print=False)
-    inlined = _STYLE_ATTRIBUTE.sub(
-        lambda m: m[1] + m[2].replace("; ", ";").replace(", ", ",") + m[1], inlined
-    )
-    inlined = _STYLE_ELEMENT.sub(lambda m: m[0].replace(m[1], _minify_css(m[1])), inlined)
-    return _prune_classes(inlined)
-
-
-def _minify_css(css: str) -> str:
-    """The @media rules premailer leaves, without cssutils' indentation (S1 bytes)."""
-    css = re.sub(r"\s+", " ", css)
-    css = re.sub(r"\s*([{};,>])\s*", r"\1", css)
-    return re.sub(r"(?<=[\w)]):\s+", ":", css).replace(";}", "}").strip()
-
-
-def _prune_classes(html: str) -> str:
-    """Drop the class names no remaining ``<style>`` rule uses: after inlining they are
-    dead bytes on every item (S1)."""
-    used = {name for css in _STYLE_ELEMENT.findall(html) for name in _CLASS_SELECTOR.findall(css)}
-
-    def keep(match: re.Match[str]) -> str:
-        names = [name for name in match[2].split() if name in used]
-        return f' class="{" ".join(names)}"' if names else ""
-
-    return _CLASS_ATTRIBUTE.sub(keep, html)
 
 
 def size(html: str) -> int:
+    """The size that Gmail's limit applies to: ``html``'s UTF-8 bytes."""
     return len(html.encode("utf-8"))
 
 
@@ -144,6 +97,7 @@ class Estimate:
         self.more_frame += (count - links) * marks.gap("more", count - links)
 
     def size(self, layout: Layout) -> int:
+        """The inlined size of the email for ``layout``."""
         size = self.frame + self.items[layout.body]
         size -= self.excerpts[layout.body] - self.excerpts[min(layout.excerpts, layout.body)]
         if layout.more:
@@ -152,6 +106,7 @@ class Estimate:
         return size
 
     def fits(self, budget: int, layout: Layout) -> bool:
+        """True when ``layout`` shows no item the probe did not see, within ``budget``."""
         return layout.body <= self.known and self.size(layout) <= budget
 
     def covers(self, target: int) -> bool:
@@ -276,6 +231,42 @@ def shown(issue: IssueView, layout: Layout) -> tuple[tuple[SectionView, ...], li
     return tuple(sections), more
 
 
+@dataclass(frozen=True, slots=True)
+class FittedEmail:
+    """The email as it is sent: fitted to the budget by :meth:`Email.fitted`."""
+
+    layout: Layout
+    # what the email template was given: the base values plus the sections it shows, the
+    # "More this week" items and the count of items omitted (see Email.context)
+    values: dict[str, Any]
+    html: str  # CSS inlined
+    notices: tuple[str, ...]  # what fitting gave up, and any problem with the size
+
+
+def _notices(issue: IssueView, layout: Layout, email_size: int) -> Iterator[str]:
+    """What the fitted email gave up, and what is wrong with its size."""
+    words = labels(issue.lang)
+    items = [item for section in issue.sections for item in section.items]
+    dropped = sum(1 for item in items[layout.excerpts : layout.body] if item.excerpt)
+    if dropped:
+        yield f"email over budget: dropped the excerpts of the last {dropped} items"
+    if layout.more:
+        yield f"moved {layout.more} items to '{words['more_this_week']}'"
+    omitted = len(items) - layout.body - layout.more
+    if omitted:
+        yield f"left the last {omitted} items out of the email; they are in the blog post"
+    if email_size > EMAIL_LIMIT:
+        yield (
+            f"email is {email_size:,} bytes, over the {EMAIL_LIMIT:,}-byte limit: Gmail will clip"
+            " it (shorten the intro or the notes)"
+        )
+    elif email_size > EMAIL_WARN:
+        yield (
+            f"email is {email_size:,} bytes, above the {EMAIL_WARN:,}-byte warning threshold: an"
+            " ESP's link rewriting may push it past Gmail's clipping limit"
+        )
+
+
 class Email:
     """Renders the email for any layout, remembering each inlined result.
 
@@ -314,9 +305,17 @@ class Email:
         return {**self.base, **extra, "budget_mark": budget_mark}
 
     def html(self, layout: Layout) -> str:
+        """The inlined email for ``layout`` (each layout is rendered once)."""
         if layout not in self.cache:
             self.cache[layout] = inline(self.render(self.context(layout)))
         return self.cache[layout]
+
+    def fitted(self, target: int = EMAIL_WARN) -> FittedEmail:
+        """The email to send: the layout :meth:`fit` chooses, rendered, with its notices."""
+        layout = self.fit(target)
+        html = self.html(layout)
+        notices = tuple(_notices(self.issue, layout, size(html)))
+        return FittedEmail(layout, self.context(layout), html, notices)
 
     def estimate(self, items: int) -> Estimate:
         """Sizes from a probe of the first ``items`` items and the links that may follow.

@@ -2,8 +2,16 @@
 
 :func:`issue_view` turns a :class:`~roundup.models.Draft` into an :class:`IssueView`: titles,
 sources and excerpts become plain text (Jinja escapes them), the editor's intro and notes
-become sanitised HTML (:func:`markdown_html`) and :class:`~roundup.text.Block` values for the
-text part and the post, links become https or nothing, tracking pixels are dropped.
+become sanitised HTML (:func:`markdown_html`) and :class:`~roundup.markdown_blocks.Block`
+values for the text part and the post, links become https or nothing, tracking pixels are
+dropped. The unsubscribe link carries :data:`roundup.models.UNSUBSCRIBE_TOKEN`, which the
+send stage replaces per recipient.
+
+Slugs and post URLs: an issue's post lives at ``newsletter.url`` + ``<last day>-<title>/``,
+e.g. ``https://example.org/blog/2015-08-14-weekly-roundup/`` for the week ending
+2015-08-14 of "Weekly Roundup". The date keeps slugs unique and sortable; the blog must be
+set to publish the post's ``slug`` at that address (Jekyll ``permalink: /:slug/``, Hugo
+``[permalinks] posts = "/:slug/"``).
 """
 
 from __future__ import annotations
@@ -24,13 +32,8 @@ from markupsafe import Markup
 from roundup import text
 from roundup.config import Config, Newsletter
 from roundup.i18n import format_date, labels
-from roundup.models import Draft, DraftItem
-from roundup.text import Block
-
-# Stands in for the per-recipient token in ``newsletter.unsubscribe_url``; the send stage
-# replaces it. Letters, digits and "-" only: valid in a URL path or query as it is, so
-# neither premailer nor an ESP rewrites it.
-UNSUBSCRIBE_TOKEN = "ROUNDUP-UNSUBSCRIBE-TOKEN"
+from roundup.markdown_blocks import MARKDOWN, Block, blocks_plain, markdown_tokens, parse_markdown
+from roundup.models import UNSUBSCRIBE_TOKEN, Draft, DraftItem
 
 _RTL_LANGUAGES = frozenset(
     {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ps", "sd", "ug", "ur", "yi"}
@@ -57,6 +60,8 @@ class ItemView:
 
 @dataclass(frozen=True, slots=True)
 class SectionView:
+    """One section with items, cleaned; ``index`` counts the issue's sections from 0."""
+
     index: int
     name: str
     description: str
@@ -128,7 +133,7 @@ def issue_view(draft: Draft, config: Config) -> IssueView:
         for number, section in enumerate(draft.sections)
         if section.items
     )
-    intro_blocks = text.parse_markdown(draft.intro)
+    intro_blocks = parse_markdown(draft.intro)
     dek = text.clean_line(draft.preheader)
     last_day = draft.window_end.date() - timedelta(days=1)
     midnight = datetime.combine(last_day, time(0), tzinfo=draft.window_end.tzinfo)
@@ -136,7 +141,7 @@ def issue_view(draft: Draft, config: Config) -> IssueView:
     return IssueView(
         newsletter=text.clean_line(nl.title),
         subject=text.clean_line(draft.subject) or text.clean_line(nl.title),
-        preheader=dek or _shorten(text.blocks_plain(intro_blocks), 140),
+        preheader=dek or _shorten(blocks_plain(intro_blocks), 140),
         dek=dek,
         number=draft.number,
         week=draft.week,
@@ -181,7 +186,7 @@ def _item_view(item: DraftItem, index: int, config: Config, words: dict[str, str
         also_via=also_via,
         excerpt=text.clean_line(item.excerpt),
         note_html=markdown_html(item.note),
-        note_blocks=text.parse_markdown(item.note),
+        note_blocks=parse_markdown(item.note),
         image=image,
         email_image="" if urlsplit(image).path.lower().endswith((".svg", ".webp")) else image,
     )
@@ -247,9 +252,9 @@ def markdown_html(source: str) -> Markup:
     """The editor's Markdown as sanitised HTML (markdown-it, raw HTML off, then nh3).
 
     Headings become bold paragraphs, so a note cannot add a second ``<h1>`` (A3); images
-    become their alt text (see :func:`roundup.text.markdown_tokens`).
+    become their alt text (see :func:`roundup.markdown_blocks.markdown_tokens`).
     """
-    tokens = text.markdown_tokens(source)
+    tokens = markdown_tokens(source)
     for index, token in enumerate(tokens):
         if token.type in ("heading_open", "heading_close"):
             token.type = token.type.replace("heading", "paragraph")
@@ -261,7 +266,7 @@ def markdown_html(source: str) -> Markup:
                     *(inline.children or []),
                     Token("strong_close", "strong", -1),
                 ]
-    rendered = text.MARKDOWN.renderer.render(tokens, text.MARKDOWN.options, {})
+    rendered = MARKDOWN.renderer.render(tokens, MARKDOWN.options, {})
     cleaned = nh3.clean(
         rendered,
         tags=_NOTE_TAGS,

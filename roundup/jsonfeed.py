@@ -7,30 +7,29 @@ The spec says strings; real feeds send numbers for ids, 1.0's ``author`` beside 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
-from roundup.entries import (
-    MIN_YEAR,
-    _absolute,
-    _Context,
-    _describe,
-    _entry,
-    _first_http,
-    _terms,
-    _text_to_html,
-)
+from roundup.dates import first_date
+from roundup.entries import FeedContext, build_entry, describe
 from roundup.errors import ParseError
 from roundup.models import Entry, FeedMeta, ParsedFeed
-from roundup.normalize import clean_title, first_image, html_to_text, sanitize_html
+from roundup.normalize import (
+    absolute_http_url,
+    clean_title,
+    first_http_url,
+    first_image,
+    summary_image,
+    tag_names,
+    text_to_html,
+)
 
 JSON_TYPES = ("application/feed+json", "application/json")
 
 Json = dict[str, Any]  # a JSON object, as json.loads returns it
 
 
-def _is_json_feed(body: bytes, content_type: str | None) -> bool:
+def is_json_feed(body: bytes, content_type: str | None) -> bool:
+    """Whether ``body`` is to be read as a JSON Feed rather than XML."""
     start = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
     if start.startswith(b"{"):
         return True  # no XML document starts with a brace; a JSON Feed always does
@@ -38,17 +37,18 @@ def _is_json_feed(body: bytes, content_type: str | None) -> bool:
     return declared in JSON_TYPES and not start.startswith(b"<")  # XML served as JSON is XML
 
 
-def _parse_json(body: bytes, context: _Context) -> ParsedFeed:
+def read_json_feed(body: bytes, context: FeedContext) -> ParsedFeed:
+    """The JSON Feed in ``body``; raises :class:`ParseError` when it is none."""
     try:
         document = json.loads(body)
     except (ValueError, RecursionError) as exc:
-        reason = f"invalid JSON ({_describe(exc)})"
+        reason = f"invalid JSON ({describe(exc)})"
         raise ParseError(context.key, f"not a feed: {context.url}: {reason}") from None
     version = document.get("version") if isinstance(document, dict) else None
     if not (isinstance(version, str) and "jsonfeed.org/version/1" in version):
         reason = "JSON without a jsonfeed.org version, not a JSON Feed"
         raise ParseError(context.key, f"not a feed: {context.url}: {reason}")
-    home = _absolute(context.document_base, _string(document.get("home_page_url")))
+    home = absolute_http_url(context.document_base, _string(document.get("home_page_url")))
     meta = FeedMeta(title=clean_title(_string(document.get("title"))), link=home)
     context.set_feed(meta.title, meta.link)
     items = document.get("items")
@@ -64,40 +64,43 @@ def _parse_json(body: bytes, context: _Context) -> ParsedFeed:
     return ParsedFeed(meta=meta, entries=entries)
 
 
-def _json_entry(item: Json, context: _Context, feed_author: str) -> Entry:
+def _json_entry(item: Json, context: FeedContext, feed_author: str) -> Entry:
     # JSON Feed has no xml:base: the site's home page is the natural base for its links,
     # and the item's own page (not an external_url, which is another site) for its HTML.
     site = context.home or context.base
-    url = _absolute(site, _string(item.get("url")))
-    link = url or _absolute(site, _string(item.get("external_url")))
+    url = absolute_http_url(site, _string(item.get("url")))
+    link = url or absolute_http_url(site, _string(item.get("external_url")))
     base = url or site
-    summary_html = _json_summary(item, base)
-    published = _first_date_text(item.get("date_published"), item.get("date_modified"))
+    summary = _json_summary(item)
     images = [item.get("image"), item.get("banner_image"), *_json_image_attachments(item)]
     tags = item.get("tags")
-    return _entry(
+    return build_entry(
         context,
         guid=_json_id(item.get("id")),
         link=link,
         raw_title=_string(item.get("title")),
         author=_json_author(item) or feed_author,
-        published=published,
-        summary_html=summary_html,
-        summary_text=html_to_text(summary_html),
-        image=_first_http(base, [_string(image) for image in images])
-        or first_image(summary_html, base)
+        published=first_date(_string(item.get(name)) for name in _DATES),
+        summary=summary,
+        summary_base=base,
+        image=first_http_url(base, [_string(image) for image in images])
+        or summary_image(summary, base)
         or first_image(_string(item.get("content_html")), base),
-        tags=_terms(_string(tag) for tag in (tags if isinstance(tags, list) else [])),
+        tags=tag_names(_string(tag) for tag in (tags if isinstance(tags, list) else [])),
     )
 
 
-def _json_summary(item: Json, base: str) -> str:
+_DATES = ("date_published", "date_modified")
+
+
+def _json_summary(item: Json) -> str:
+    """The item's summary as HTML, unsanitised."""
     # JSON Feed's summary and content_text are plain text; only content_html is HTML.
     if summary := _string(item.get("summary")).strip():
-        return sanitize_html(_text_to_html(summary), base)
+        return text_to_html(summary)
     if content := _string(item.get("content_html")):
-        return sanitize_html(content, base)
-    return sanitize_html(_text_to_html(_string(item.get("content_text"))), base)
+        return content
+    return text_to_html(_string(item.get("content_text")))
 
 
 def _json_id(value: object) -> str | None:
@@ -126,28 +129,6 @@ def _json_image_attachments(item: Json) -> list[object]:
         if isinstance(attachment, dict)
         and _string(attachment.get("mime_type")).startswith("image/")
     ]
-
-
-def _first_date_text(*candidates: object) -> datetime | None:
-    for value in candidates:
-        moment = _parse_date_text(value) if isinstance(value, str) else None
-        if moment is not None and moment.year >= MIN_YEAR:
-            return moment
-    return None
-
-
-def _parse_date_text(text: str) -> datetime | None:
-    """An RFC 3339 date (or, as some generators write, an RFC 822 one) in UTC."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # no offset given: read it as UTC
-    return moment.astimezone(UTC)
 
 
 def _string(value: object) -> str:

@@ -16,6 +16,10 @@ class Entry:
     ``feed`` is the feed's key: its URL exactly as written in feeds.yaml (or the resolved
     absolute path of a local file), so that entries stay attached to the configured feed even
     after a permanent redirect.
+
+    ``summary`` is kept as the feed sent it, unsanitised: sanitising and extracting text
+    cost more than reading the feed, and only the few entries that can reach an issue need
+    them, so :attr:`summary_html` and :attr:`summary_text` are worked out when first read.
     """
 
     feed: str
@@ -26,12 +30,31 @@ class Entry:
     author: str
     published: datetime  # aware UTC; the first-seen time when the entry has no usable date
     dated: bool  # False when ``published`` is the first-seen time, not a date from the feed
-    summary_html: str  # sanitised HTML
-    summary_text: str  # plain text of the summary
+    summary: str  # the feed's HTML, UNSANITISED (at most normalize.SUMMARY_LIMIT characters)
+    summary_base: str  # the URL that relative links in ``summary`` resolve against
     image: str | None  # first image: media:thumbnail/content, enclosure, or first <img>
     tags: tuple[str, ...]
     source: str  # display name of the feed (configured name, else the feed's title)
     first_seen: datetime  # aware UTC
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def summary_html(self) -> str:
+        """The summary sanitised: safe markup only, every URL absolute http(s)."""
+        from roundup.normalize import sanitize_html  # nh3 loads only where summaries are read
+
+        return sanitize_html(self.summary, self.summary_base)
+
+    @property
+    def summary_text(self) -> str:
+        """The plain text of the summary (of its sanitised form), worked out once."""
+        text = self._text
+        if text is None:
+            from roundup.normalize import summary_text
+
+            text = summary_text(self.summary, self.summary_base)
+            object.__setattr__(self, "_text", text)  # frozen, but its cache may be filled
+        return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,7 +75,8 @@ def import_opml(config_path: Path, opml_path: Path) -> ImportResult:
         text = config_path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{config_path}: cannot read it ({exc})") from None
-    parse_config(text, config_path)  # refuse to edit a file that is already invalid
+    # refuse a file that is invalid (anchors and aliases included) before the round trip reads it
+    parse_config(text, config_path)
     doc = yaml.load(text)
     feeds = read_opml(opml_path.read_bytes(), str(opml_path))
     result = _merge(doc, feeds)

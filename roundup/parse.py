@@ -1,19 +1,19 @@
 """Parse one feed body (RSS 0.9x/1.0/2.0, Atom, JSON Feed 1.x) into normalised entries.
 
-Bytes in, :class:`ParsedFeed` out: no network, no disk, no clock. XML goes through
-feedparser with its own sanitiser and URI rewriting switched off (nh3 does that job far
-faster, see :func:`roundup.normalize.sanitize_html`), or, for well-formed RSS and Atom,
-through :mod:`roundup.fastxml`, which gives the same result several times faster; JSON
-Feed is read by :mod:`roundup.jsonfeed` because feedparser returns no entries for it. A
-feed that is broken but readable keeps what parsed and records a warning; only a body that
-is no feed at all raises :class:`ParseError`, with a message that says what to do.
+Bytes in, :class:`ParsedFeed` out: no network, no disk, no clock. JSON Feed is read by
+:mod:`roundup.jsonfeed`; RSS and Atom by the strict reader, :mod:`roundup.xmlfeed`, which
+takes well-formed documents it can be sure of. Everything else goes to feedparser, built
+for broken feeds, with its sanitiser and URI rewriting off (roundup sanitises the entries
+that reach an issue itself, see :class:`roundup.models.Entry`). A feed that is broken but
+readable keeps what parsed and records a warning; only a body that is no feed at all
+raises :class:`ParseError`, with a message that says what to do.
 """
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from time import struct_time
@@ -23,22 +23,22 @@ from xml.sax import SAXParseException
 
 import feedparser
 
-from roundup import fastxml
-from roundup.entries import (
-    MIN_YEAR,
-    _absolute,
-    _Context,
-    _describe,
-    _entry,
-    _first_http,
-    _is_http,
-    _terms,
-    _text_to_html,
-)
+from roundup.dates import MIN_YEAR
+from roundup.entries import FeedContext, build_entry, describe
 from roundup.errors import ParseError
-from roundup.jsonfeed import _is_json_feed, _parse_json
+from roundup.jsonfeed import is_json_feed, read_json_feed
 from roundup.models import Entry, FeedMeta, ParsedFeed
-from roundup.normalize import clean_title, first_image, html_to_text, sanitize_html
+from roundup.normalize import (
+    absolute_http_url,
+    clean_title,
+    first_http_url,
+    first_image,
+    is_http_url,
+    summary_image,
+    tag_names,
+    text_to_html,
+)
+from roundup.xmlfeed import read_feed
 
 FEED_LINK_TYPES = (
     "application/rss+xml",
@@ -60,7 +60,7 @@ def parse_feed(
     fetched_at: datetime,
     name: str | None = None,
     content_type: str | None = None,
-    fast: bool = True,
+    strict: bool = True,
 ) -> ParsedFeed:
     """Parse one feed body into its metadata and normalised entries.
 
@@ -70,34 +70,34 @@ def parse_feed(
     for missing dates and caps future ones. The same bytes and ``fetched_at`` always give
     an equal result. Raises :class:`ParseError` when the body is not a feed.
 
-    Well-formed RSS and Atom take :mod:`roundup.fastxml`, which gives exactly what
-    feedparser would or declines; ``fast=False`` always runs feedparser (for comparisons).
+    ``strict=False`` skips the strict reader, so that every XML body goes to feedparser:
+    the agreement test and the benchmark compare the two that way.
     """
-    context = _Context(key=key, url=url, fetched_at=fetched_at, name=name)
-    if _is_json_feed(body, content_type):
-        return _parse_json(body, context)
-    return _parse_xml(body, context, content_type, fast=fast)
+    context = FeedContext(key=key, url=url, fetched_at=fetched_at, name=name)
+    if is_json_feed(body, content_type):
+        return read_json_feed(body, context)
+    if strict and (parsed := read_feed(body, context, content_type)) is not None:
+        return parsed
+    return _read_with_feedparser(body, context, content_type)
 
 
-# --- XML: RSS and Atom through feedparser ---------------------------------------------
+# --- XML the strict reader declines: feedparser ---------------------------------------
 
 
-def _parse_xml(
-    body: bytes, context: _Context, content_type: str | None, *, fast: bool
+def _read_with_feedparser(
+    body: bytes, context: FeedContext, content_type: str | None
 ) -> ParsedFeed:
     headers = {
         "content-location": context.document_base,
         "content-type": _xml_content_type(content_type),
     }
-    parsed: Mapping[str, Any] | None = fastxml.parse(body, headers) if fast else None
-    if parsed is None:
-        parsed = _feedparser(body, headers, context)
+    parsed = _feedparser(body, headers, context)
     feed = parsed.get("feed", {})
     if not parsed.get("version") and not parsed.get("entries"):
         raise ParseError(context.key, _not_a_feed(body, context.url, parsed))
     meta = FeedMeta(
         title=clean_title(feed.get("title", "")),
-        link=_absolute(context.document_base, feed.get("link", "")),
+        link=absolute_http_url(context.document_base, feed.get("link", "")),
         warnings=_bozo_warnings(parsed, body),
     )
     context.set_feed(meta.title, meta.link)
@@ -106,7 +106,7 @@ def _parse_xml(
     return ParsedFeed(meta=meta, entries=entries)
 
 
-def _feedparser(body: bytes, headers: dict[str, str], context: _Context) -> Mapping[str, Any]:
+def _feedparser(body: bytes, headers: dict[str, str], context: FeedContext) -> Mapping[str, Any]:
     try:
         parsed: Mapping[str, Any] = feedparser.parse(
             io.BytesIO(body),  # bytes alone may be taken for a file name and opened
@@ -115,7 +115,7 @@ def _feedparser(body: bytes, headers: dict[str, str], context: _Context) -> Mapp
             response_headers=headers,
         )
     except Exception as exc:  # feedparser promises never to raise; contain it if it does
-        raise ParseError(context.key, f"not a feed: {context.url} ({_describe(exc)})") from exc
+        raise ParseError(context.key, f"not a feed: {context.url} ({describe(exc)})") from exc
     return parsed
 
 
@@ -146,45 +146,46 @@ def _bozo_warnings(parsed: Mapping[str, Any], body: bytes) -> tuple[str, ...]:
 
 def _describe_bozo(exc: object, body: bytes) -> str:
     if not isinstance(exc, SAXParseException):
-        return _describe(exc)
+        return describe(exc)
     # feedparser puts its own XML declaration on a new first line when the body has none,
     # so its line numbers are one too high for such bodies.
     line = (exc.getLineNumber() or 1) - (0 if _XML_DECLARATION.match(body) else 1)
     where = f"line {max(line, 1)}, column {exc.getColumnNumber() or 0}"
-    return _describe(f"{type(exc).__name__}: {exc.getMessage()} at {where}")
+    return describe(f"{type(exc).__name__}: {exc.getMessage()} at {where}")
 
 
-def _xml_entry(item: Mapping[str, Any], context: _Context, feed_author: str) -> Entry:
-    link = _absolute(context.base, item.get("link", ""))
-    raw, detail_base = _xml_summary(item)
-    base = detail_base if _is_http(detail_base) else link or context.base
-    summary_html = sanitize_html(raw, base)
-    summary_text = html_to_text(summary_html)
+def _xml_entry(item: Mapping[str, Any], context: FeedContext, feed_author: str) -> Entry:
+    link = absolute_http_url(context.base, item.get("link", ""))
+    summary, detail_base = _xml_summary(item)
+    base = detail_base if is_http_url(detail_base) else link or context.base
     # A plain .get("updated_parsed") falls back to published_parsed with a DeprecationWarning.
     updated = item.get("updated_parsed") if "updated_parsed" in item else None
-    published = _first_date(item.get("published_parsed"), updated)
-    return _entry(
+    return build_entry(
         context,
         guid=item.get("id"),
         link=link,
         raw_title=item.get("title", ""),
         author=_author_name(item) or feed_author,
-        published=published,
-        summary_html=summary_html,
-        summary_text=summary_text,
-        image=_xml_image(item, base) or _content_image(summary_html, item, base),
-        tags=_terms(tag.get("term") or tag.get("label") for tag in item.get("tags", [])),
+        published=_first_date(item.get("published_parsed"), updated),
+        summary=summary,
+        summary_base=base,
+        image=_xml_image(item, base)
+        or summary_image(summary, base)
+        or next(_content_images(item, base), None),
+        tags=tag_names(tag.get("term") or tag.get("label") for tag in item.get("tags", [])),
     )
 
 
 def _xml_summary(item: Mapping[str, Any]) -> tuple[str, str]:
     """The entry's summary as HTML, and the base its relative URLs resolve against."""
-    detail = item.get("summary_detail") or next(iter(item.get("content", [])), None)
+    details = [item.get("summary_detail"), *item.get("content", [])]
+    # An empty summary says nothing: the content, if any, stands in for it.
+    detail = next((d for d in details if d and (d.get("value") or "").strip()), None)
     if not detail:
         return "", ""
     value = detail.get("value", "")
     if detail.get("type") == "text/plain":
-        value = _text_to_html(value)
+        value = text_to_html(value)
     # Unsanitised, feedparser writes <br/> back as <br></br>, and an HTML parser reads the
     # stray end tag as a second line break; its own sanitiser (the slow path) drops it.
     return _END_BR.sub("", value), detail.get("base", "")
@@ -221,19 +222,19 @@ def _xml_image(item: Mapping[str, Any], base: str) -> str | None:
         for enclosure in item.get("enclosures", [])
         if str(enclosure.get("type", "")).startswith("image/")
     ]
-    return _first_http(base, [*thumbnails, *media, *enclosures])
+    artwork = item.get("image")
+    covers = [artwork.get("href")] if isinstance(artwork, Mapping) else []
+    candidates = [*thumbnails, *media, *enclosures, *covers]
+    return first_http_url(base, [c for c in candidates if isinstance(c, str)])
 
 
-def _content_image(summary_html: str, item: Mapping[str, Any], base: str) -> str | None:
-    if found := first_image(summary_html, base):
-        return found
+def _content_images(item: Mapping[str, Any], base: str) -> Iterator[str]:
     # The summary may be a teaser without the picture the full content carries.
     for content in item.get("content", []):
         if content.get("type") != "text/plain" and (
             found := first_image(content.get("value", ""), base)
         ):
-            return found
-    return None
+            yield found
 
 
 # --- not a feed -----------------------------------------------------------------------

@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Literal
 import httpx
 
 from roundup.config import Config, FeedConfig
-from roundup.draft import build_draft, load_draft, save_draft
+from roundup.draft import build_draft
+from roundup.draft_file import load_draft, save_draft
 from roundup.fetch import FetchRequest, FetchResult, fetch_many
 from roundup.group import group_stories
 from roundup.i18n import labels
@@ -366,7 +367,8 @@ class RenderResult:
 def render_week(config: Config, *, week: str) -> RenderResult:
     """Render ``<output_dir>/<week>/draft.yaml`` into the issue's four files."""
     # Imported here: premailer and lxml cost a third of a second that fetch-only runs skip.
-    from roundup.render import make_environment, render_issue, write_issue
+    from roundup.render import render_issue, write_issue
+    from roundup.theme import make_environment
 
     draft = load_draft(draft_path(config, week))
     issue = render_issue(draft, config, env=make_environment(config))
@@ -691,7 +693,7 @@ def send(
                 test_to=test_to,
             )
             before(plan)
-        return send_week(
+        report = send_week(
             config,
             store,
             week=window.week,
@@ -702,6 +704,9 @@ def send(
             test_to=test_to,
             connect=connect,
         )
+        if report.finished and not dry_run and test_to is None:
+            update_archive(config, store)
+    return report
 
 
 def run(

@@ -60,9 +60,41 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (week, recipient)
     );
     """,
+    # Entries keep their summary as the feed sent it, with the base its relative URLs
+    # resolve against, and are sanitised when read (see roundup.models.Entry). Rows from
+    # before keep their sanitised HTML as their summary: sanitising it again changes
+    # nothing, and its URLs are already absolute. SQLite before 3.35 cannot drop a column,
+    # so the table is rebuilt.
+    """
+    CREATE TABLE entries_v3 (
+        feed TEXT NOT NULL,
+        id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        link TEXT NOT NULL,
+        canonical_url TEXT NOT NULL,
+        author TEXT NOT NULL,
+        published TEXT NOT NULL,
+        dated INTEGER NOT NULL,
+        summary TEXT NOT NULL,
+        summary_base TEXT NOT NULL,
+        image TEXT,
+        tags TEXT NOT NULL,
+        source TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        PRIMARY KEY (feed, id)
+    );
+    INSERT INTO entries_v3
+        SELECT feed, id, title, link, canonical_url, author, published, dated, summary_html,
+            '', image, tags, source, first_seen
+        FROM entries;
+    DROP TABLE entries;
+    ALTER TABLE entries_v3 RENAME TO entries;
+    CREATE INDEX entries_published ON entries (published);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def _statements(script: str) -> list[str]:
+def statements(script: str) -> list[str]:
+    """The SQL statements of one migration step, in order (the steps hold no literal ';')."""
     return [part.strip() for part in script.split(";") if part.strip()]

@@ -3,34 +3,23 @@
 This is the only module that runs SQL. Each feed's fetch result is written in one
 transaction, so an interrupted run leaves the store as it was or with whole feeds only.
 Overlapping runs (cron) are kept apart by an advisory lock file next to the database
-(:func:`roundup.lock.locked`, re-exported here): the second run waits briefly, then raises
+(:func:`roundup.lock.locked`, held by the orchestrator): the second run waits briefly, then raises
 :class:`StoreLocked`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from roundup.errors import StoreError
-from roundup.lock import locked as locked
 from roundup.models import Entry
-from roundup.schema import MIGRATIONS as MIGRATIONS
-from roundup.schema import SCHEMA_VERSION as SCHEMA_VERSION
-from roundup.schema import _statements
-from roundup.store_rows import (
-    _ENTRY_COLUMNS,
-    _INSERT_ENTRY,
-    _dt,
-    _entry,
-    _entry_row,
-    _iso,
-    _replace_times,
-)
+from roundup.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +117,7 @@ class Store:
             )
         for number in range(current, SCHEMA_VERSION):
             with self.transaction():
-                for statement in _statements(MIGRATIONS[number]):
+                for statement in statements(MIGRATIONS[number]):
                     self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
 
@@ -349,4 +338,76 @@ def _feed_state(row: Sequence[object]) -> FeedState:
         last_attempt=_dt(text(row[9])),
         last_success=_dt(text(row[10])),
         moved_to=text(row[11]),
+    )
+
+
+# --- rows: entries to and from SQLite rows, times as fixed-width UTC text -------------
+
+_ENTRY_COLUMNS = (
+    "feed, id, title, link, canonical_url, author, published, dated, summary,"
+    " summary_base, image, tags, source, first_seen"
+)
+_TAGS = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(..., ensure_ascii=False) uses
+_INSERT_ENTRY = f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * 14)})"
+
+
+def _iso(moment: datetime) -> str:
+    """UTC, second precision, fixed width: sorts as text in the same order as in time."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime reached the store")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds")  # "2015-08-10T14:00:00+00:00"
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _entry_row(entry: Entry) -> tuple[object, ...]:
+    return (
+        entry.feed,
+        entry.id,
+        entry.title,
+        entry.link,
+        entry.canonical_url,
+        entry.author,
+        _iso(entry.published),
+        int(entry.dated),
+        entry.summary,
+        entry.summary_base,
+        entry.image,
+        _TAGS.encode(list(entry.tags)) if entry.tags else "[]",
+        entry.source,
+        _iso(entry.first_seen),
+    )
+
+
+def _entry(row: Sequence[object]) -> Entry:
+    return Entry(
+        feed=str(row[0]),
+        id=str(row[1]),
+        title=str(row[2]),
+        link=str(row[3]),
+        canonical_url=str(row[4]),
+        author=str(row[5]),
+        published=datetime.fromisoformat(str(row[6])),
+        dated=bool(row[7]),
+        summary=str(row[8]),
+        summary_base=str(row[9]),
+        image=None if row[10] is None else str(row[10]),
+        tags=tuple(json.loads(str(row[11]))),
+        source=str(row[12]),
+        first_seen=datetime.fromisoformat(str(row[13])),
+    )
+
+
+def _replace_times(entry: Entry, *, published: str | None, first_seen: str) -> Entry:
+    from dataclasses import replace
+
+    seen = datetime.fromisoformat(first_seen)
+    return replace(
+        entry,
+        first_seen=seen,
+        published=datetime.fromisoformat(published) if published else entry.published,
     )

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from roundup import cli as cli_module
 from roundup.cli import cli
-from roundup.store import locked
+from roundup.lock import locked
 from tests.feedserver import FeedServer, Reply, feed_server_fixture  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,11 +90,10 @@ def test_fetch_with_a_failing_feed_exits_3(project: Path, feed_server: FeedServe
 
 def test_locked_store_exits_4(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """While another run holds the lock, `fetch` waits briefly and exits 4."""
-    import roundup.store as store_module
+    import roundup.pipeline as pipeline_module
 
     state = project / ".roundup" / "state.sqlite3"
-    real = store_module.locked
-    monkeypatch.setattr(store_module, "locked", lambda p, **kw: real(p, wait=0.2))
+    monkeypatch.setattr(pipeline_module, "locked", lambda p, **kw: locked(p, wait=0.2))
     with locked(state):
         result = run("fetch")
     assert result.exit_code == 4

@@ -212,7 +212,8 @@ def test_bad_config_messages(old: str, new: str, message: str) -> None:
         ("- a\n- b\n", f"{P}:1: top level: expected a mapping of keys, got a list"),
         (
             "newsletter: {title: x\n",
-            f"{P}:2: not valid YAML: expected ',' or '}}', but got '<stream end>'",
+            f"{P}:2: not valid YAML: did not find expected ',' or '}}' (while parsing a flow "
+            "mapping started on line 1)",
         ),
         ("feeds: []\n", f"{P}:1: newsletter: missing (this key is required)"),
     ],
@@ -266,3 +267,114 @@ def test_readme_reference_is_a_valid_config(tmp_path: Path) -> None:
     assert config.smtp is not None and config.smtp.security == "starttls"
     assert config.newsletter.send_at == "friday 15:00"
     assert [f.section for f in config.feeds] == ["Analysis"]
+
+
+# --- YAML 1.2, and what feeds.yaml never holds ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "    enabled: false",
+            "    enabled: no",
+            "feeds[1].enabled: expected true or false, got 'no'",
+        ),
+        (
+            "    enabled: false",
+            "    enabled: off",
+            "feeds[1].enabled: expected true or false, got 'off'",
+        ),
+        (
+            "    max_items: 5",
+            "    max_items: 1_000",
+            "feeds[0].max_items: expected a whole number from 1 to 10000, got '1_000'",
+        ),
+        (
+            "feeds:\n",
+            "fetch: {timeout: 1:30}\nfeeds:\n",
+            "fetch.timeout: expected a number from 0.1 to 600, got '1:30'",
+        ),
+    ],
+)
+def test_yaml_1_1_forms_are_text(old: str, new: str, message: str) -> None:
+    """yes/no/on/off, underscores and sexagesimal numbers are text in YAML 1.2."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_with(old, new), P)
+    assert str(caught.value).split(": ", 1)[1] == message
+
+
+def test_yaml_1_2_numbers() -> None:
+    """0o17 is octal and 1e1 a float, as YAML 1.2 reads them."""
+    text = config_with("    max_items: 5", "    max_items: 0o17").replace(
+        "feeds:\n", "fetch: {timeout: 1e1, per_host: 0x8}\nfeeds:\n"
+    )
+    config = parse_config(text, P)
+    assert config.feeds[0].max_items == 15
+    assert (config.fetch.timeout, config.fetch.per_host) == (10.0, 8)
+
+
+ALIASES = "roundup's files have no anchors or aliases"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        pytest.param(
+            "  - url: local/feed.atom",
+            "  - &second\n    url: local/feed.atom",
+            f"{P}:20: anchor &second: {ALIASES} (remove it, and write out in full every value "
+            "that refers to it)",
+            id="anchor",
+        ),
+        pytest.param(
+            "    include: [Russia, syria]",
+            "    include: *words",
+            f"{P}:18: alias *words: {ALIASES} (write the value out in full)",
+            id="alias",
+        ),
+        pytest.param(
+            "    max_items: 5",
+            "    max_items: !!int 5",
+            f"{P}:17: tag !!int: roundup's files have no tags (remove it; quotes make a value "
+            "text)",
+            id="tag",
+        ),
+        pytest.param(
+            "    max_items: 5",
+            "    {max_items: 5}: 5",
+            f"{P}:17: a list or mapping as a key: roundup's keys are names (write the key as text)",
+            id="mapping as a key",
+        ),
+        pytest.param(
+            "    max_items: 5",
+            "    ? [max_items]\n    : 5",
+            f"{P}:17: a list or mapping as a key: roundup's keys are names (write the key as text)",
+            id="list as a key",
+        ),
+        pytest.param(
+            "    max_items: 5",
+            "    max_items: 5\n    max_items: 6",
+            f"{P}:18: max_items: given twice in one mapping (keep one; the other is on line 17)",
+            id="duplicate key",
+        ),
+    ],
+)
+def test_refused_with_one_line(old: str, new: str, message: str) -> None:
+    """Anchors, aliases, tags and keys that are not names: the file, the line, what to do."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_with(old, new), P)
+    assert str(caught.value) == message
+
+
+def test_an_alias_bomb_is_refused_quickly() -> None:
+    """A mapping key made of nested aliases (9**9 strings if expanded) is refused at once."""
+    bomb = ["x0: &x0 [a, a, a, a, a, a, a, a, a]"]
+    bomb += [f"x{n}: &x{n} [{', '.join([f'*x{n - 1}'] * 9)}]" for n in range(1, 9)]
+    bomb.append("? *x8\n: boom")
+    with pytest.raises(ConfigError) as caught:
+        parse_config("\n".join(bomb) + "\n" + GOOD, P)
+    assert str(caught.value) == (
+        f"{P}:1: anchor &x0: {ALIASES} (remove it, and write out in full every value that "
+        "refers to it)"
+    )

@@ -25,7 +25,7 @@ from roundup.desk import STALE, create_app, create_server
 from roundup.desk.metadata import fetch_metadata, read_metadata
 from roundup.desk.server import DeskServer
 from roundup.desk.web import Request, check_request, is_loopback
-from roundup.draft import load_draft, save_draft
+from roundup.draft_file import load_draft, save_draft
 from roundup.edit import set_meta, update_item
 from roundup.errors import FetchError, RoundupError, SendError
 from roundup.pipeline import (

@@ -16,7 +16,7 @@ import pytest
 
 from roundup.desk import STALE
 from roundup.desk.server import DeskServer
-from roundup.draft import load_draft
+from roundup.draft_file import load_draft
 from roundup.models import Draft
 from roundup.pipeline import draft_path, email_digest, render_week
 from roundup.store import Store

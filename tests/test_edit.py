@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from roundup.draft import dump_draft, parse_draft
+from roundup.draft_file import dump_draft, parse_draft
 from roundup.edit import (
     add_item,
     editor_item,

@@ -18,7 +18,9 @@ import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
-from roundup.render import EMAIL_LIMIT, EMAIL_WARN, UNSUBSCRIBE_TOKEN, RenderedIssue, render_issue
+from roundup.email_budget import EMAIL_LIMIT, EMAIL_WARN
+from roundup.models import UNSUBSCRIBE_TOKEN
+from roundup.render import RenderedIssue, render_issue
 from tests.test_render import big_draft, sample_config, sample_draft
 
 cssutils.log.setLevel(logging.CRITICAL)

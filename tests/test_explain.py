@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from roundup.config import Config, load_config
-from roundup.draft import load_draft, save_draft
+from roundup.draft_file import load_draft, save_draft
 from roundup.models import DraftSection
 from roundup.pipeline import draft_path, explain, fetch_feeds, make_draft, resolve_window
 from roundup.store import Store

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 import pytest
 
 from roundup.normalize import (
+    absolute_http_url,
     canonical_url,
     clean_title,
     entry_id,
+    first_http_url,
     first_image,
     html_to_text,
+    join_url,
     sanitize_html,
+    summary_image,
+    summary_text,
+    summary_title,
+    tag_names,
+    text_to_html,
     title_from_text,
 )
 
@@ -288,3 +298,158 @@ def test_entry_id_hash_depends_on_title_and_content() -> None:
         entry_id(None, None, "A", "C"),
     }
     assert len(ids) == 3
+
+
+# --- links ------------------------------------------------------------------------------
+
+JOIN_CASES = [
+    "https://example.org/a/b",
+    "https://example.org",
+    "http://example.org/a?x=1&y=2#frag",
+    "https://example.org/a?",  # urljoin drops the empty query
+    "https://example.org/a#",  # and the empty fragment
+    "https://example.org/a;params?x",  # and parses path parameters
+    "https://example.org/a/../b",  # an absolute URL keeps its dot segments
+    "HTTPS://Example.org/a",  # urljoin lower-cases the scheme
+    "https://exa\tmple.org/a",  # and removes tabs and newlines
+    "https://user@example.org:8080/a",
+    "http://example.org/a",  # another scheme than the base's
+    "ftp://example.org/a",
+    "/root",
+    "relative/path",
+    "?only=query",
+    "#only-fragment",
+    "//other.example/x",
+    "../up",
+    "https://ex\u00e4mple.org/caf\u00e9",
+    "mailto:a@example.org",
+    "tag:example.org,2015:post-1",
+    "urn:uuid:0e5e5e5e",
+    "ftp:relative",  # a scheme urljoin does resolve
+    "HTTP:relative",
+    "ta\tg:x",
+    "t3_abc",
+    "1234",
+]
+
+
+@pytest.mark.parametrize("reference", JOIN_CASES)
+def test_join_url_is_urljoin(reference: str) -> None:
+    """join_url's shortcut for absolute URLs gives exactly what urljoin gives."""
+    assert join_url(BASE, reference) == urljoin(BASE, reference)
+    assert join_url("", reference) == reference
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/a/b",
+        "http://example.org/",
+        "https://sub.example.org/a;b/c%20d",
+        "https://example.org./x",
+        "https://example.org/a/../b",
+        "https://Example.org/a",
+        "https://example.org:443/a",
+        "https://example.org/a?utm_source=x",
+    ],
+)
+def test_canonical_url_shortcut_agrees(url: str) -> None:
+    """A canonical URL comes back as the full treatment (a fragment forces it) gives it."""
+    assert canonical_url(url) == canonical_url(url + "#fragment")
+
+
+@pytest.mark.parametrize(
+    ("base", "link", "expected"),
+    [
+        ("https://example.org/blog/", "post/1", "https://example.org/blog/post/1"),
+        ("https://example.org/", "  /a  ", "https://example.org/a"),
+        ("", "https://example.org/a", "https://example.org/a"),
+        ("", "post/1", ""),
+        ("https://example.org/", "javascript:alert(1)", ""),
+        ("https://example.org/", "ftp://example.org/f", ""),
+        ("https://example.org/", "http://[::1/", ""),  # a malformed IPv6 host
+        ("https://example.org/", "", ""),
+    ],
+)
+def test_absolute_http_url(base: str, link: str, expected: str) -> None:
+    """Links resolve against the base and survive only as http(s)."""
+    assert absolute_http_url(base, link) == expected
+
+
+def test_first_http_url() -> None:
+    """The first candidate that makes an http(s) URL wins; others are skipped."""
+    candidates = [None, "", "data:image/png;base64,AA", "/i.png", "https://x.example/j.png"]
+    assert first_http_url("https://example.org/", candidates) == "https://example.org/i.png"
+    assert first_http_url("", [None, "rel.png"]) is None
+
+
+def test_tag_names() -> None:
+    """Tags are cleaned and de-duplicated ignoring case, first spelling and order kept."""
+    assert tag_names(["B", "a", None, "b", " A ", "C &amp; D", ""]) == ("B", "a", "C & D")
+
+
+# --- summaries ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a < b & c", "<p>a &lt; b &amp; c</p>"),
+        ("one\ntwo\n\n  three  ", "<p>one<br>two</p><p>three</p>"),
+        ("", ""),
+    ],
+)
+def test_text_to_html(text: str, expected: str) -> None:
+    """Plain text becomes escaped paragraphs, single newlines line breaks."""
+    assert text_to_html(text) == expected
+
+
+def test_summary_text_is_the_text_of_the_sanitised_summary() -> None:
+    """The text of a summary is what its sanitised HTML shows: no script, no style."""
+    raw = "<h1>Head</h1><script>x()</script><p>Body &amp; <b>more</b></p><style>p{}</style>"
+    assert (
+        summary_text(raw, BASE) == html_to_text(sanitize_html(raw, BASE)) == "Head\n\nBody & more"
+    )
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "<p>Short micro-post. With a second sentence.</p>",
+        "<p>" + "word " * 2000 + "</p>",  # longer than the part first read, one paragraph
+        "<p>First paragraph, short</p>" + "<p>" + "filler " * 1000 + "</p>",
+        "<style>" + "x" * 5000 + "</style><p>After a long style block.</p>",  # nothing early
+        "<!--" + "c" * 5000 + "--><p>After a long comment.</p>",
+        "<p>" + "&amp;" * 1500 + " end.</p>",
+        "A" * 3999 + "<b>B</b> and more " * 300,
+    ],
+    ids=[
+        "short",
+        "one-long-paragraph",
+        "short-first-paragraph",
+        "style",
+        "comment",
+        "entities",
+        "cut",
+    ],
+)
+def test_summary_title_reads_only_what_it_needs(summary: str) -> None:
+    """A title from the start of a long summary equals the one from the whole of it."""
+    assert summary_title(summary, BASE) == title_from_text(summary_text(summary, BASE))
+
+
+@pytest.mark.parametrize(
+    ("summary", "expected"),
+    [
+        ('<p>x</p><img src="a.jpg">', "https://example.org/blog/post/a.jpg"),
+        ("<p>no picture</p>", None),
+        ('<a href="x"<img src="https://i.example/broken.jpg">', None),  # broken markup
+        ('<!-- <img src="https://i.example/c.jpg"> -->', None),
+        ('<img src="https://i.example/p.gif" width="1" height="1">', None),
+    ],
+)
+def test_summary_image_is_what_the_sanitised_summary_shows(
+    summary: str, expected: str | None
+) -> None:
+    """A summary's image is the first real one its sanitised form shows."""
+    assert summary_image(summary, BASE) == expected

@@ -94,3 +94,32 @@ def test_bad_opml_changes_nothing(tmp_path: Path, data: bytes, message: str) -> 
     with pytest.raises(ConfigError, match=f"bad.opml: {message.split('(')[0]}"):
         import_opml(config, opml)
     assert config.read_text() == CONFIG
+
+
+def test_a_feeds_yaml_with_aliases_is_refused_before_it_is_edited(tmp_path: Path) -> None:
+    """The file is checked (refusing anchors and aliases) before the round trip reads it."""
+    config, opml = tmp_path / "feeds.yaml", tmp_path / "subs.opml"
+    text = CONFIG.replace("  - name: Analysis", "  - &a {name: Analysis}\n  - *a")
+    config.write_text(text)
+    opml.write_bytes(OPML)
+    with pytest.raises(ConfigError) as caught:
+        import_opml(config, opml)
+    assert str(caught.value) == (
+        f"{config}:7: anchor &a: roundup's files have no anchors or aliases (remove it, and "
+        "write out in full every value that refers to it)"
+    )
+    assert config.read_text() == text
+
+
+def test_yaml_1_2_values_survive_the_round_trip(tmp_path: Path) -> None:
+    """Feed names that YAML 1.1 would read as booleans or numbers stay text once imported."""
+    config, opml = tmp_path / "feeds.yaml", tmp_path / "subs.opml"
+    config.write_text(CONFIG)
+    names = ["yes", "off", "0o17", "1_000", "2015-08-12", "null", "1e3"]
+    outlines = "".join(
+        f'<outline text="{name}" type="rss" xmlUrl="https://e.example/{n}"/>'
+        for n, name in enumerate(names)
+    )
+    opml.write_text(f"<opml><body>{outlines}</body></opml>")
+    import_opml(config, opml)
+    assert [feed.name for feed in load_config(config).feeds[1:]] == names

@@ -74,3 +74,57 @@ def test_make_entry_defaults_and_changes() -> None:
         "https://example.org/story",
     )
     assert entry.published.tzinfo is not None
+
+
+def _declared_dependencies() -> set[str]:
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = (re.split(r"[\s<>=!~\[;]", spec, maxsplit=1)[0] for spec in project["dependencies"])
+    return {name.lower().replace("_", "-").replace(".", "-") for name in names}
+
+
+def _imported_top_level_modules() -> set[str]:
+    import ast
+
+    found: set[str] = set()
+    for path in (ROOT / "roundup").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module.split(".")[0])
+    return found - set(sys.stdlib_module_names) - {"roundup"}
+
+
+def test_every_imported_package_is_declared() -> None:
+    """Each third-party module the package imports comes from a declared dependency."""
+    from importlib.metadata import packages_distributions
+
+    owners = packages_distributions()
+    declared = _declared_dependencies()
+    modules = _imported_top_level_modules()
+    assert "lxml" in modules  # the walk sees real imports
+    undeclared = sorted(
+        module
+        for module in modules
+        if not {d.lower().replace("_", "-").replace(".", "-") for d in owners.get(module, [])}
+        & declared
+    )
+    assert undeclared == []
+
+
+def test_licence_metadata_matches_the_licence_file() -> None:
+    """pyproject's licence is the one LICENSE grants, and no file carries another's notice."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["license"] == "MIT"
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License\n")
+    notices = [
+        path.name
+        for path in (ROOT / "roundup").rglob("*.py")
+        if "Redistribution and use in source and binary forms" in path.read_text(encoding="utf-8")
+    ]
+    assert notices == []

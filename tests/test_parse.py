@@ -544,6 +544,54 @@ def test_tags_are_deduplicated_in_order() -> None:
     assert only(rss(item)).tags == ("B", "a", "C & D")
 
 
+def test_summaries_are_sanitised_only_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsing does not sanitise or extract text; the first read of summary_text does, once."""
+    import roundup.normalize
+
+    calls: list[str] = []
+    sanitize = roundup.normalize.sanitize_html
+
+    def counting(html: str, base: str) -> str:
+        calls.append(html)
+        return sanitize(html, base)
+
+    monkeypatch.setattr(roundup.normalize, "sanitize_html", counting)
+    items = "".join(
+        f"<item><title>t{n}</title><guid>g{n}</guid><description>&lt;p&gt;Body {n} &amp;amp; "
+        f"&lt;script&gt;x()&lt;/script&gt;&lt;/p&gt;</description></item>"
+        for n in range(20)
+    )
+    body = f'<rss version="2.0"><channel><title>C</title>{items}</channel></rss>'.encode()
+    entries = parse(body).entries
+    assert len(entries) == 20 and calls == []
+    assert entries[3].summary == "<p>Body 3 &amp; <script>x()</script></p>"  # as the feed sent it
+    assert entries[3].summary_text == "Body 3 &"
+    assert entries[3].summary_text == "Body 3 &"
+    assert len(calls) == 1  # worked out once, then kept
+    assert "<script" not in entries[3].summary_html
+
+
+def test_untitled_and_unlinked_entries_read_their_text() -> None:
+    """The title fallback and the content hash read the summary's text at parse time."""
+    body = rss(
+        "<description>&lt;p&gt;A thought. More.&lt;/p&gt;"
+        "&lt;script&gt;x&lt;/script&gt;</description>"
+    )
+    entry = only(body)
+    assert entry.title == "A thought."
+    assert entry.id.startswith("sha1:")
+
+
+def test_long_summaries_are_capped() -> None:
+    """What an entry keeps of its summary is bounded, whatever the feed sends."""
+    from roundup.normalize import SUMMARY_LIMIT
+
+    long = "&lt;p&gt;" + "word " * (SUMMARY_LIMIT // 4) + "&lt;/p&gt;"
+    entry = only(rss(f"<title>t</title><description>{long}</description>"))
+    assert len(entry.summary) == SUMMARY_LIMIT
+    assert entry.summary_text.startswith("word word")
+
+
 def test_parsing_is_deterministic() -> None:
     """The same bytes and fetch time give equal results."""
     bodies = [(FIXTURES / name).read_bytes() for name in FEED_FILES]

@@ -169,7 +169,7 @@ def _relocate(config: Config, tmp_path: Path) -> Config:
 @pytest.mark.parametrize("week", ["2015-W33"])
 def test_redraft_keeps_removed_items_removed(tmp_path: Path, week: str) -> None:
     """Deleting an item from draft.yaml by hand survives the next `draft`."""
-    from roundup.draft import load_draft, save_draft
+    from roundup.draft_file import load_draft, save_draft
     from roundup.models import Draft, DraftSection
 
     config = _relocate(load_config(ROOT / "feeds.yaml"), tmp_path)

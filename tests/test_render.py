@@ -15,20 +15,14 @@ import pytest
 from lxml import html as lxml_html
 from ruamel.yaml import YAML
 
-from roundup import render, text
 from roundup.config import Config, Newsletter
+from roundup.email_budget import EMAIL_LIMIT, EMAIL_WARN, MORE_LIMIT
 from roundup.errors import RenderError
-from roundup.models import Draft, DraftItem, DraftSection
-from roundup.render import (
-    EMAIL_LIMIT,
-    EMAIL_WARN,
-    UNSUBSCRIBE_TOKEN,
-    RenderedIssue,
-    make_environment,
-    post_url,
-    render_issue,
-    write_issue,
-)
+from roundup.issue_view import markdown_html, post_url
+from roundup.models import UNSUBSCRIBE_TOKEN, Draft, DraftItem, DraftSection
+from roundup.outputs import IssueContext, Renderer, post_md
+from roundup.plain_text import tidy
+from roundup.render import RENDERERS, RenderedIssue, check_templates, render_issue, write_issue
 
 TZ = ZoneInfo("America/New_York")
 IMAGE_HOST = "https://images.example.org/"
@@ -240,13 +234,7 @@ def big_draft(count: int) -> Draft:
 
 def output(issue: RenderedIssue, name: str) -> str:
     """One of the four outputs of ``issue`` by file name."""
-    return dict(
-        zip(
-            OUTPUTS,
-            (issue.email_html, issue.email_text, issue.post_md, issue.post_html),
-            strict=True,
-        )
-    )[name]
+    return issue.outputs[name]
 
 
 @pytest.fixture(scope="module")
@@ -340,25 +328,6 @@ def test_template_syntax_error_names_template_and_line(tmp_path: Path) -> None:
     (tmp_path / "post.md").write_text("ok\n{% if issue.subject %}\nno endif\n")
     with pytest.raises(RenderError, match=r"post\.md:\d+: Unexpected end of template"):
         render_issue(sample_draft(), sample_config(tmp_path))
-
-
-def test_default_theme_is_found() -> None:
-    """default_templates_dir() finds the theme, with all of its templates."""
-    folder = render.default_templates_dir()
-    names = {path.name for path in folder.iterdir()}
-    assert {"email.html", "email.css", "email.txt", "post.md", "post.html"} <= names
-
-
-def test_environment_autoescapes_html_only(tmp_path: Path) -> None:
-    """Autoescape is on for .html templates and off for text and Markdown."""
-    (tmp_path / "a.html").write_text("{{ v }}")
-    (tmp_path / "a.txt").write_text("{{ v }}")
-    (tmp_path / "a.md").write_text("{{ v }}")
-    env = make_environment(sample_config(tmp_path))
-    value = "<b>&</b>"
-    assert env.get_template("a.html").render(v=value) == "&lt;b&gt;&amp;&lt;/b&gt;"
-    assert env.get_template("a.txt").render(v=value) == value
-    assert env.get_template("a.md").render(v=value) == value
 
 
 # --- language ------------------------------------------------------------------------------
@@ -471,7 +440,7 @@ def test_links_are_upgraded_to_https_everywhere(sample: RenderedIssue) -> None:
 )
 def test_note_links(note: str, html: str) -> None:
     """Links in notes: http is upgraded, mailto kept, anything else keeps only its words."""
-    assert render.markdown_html(note) == f"<p>{html}</p>"
+    assert markdown_html(note) == f"<p>{html}</p>"
 
 
 @pytest.mark.parametrize(
@@ -565,7 +534,7 @@ def test_email_size_budget_with_1000_items_leaves_the_rest_to_the_post() -> None
     issue = render_issue(big_draft(1000), sample_config())
     assert len(issue.email_html.encode("utf-8")) <= EMAIL_WARN
     more = _more_items(issue.email_html)
-    assert len(more) == render.MORE_LIMIT
+    assert len(more) == MORE_LIMIT
     shown = len(_body_items(issue.email_html)) + len(more)
     assert f"left the last {1000 - shown} items out of the email" in issue.notices[-1]
     assert f"(+{1000 - shown})" in issue.email_html
@@ -629,57 +598,6 @@ def test_text_part_note_links_and_lists(sample: RenderedIssue) -> None:
     refs = _references(sample.email_text)
     assert "https://www.state.gov/e/eb/tfs/spi/iran/jcpoa/" in refs.values()
     assert "mailto:editors@example.org" in refs.values()
-
-
-@pytest.mark.parametrize(
-    ("value", "width", "expected"),
-    [
-        ("short words only", 72, "short words only"),
-        ("aaa bbb ccc", 7, "aaa bbb\nccc"),
-        ("x " + "y" * 12, 5, "x\nyyyyy\nyyyyy\nyy"),
-        ("see https://example.org/" + "a" * 80, 72, "see\nhttps://example.org/" + "a" * 80),
-        ("", 72, ""),
-    ],
-)
-def test_wrap(value: str, width: int, expected: str) -> None:
-    """Words re-flow to the width; long words split, except URLs."""
-    assert text.wrap(value, width) == expected
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("https://example.org/a?b=c#d", "https://example.org/a?b=c#d"),
-        ("http://example.org/a", "https://example.org/a"),
-        ("HTTP://Example.org/", "https://Example.org/"),
-        ("javascript:alert(1)", ""),
-        (" javascript:alert(1)", ""),
-        ("data:text/html,x", ""),
-        ("/relative/path", ""),
-        ("https:///nohost", ""),
-        ("https://exa mple.org/", ""),
-        ("mailto:someone@example.org", ""),
-    ],
-)
-def test_safe_url(url: str, expected: str) -> None:
-    """Only http(s) URLs with a host survive, as https."""
-    assert text.safe_url(url) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("plain words", "plain words"),
-        ("*not emphasis* and [not](a link)", r"\*not emphasis\* and \[not\](a link)"),
-        ("# not a heading", r"\# not a heading"),
-        ("1. not a list", r"1\. not a list"),
-        ("- not a bullet", r"\- not a bullet"),
-        ("<b>raw</b> & {% tag %}", r"\<b\>raw\</b\> \& \{% tag %\}"),
-    ],
-)
-def test_markdown_escape(value: str, expected: str) -> None:
-    """Plain text is made literal in Markdown."""
-    assert text.md_escape(value) == expected
 
 
 # --- the blog post -------------------------------------------------------------------------
@@ -753,6 +671,61 @@ def test_write_issue_failure_is_a_render_error(tmp_path: Path, sample: RenderedI
         write_issue(blocker / "sub", sample)
 
 
+# --- the registry of outputs ------------------------------------------------------------
+
+
+def render_links(context: IssueContext) -> str:
+    """A sixth output, as its own module would define it: every item's title and link."""
+    return tidy(context.render("links.txt", sections=context.issue.sections))
+
+
+LINKS = Renderer("links.txt", render_links)
+LINKS_TEMPLATE = """{{ issue.subject | underline("=") }}
+{% for section in sections %}
+
+{{ section.name }}
+{% for item in section.items %}
+- {{ item.title }}{% if item.url %} <{{ item.url }}>{% endif %}
+
+{% endfor %}
+{% endfor %}
+"""
+
+
+def test_the_registry_holds_the_four_outputs() -> None:
+    """RENDERERS names each output once, in the order write_issue writes them."""
+    assert [renderer.name for renderer in RENDERERS] == list(OUTPUTS)
+
+
+def test_registered_renderer_adds_an_output(tmp_path: Path, sample: RenderedIssue) -> None:
+    """One more Renderer over one more template is rendered and written like the others."""
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (theme / "links.txt").write_text(LINKS_TEMPLATE)
+    issue = render_issue(sample_draft(), sample_config(theme), renderers=(*RENDERERS, LINKS))
+
+    links = issue.outputs["links.txt"]
+    assert links.startswith("8/14 Weekly Roundup\n===================\n\nMiddle East\n")
+    assert "- The Iran Deal and the Limits of Coercion <https://warontherocks.com/2015/08/" in links
+    assert '- Syria\'s war alert("title") & the refugee exodus\n' in links  # no link: unsafe
+    assert links.count("\n- ") == 10 and links.endswith(">\n")
+    assert {name: issue.outputs[name] for name in OUTPUTS} == dict(sample.outputs)
+    assert issue.notices == sample.notices
+
+    paths = write_issue(tmp_path / "2015-W33", issue)
+    assert [path.name for path in paths] == [*OUTPUTS, "links.txt"]
+    assert (tmp_path / "2015-W33" / "links.txt").read_text(encoding="utf-8") == links
+
+
+def test_renderers_choose_the_outputs(tmp_path: Path) -> None:
+    """render_issue makes only the outputs it is given; the others are not rendered."""
+    (tmp_path / "post.html").write_text("{{ issue.no_such_field }}")  # would fail if rendered
+    issue = render_issue(sample_draft(), sample_config(tmp_path), renderers=(post_md.RENDERER,))
+    assert list(issue.outputs) == ["post.md"]
+    with pytest.raises(KeyError):
+        issue.post_html  # noqa: B018 - the property is the thing tested
+
+
 def test_issue_dates_use_the_newsletter_timezone() -> None:
     """An item published late on the 14th in New York is dated the 14th, not the 15th."""
     late = _item("example.org/late", "Late", "Source", None, published=_at(14, 23))
@@ -763,7 +736,7 @@ def test_issue_dates_use_the_newsletter_timezone() -> None:
 
 def test_check_templates_accepts_the_default_theme() -> None:
     """check_templates passes for the default theme."""
-    render.check_templates(sample_config())
+    check_templates(sample_config())
 
 
 @pytest.mark.parametrize(
@@ -786,7 +759,7 @@ def test_check_templates_reports_the_faulty_template(
     (tmp_path / name).write_text(body)
     (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n")  # not a template: ignored
     with pytest.raises(RenderError, match=message):
-        render.check_templates(sample_config(tmp_path))
+        check_templates(sample_config(tmp_path))
 
 
 @pytest.mark.parametrize(

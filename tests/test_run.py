@@ -14,9 +14,10 @@ from click.testing import CliRunner
 from roundup import cli as cli_module
 from roundup.cli import cli
 from roundup.config import Config, load_config
-from roundup.draft import load_draft, save_draft
+from roundup.draft_file import load_draft, save_draft
+from roundup.lock import locked
 from roundup.pipeline import approve_week, draft_path, run_once
-from roundup.store import Store, locked
+from roundup.store import Store
 from tests.smtpserver import SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from roundup.errors import ExitCode, StoreError, StoreLocked
+from roundup.lock import locked
 from roundup.models import Entry
-from roundup.store import MIGRATIONS, SCHEMA_VERSION, FeedUpdate, Store, locked
+from roundup.schema import MIGRATIONS, SCHEMA_VERSION
+from roundup.store import FeedUpdate, Store
 from roundup.testing import make_entry
 
 T0 = datetime(2015, 8, 10, 12, 0, tzinfo=UTC)

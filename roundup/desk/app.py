@@ -30,7 +30,6 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +41,7 @@ from roundup import pipeline
 from roundup.config import Config
 from roundup.desk import views
 from roundup.desk.metadata import fetch_metadata
+from roundup.desk.views import Snapshot
 from roundup.desk.web import (
     Refused,
     Request,
@@ -57,7 +57,7 @@ from roundup.desk.web import (
     text_field,
     token_redirect,
 )
-from roundup.draft import dump_draft, parse_draft, save_draft
+from roundup.draft_file import dump_draft, parse_draft, save_draft
 from roundup.edit import (
     add_item,
     editor_item,
@@ -83,15 +83,6 @@ STALE = (
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """draft.yaml as read once: its version, and the draft or why it cannot be read."""
-
-    version: str
-    draft: Draft | None
-    error: str = ""
 
 
 # --- the app ------------------------------------------------------------------------------

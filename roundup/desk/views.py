@@ -16,7 +16,7 @@ import jinja2
 
 from roundup import pipeline
 from roundup.config import Config
-from roundup.draft import EDITOR_PREFIX
+from roundup.draft_file import EDITOR_PREFIX
 from roundup.errors import RenderError
 from roundup.i18n import format_date, labels
 from roundup.models import Draft, DraftItem
@@ -25,10 +25,18 @@ from roundup.store import IssueRecord
 from roundup.week import Window
 
 if TYPE_CHECKING:
-    from roundup.desk.app import Snapshot
     from roundup.render import RenderedIssue
 
 UI_LANGUAGE = "en"  # the desk speaks English; the issue keeps the newsletter's language
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """draft.yaml as read once: its version, and the draft or why it cannot be read."""
+
+    version: str
+    draft: Draft | None
+    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +119,8 @@ class Views:
     def rendered(self, version: str, draft: Draft) -> RenderedIssue:
         """The issue as it will be sent, rendered once per version."""
         # Imported here: premailer and lxml take a third of a second the server need not wait for.
-        from roundup.render import make_environment, render_issue
+        from roundup.render import render_issue
+        from roundup.theme import make_environment
 
         with self._lock:
             if version not in self._renders:
@@ -308,7 +317,7 @@ def _environment(
 
 
 def _numbers(rendered: RenderedIssue, draft: Draft) -> Numbers:
-    from roundup.render import EMAIL_LIMIT
+    from roundup.email_budget import EMAIL_LIMIT
 
     size = len(rendered.email_html.encode("utf-8"))
     return Numbers(

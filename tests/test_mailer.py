@@ -1,0 +1,121 @@
+"""The Mailer seam: the send ledger works with any backend, not just SMTP.
+
+The backend here is a real one, written for the test: it delivers into a Maildir (the
+mailbox format local delivery agents write), refusing one address as a server would.
+"""
+
+from __future__ import annotations
+
+import email
+import mailbox
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from roundup import mailer as mailer_module
+from roundup.config import SmtpSettings
+from roundup.errors import SendError
+from roundup.mailer import ACCEPTED, PENDING, REFUSED, Outcome, describe_route, open_mailer
+from roundup.send import send_issue
+from roundup.smtp import SmtpMailer
+from roundup.store import Store
+from tests.test_send import NOW, PEOPLE, SECRET, WEEK, setup_for
+
+
+class MaildirMailer:
+    """Delivers each copy into a Maildir; ``refuse`` is refused, ``flaky`` fails once."""
+
+    def __init__(self, folder: Path, *, refuse: str = "", flaky: str = "") -> None:
+        self.box = mailbox.Maildir(folder, create=True)
+        self.refuse = refuse
+        self.flaky = flaky
+        self.resets = 0
+        self.closed = False
+
+    def send(self, recipient: str, message: bytes) -> Outcome:
+        if recipient == self.refuse:
+            return Outcome(REFUSED, "550 no such mailbox")
+        if recipient == self.flaky:
+            self.flaky = ""
+            return Outcome(PENDING, "451 try again later")
+        parsed = email.message_from_bytes(message)
+        parsed["Delivered-To"] = recipient
+        self.box.add(parsed)
+        return Outcome(ACCEPTED)
+
+    def reset(self) -> None:
+        self.resets += 1
+
+    def close(self) -> None:
+        self.closed = True
+
+    def delivered_to(self) -> list[str]:
+        return sorted(str(message["Delivered-To"]) for message in self.box)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(tmp_path / "state.sqlite3") as opened:
+        yield opened
+
+
+def send_with(tmp_path: Path, store: Store, backend: MaildirMailer) -> tuple[object, ...]:
+    setup = setup_for(tmp_path, store, SmtpSettings(host="unused.invalid"))
+    report = send_issue(
+        message=setup.message,
+        draft=setup.draft,
+        config=setup.config,
+        store=store,
+        now=lambda: NOW,
+        secret=SECRET,
+        connect=lambda: backend,
+        sleep=lambda _s: None,
+    )
+    return report.accepted, report.refused, report.skipped, report.pending
+
+
+def test_the_ledger_delivers_through_any_mailer_once(tmp_path: Path, store: Store) -> None:
+    """Every subscriber lands in the Maildir once; a second send delivers nothing more."""
+    backend = MaildirMailer(tmp_path / "Maildir")
+    first = send_with(tmp_path, store, backend)
+    second = send_with(tmp_path, store, backend)
+    assert first == (tuple(PEOPLE), (), (), ())
+    assert second == ((), (), tuple(PEOPLE), ())
+    assert backend.delivered_to() == sorted(PEOPLE)
+    assert backend.closed
+
+
+def test_refusals_are_recorded_and_temporary_failures_retried(tmp_path: Path, store: Store) -> None:
+    """A refusal is recorded with the backend's words; a 451 is retried after a reset."""
+    backend = MaildirMailer(tmp_path / "Maildir", refuse=PEOPLE[0], flaky=PEOPLE[1])
+    accepted, refused, _skipped, pending = send_with(tmp_path, store, backend)
+    assert refused == ((PEOPLE[0], "550 no such mailbox"),)
+    assert accepted == tuple(PEOPLE[1:]) and pending == ()
+    assert backend.resets == 1
+    assert store.deliveries(WEEK)[PEOPLE[0]] == ("refused", "550 no such mailbox")
+
+
+def test_open_mailer_builds_the_configured_backend(tmp_path: Path, store: Store) -> None:
+    """feeds.yaml's smtp: section gives an SmtpMailer, described in the send plan."""
+    setup = setup_for(tmp_path, store, SmtpSettings(host="mail.example.org", port=2525))
+    built = open_mailer(setup.config, {})
+    assert isinstance(built, SmtpMailer)
+    assert built.envelope_from == "roundup@example.org"
+    assert describe_route(setup.config) == " via mail.example.org:2525 (starttls)"
+
+
+def test_every_backend_in_the_table_offers_what_the_seam_needs() -> None:
+    """Each listed module has from_config and describe: adding one is one module + a line."""
+    import importlib
+
+    for name, module_name in mailer_module.BACKENDS.items():
+        module = importlib.import_module(module_name)
+        assert callable(module.from_config) and callable(module.describe), name
+
+
+def test_no_smtp_section_is_a_clear_error(tmp_path: Path, store: Store) -> None:
+    """Without a backend's settings, open_mailer says what to add."""
+    setup = setup_for(tmp_path, store, None, to=("list@example.org",))
+    with pytest.raises(SendError, match=r"feeds\.yaml: no smtp: section"):
+        open_mailer(setup.config, {})
