@@ -248,6 +248,8 @@ def first_image(html_text: str, base_url: str) -> str | None:
     for match in _IMG_TAG.finditer(html_text):
         attributes = _attributes(match.group(0))
         src = attributes.get("src", "").strip()
+        if not src:
+            continue  # joined to the base it would name the page, not a picture
         try:
             src = urljoin(base_url, src) if base_url else src
         except ValueError:

@@ -386,12 +386,12 @@ def email_digest(issue: RenderedIssue) -> str:
 
 def is_approved(record: IssueRecord | None, issue: RenderedIssue) -> bool:
     """True when the week's recorded approval is for exactly this rendered email."""
-    return bool(record and record.approved_hash and record.approved_hash == email_digest(issue))
+    return record is not None and record.approves(email_digest(issue))
 
 
 def is_sent(record: IssueRecord | None) -> bool:
     """True once every recipient of the week's issue was accepted or refused."""
-    return record is not None and record.sent_at is not None
+    return record is not None and record.sent
 
 
 def may_send(config: Config, record: IssueRecord | None, issue: RenderedIssue) -> bool:

@@ -173,7 +173,7 @@ def send_issue(
         notes=tuple(run.notes),
     )
     issue = store.issue(draft.week)
-    if report.finished and (run.accepted or run.refused or issue is None or not issue.sent_at):
+    if report.finished and (run.accepted or run.refused or issue is None or not issue.sent):
         store.mark_sent(draft.week, _item_urls(draft), at=now())
     return report
 

@@ -59,12 +59,23 @@ class FeedUpdate:
 
 @dataclass(frozen=True, slots=True)
 class IssueRecord:
+    """What the store knows of one week's issue."""
+
     week: str
     number: int
     approved_by: str | None = None
     approved_at: datetime | None = None
-    approved_hash: str | None = None
+    approved_hash: str | None = None  # the sha256 of the email as approved
     sent_at: datetime | None = None
+
+    @property
+    def sent(self) -> bool:
+        """The "was it sent" rule: every recipient was accepted or refused."""
+        return self.sent_at is not None
+
+    def approves(self, digest: str) -> bool:
+        """The approval rule: approved, and for exactly the email whose sha256 is ``digest``."""
+        return self.approved_hash is not None and self.approved_hash == digest
 
 
 class Store:

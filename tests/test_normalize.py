@@ -180,6 +180,7 @@ def test_sanitize_html_drops_relative_urls_without_an_http_base(base: str) -> No
         ('<img src="x.png">', "", None),
         ('<img src="http://[bad/x.png"><img src="ok.png">', BASE, BASE + "ok.png"),
         ("<p>no images</p>", BASE, None),
+        ('<img alt="no source"><img src="">', BASE, None),  # never the page itself
     ],
 )
 def test_first_image(raw: str, base: str, expected: str | None) -> None:
@@ -445,6 +446,7 @@ def test_summary_title_reads_only_what_it_needs(summary: str) -> None:
         ("<p>no picture</p>", None),
         ('<a href="x"<img src="https://i.example/broken.jpg">', None),  # broken markup
         ('<!-- <img src="https://i.example/c.jpg"> -->', None),
+        ('<img alt="no source">', None),
         ('<img src="https://i.example/p.gif" width="1" height="1">', None),
     ],
 )

@@ -20,7 +20,7 @@ from roundup.draft_file import EDITOR_PREFIX
 from roundup.errors import RenderError
 from roundup.i18n import format_date, labels
 from roundup.models import Draft, DraftItem
-from roundup.pipeline import draft_path, email_digest
+from roundup.pipeline import draft_path, is_approved
 from roundup.store import IssueRecord
 from roundup.week import Window
 
@@ -224,7 +224,7 @@ class Views:
         required = self.config.newsletter.require_approval
         if record is None or not record.approved_hash:
             return Approval("none", "", "", required)
-        same = rendered is not None and email_digest(rendered) == record.approved_hash
+        same = rendered is not None and is_approved(record, rendered)
         return Approval(
             "approved" if same else "changed",
             record.approved_by or "?",
