@@ -122,29 +122,60 @@ def fetch(ctx: Context, quiet: bool) -> None:
         sys.exit(int(ExitCode.FEEDS_FAILED))
 
 
+force_option = click.option(
+    "--force", is_flag=True, help="Rewrite a week that was already sent (asks first)."
+)
+yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask before a --force.")
+
+
+def confirm_forced(yes: bool) -> Callable[[str], None]:
+    """What a --force does to a sent issue, printed, then confirmed unless --yes."""
+
+    def before(what: str) -> None:
+        click.echo(what)
+        if not yes:
+            click.confirm("Go ahead?", abort=True)
+
+    return before
+
+
 @cli.command()
 @week_option
+@force_option
+@yes_option
 @pass_context
 @handle_errors
-def draft(ctx: Context, week: str) -> None:
-    """Write or refresh <output_dir>/<week>/draft.yaml for the editor, keeping their edits."""
+def draft(ctx: Context, week: str, force: bool, yes: bool) -> None:
+    """Write or refresh <output_dir>/<week>/draft.yaml for the editor, keeping their edits.
+
+    A week that was already sent is left alone unless --force.
+    """
     from roundup import pipeline
     from roundup.reporting import format_draft_summary
 
-    result = pipeline.draft(ctx.config, week=week, now=now())
+    result = pipeline.draft(
+        ctx.config, week=week, now=now(), force=force, before=confirm_forced(yes)
+    )
     click.echo(format_draft_summary(result), nl=False)
 
 
 @cli.command()
 @week_option
+@force_option
+@yes_option
 @pass_context
 @handle_errors
-def render(ctx: Context, week: str) -> None:
-    """Render the week's draft into email.html, email.txt, post.md and post.html."""
+def render(ctx: Context, week: str, force: bool, yes: bool) -> None:
+    """Render the week's draft into email.html, email.txt, post.md and post.html.
+
+    A week that was already sent is left alone unless --force.
+    """
     from roundup import pipeline
     from roundup.reporting import format_render_summary
 
-    result = pipeline.render(ctx.config, week=week, now=now())
+    result = pipeline.render(
+        ctx.config, week=week, now=now(), force=force, before=confirm_forced(yes)
+    )
     click.echo(format_render_summary(result), nl=False)
 
 
@@ -218,10 +249,21 @@ def approve(ctx: Context, week: str, by: str | None) -> None:
 )
 @click.option("--by", default=None, help="Name to approve as (default: the login name).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the desk in the web browser.")
+@click.option(
+    "--allow-private-pages",
+    is_flag=True,
+    help="Let add-by-URL read pages on loopback and private addresses (local testing).",
+)
 @pass_context
 @handle_errors
 def preview(
-    ctx: Context, week: str, host: str, port: int, by: str | None, open_browser: bool
+    ctx: Context,
+    week: str,
+    host: str,
+    port: int,
+    by: str | None,
+    open_browser: bool,
+    allow_private_pages: bool,
 ) -> None:
     """Open the editor's desk: review, edit, test-send and approve the week's issue.
 
@@ -241,6 +283,7 @@ def preview(
         approver=by or getpass.getuser(),
         open_browser=open_browser,
         announce=click.echo,
+        allow_private_pages=allow_private_pages,
     )
 
 
@@ -254,14 +297,26 @@ def preview(
     "--force", is_flag=True, help="Send again to everyone, even those who already have it."
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before a --force send.")
+@click.option(
+    "--retry-uncertain",
+    is_flag=True,
+    help="Also send to recipients whose earlier copy may have arrived (outcome unknown).",
+)
 @pass_context
 @handle_errors
 def send(
-    ctx: Context, week: str, dry_run: bool, test_to: str | None, force: bool, yes: bool
+    ctx: Context,
+    week: str,
+    dry_run: bool,
+    test_to: str | None,
+    force: bool,
+    yes: bool,
+    retry_uncertain: bool,
 ) -> None:
-    """Send the week's issue to the mailing lists, exactly once per recipient.
+    """Send the week's issue to the mailing lists, at most once per recipient.
 
-    Exit code 5 when some recipients were refused or could not be reached.
+    Exit code 5 when some recipients were refused, could not be reached, or may not have
+    it (uncertain: --retry-uncertain sends to them).
     """
     from roundup import pipeline
     from roundup.send import format_report
@@ -280,6 +335,7 @@ def send(
         dry_run=dry_run,
         test_to=test_to,
         before=before,
+        retry_uncertain=retry_uncertain,
     )
     click.echo(format_report(report))
     if not report.complete:

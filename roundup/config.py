@@ -88,6 +88,10 @@ class FetchSettings:
     concurrency: int = 100  # only bounds our own sockets; per_host protects each server
     per_host: int = 4
     timeout: float = 20.0
+    # seconds per feed, retries and Retry-After waits included: a server that drips one
+    # byte per read timeout would otherwise hold the run, and its lock, for ever
+    deadline: float = 60.0
+    budget: float = 300.0  # seconds for the whole fetch: a feed still running then fails
     retries: int = 2
     max_bytes: int = 20_000_000
     user_agent: str = DEFAULT_USER_AGENT
@@ -383,6 +387,8 @@ class _Validator:
             "concurrency",
             "per_host",
             "timeout",
+            "deadline",
+            "budget",
             "retries",
             "max_bytes",
             "user_agent",
@@ -396,6 +402,8 @@ class _Validator:
             concurrency=v(f, p, "concurrency", _int(1, 1000), d.concurrency),
             per_host=v(f, p, "per_host", _int(1, 100), d.per_host),
             timeout=v(f, p, "timeout", _number(0.1, 600), d.timeout),
+            deadline=v(f, p, "deadline", _number(1, 3600), d.deadline),
+            budget=v(f, p, "budget", _number(1, 86400), d.budget),
             retries=v(f, p, "retries", _int(0, 10), d.retries),
             max_bytes=v(f, p, "max_bytes", _int(1024, 1 << 34), d.max_bytes),
             user_agent=v(f, p, "user_agent", _str, d.user_agent),
@@ -420,6 +428,16 @@ class _Validator:
         s = self.mapping(top[p], p, top.value_line(p), keys, ("host",))
         v = self.value
         subscribers = v(s, p, "subscribers", _str)
+        if subscribers and top["newsletter"].get("to"):
+            # Two answers to "who gets the issue": refuse rather than silently pick one.
+            raise self.fail(
+                s.key_line("subscribers"),
+                "smtp.subscribers",
+                "set newsletter.to or smtp.subscribers, not both: newsletter.to sends one copy"
+                " to each list address (a mailing list that passes it on to its members),"
+                " smtp.subscribers sends each address in the CSV file its own copy; remove"
+                " the one you do not use",
+            )
         return SmtpSettings(
             host=v(s, p, "host", _str),
             port=v(s, p, "port", _int(1, 65535), 587),

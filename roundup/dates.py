@@ -115,14 +115,19 @@ def _from_common(match: re.Match[str]) -> datetime | None:
     month = _MONTHS.get(month_name.lower())
     if month is None:
         return None
+    # The pattern admits only offsets a clock has and zones the table knows: no checks.
+    if sign:
+        minutes = int(zone_hours) * 60 + int(zone_minutes)
+        minutes = -minutes if sign == "-" else minutes
+    else:
+        minutes = _ZONE_HOURS[zone.lower()] * 60
     try:
         moment = datetime(
             int(year), month, int(day), int(hour), int(minute), min(int(second), 59), tzinfo=UTC
         )
-    except ValueError:
+        return moment - timedelta(minutes=minutes) if minutes else moment
+    except (ValueError, OverflowError):  # no such day; or past year 9999 once in UTC
         return None
-    offset = _offset(zone, f"{sign}{zone_hours}{zone_minutes}" if sign else None)
-    return moment - offset if offset else moment
 
 
 def _utc(moment: datetime) -> datetime:

@@ -85,16 +85,22 @@ def build_entry(
     against.
     """
     title = clean_title(raw_title) or summary_title(summary, summary_base) or link
-    has_identity = bool(guid and guid.strip()) or bool(link.strip())
-    # Only an entry with neither guid nor link is identified by its text: read it only then.
-    text = "" if has_identity else summary_text(summary, summary_base)
+    canonical = canonical_url(link) if link else ""
+    # entry_id's rule, with the canonical link worked out once: the guid, else the link;
+    # only an entry with neither is identified by its text, so read it only then.
+    if guid and (stripped := guid.strip()):
+        identity = stripped
+    elif link.strip():
+        identity = canonical
+    else:
+        identity = entry_id(None, None, title, summary_text(summary, summary_base))
     moment = min(published, context.fetched_at) if published else context.fetched_at
     return Entry(
         feed=context.key,
-        id=entry_id(guid, link, title, text),
+        id=identity,
         title=title,
         link=link,
-        canonical_url=canonical_url(link) if link else "",
+        canonical_url=canonical,
         author=author,
         published=moment,
         dated=published is not None,

@@ -80,6 +80,10 @@ class ParseError(RoundupError):
         self.reason = reason
 
 
+class IssueSent(DraftError):
+    """The week's issue was sent: its draft and files are history and stay as they were."""
+
+
 class RenderError(RoundupError):
     """A template failed, or an output file cannot be written."""
 

@@ -11,8 +11,14 @@ per feed, in the same order. Each result says what happened:
 
 Redirects are followed here rather than by httpx, so that a chain made only of permanent
 hops (301, 308) can be reported as ``moved_to``. Connection errors, timeouts, 429 and 5xx
-are retried with exponential backoff through the injected ``sleep``; nothing here reads a
-clock, so tests drive retries instantly.
+are retried with exponential backoff through the injected ``sleep``, so tests drive retries
+instantly.
+
+Time is bounded twice, because ``timeout`` only bounds each read and a server that drips a
+byte per read would hold the run (and its lock) for ever: each feed has ``deadline``
+seconds from the moment it first holds its slots, retries and waits included, and the
+whole fetch has ``budget`` seconds. A feed that runs out of either is a failed feed like
+any other. The only clock read is the event loop's monotonic one, for those two limits.
 
 Usage::
 
@@ -24,7 +30,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import ssl
+import stat
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -42,7 +50,6 @@ ACCEPT = (
     "application/json;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
 )
 MAX_REDIRECTS = 5
-MAX_RETRY_AFTER = 120.0  # seconds; a server asking for longer is treated as down for this run
 BACKOFF_FIRST = 0.5  # seconds before the first retry; doubles on each further one
 BACKOFF_MAX = 60.0  # so retries=10 never sleeps for minutes
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -108,6 +115,7 @@ class _Run:
     slots: asyncio.Semaphore  # all feeds together
     transport: httpx.AsyncBaseTransport | None
     clients: contextlib.AsyncExitStack
+    budget_end: float  # the event loop's time at which the whole fetch must be over
     ssl_context: ssl.SSLContext | None = None  # loaded once, shared by every client
     hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     pools: dict[str, httpx.AsyncClient] = field(default_factory=dict)
@@ -125,6 +133,61 @@ class _Run:
             self.clients.push_async_callback(client.aclose)
             self.pools[host] = client
         return self.pools[host]
+
+
+@dataclass(slots=True)
+class _Limits:
+    """One feed's two time limits: its own deadline and the run's budget.
+
+    Both cancel whatever the feed is doing when they expire: a read, a retry wait, or a
+    wait for a slot. The deadline starts when the feed first holds its slots, not when it
+    is queued, so a feed waiting behind the others of its host has spent none of its time.
+    """
+
+    settings: FetchSettings
+    budget: asyncio.Timeout
+    deadline: asyncio.Timeout
+
+    def start(self) -> None:
+        """Start the deadline once; later slots (retries, redirects) count against it."""
+        if self.deadline.when() is None:
+            self.deadline.reschedule(_now() + self.settings.deadline)
+
+    def left(self) -> float:
+        """Seconds until the first of the two limits expires."""
+        return self._first_end() - _now()
+
+    def first(self) -> str:
+        """The limit that expires first, named as the error messages and feeds.yaml do."""
+        if self.budget.when() == self._first_end():
+            return _budget_name(self.settings)
+        return _deadline_name(self.settings)
+
+    def expired_reason(self) -> str | None:
+        """Why the feed was stopped, or None when neither limit has expired."""
+        if self.deadline.expired():
+            return f"no complete answer within {_deadline_name(self.settings)}"
+        if not self.budget.expired():
+            return None
+        if self.deadline.when() is None:  # still queued for a slot
+            return f"not fetched: {_budget_name(self.settings)} ran out before it had a turn"
+        return f"no complete answer before {_budget_name(self.settings)} ran out"
+
+    def _first_end(self) -> float:
+        ends = [end for end in (self.budget.when(), self.deadline.when()) if end is not None]
+        return min(ends)
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+def _deadline_name(settings: FetchSettings) -> str:
+    return f"the {settings.deadline:g} s deadline (fetch.deadline)"
+
+
+def _budget_name(settings: FetchSettings) -> str:
+    return f"the {settings.budget:g} s fetch budget (fetch.budget)"
 
 
 def _host(url: str) -> str:
@@ -146,11 +209,14 @@ async def fetch_all(
     """Fetch every request concurrently; return the results in the order of ``requests``.
 
     At most ``settings.concurrency`` requests are in flight, and ``settings.per_host`` to any
-    one host. ``on_result`` is called as each feed finishes (for a progress display); an
-    exception it raises cancels the run and propagates. A bad feed never raises.
+    one host. Each feed ends within ``settings.deadline`` seconds of getting its turn, and
+    every feed within ``settings.budget`` seconds of the call. ``on_result`` is called as
+    each feed finishes (for a progress display); an exception it raises cancels the run and
+    propagates. A bad feed never raises.
     """
     async with contextlib.AsyncExitStack() as clients:
-        run = _Run(settings, sleep, asyncio.Semaphore(settings.concurrency), transport, clients)
+        slots = asyncio.Semaphore(settings.concurrency)
+        run = _Run(settings, sleep, slots, transport, clients, _now() + settings.budget)
 
         async def one(request: FetchRequest) -> FetchResult:
             result = await _fetch_one(run, request)
@@ -205,12 +271,26 @@ def _client(
 
 
 async def _fetch_one(run: _Run, request: FetchRequest) -> FetchResult:
-    """Fetch one feed; every failure becomes a "failed" result, never an exception."""
+    """Fetch one feed within its limits; every failure is a "failed" result, never raised."""
+    limits = _Limits(run.settings, asyncio.timeout_at(run.budget_end), asyncio.timeout(None))
+    try:
+        async with limits.budget, limits.deadline:
+            return await _fetch_within(run, request, limits)
+    except TimeoutError:
+        reason = limits.expired_reason()
+        if reason is None:  # not our limits: a bug, since _fetch_within returns every error
+            raise
+        return _failed(request, reason)
+
+
+async def _fetch_within(run: _Run, request: FetchRequest, limits: _Limits) -> FetchResult:
+    """Fetch one feed; a bad feed's failure is returned, only its limits may interrupt it."""
     try:
         if _is_local(request.url):
             async with run.slots:
+                limits.start()
                 return await asyncio.to_thread(_read_local, request, run.settings.max_bytes)
-        return await _fetch_http(run, request)
+        return await _fetch_http(run, request, limits)
     except httpx.InvalidURL as exc:
         return _failed(request, f"invalid URL: {exc}")
     except Exception as exc:  # one bad feed must never abort the others
@@ -221,41 +301,51 @@ def _is_local(url: str) -> bool:
     return not url.lower().startswith(("http://", "https://"))
 
 
-async def _fetch_http(run: _Run, request: FetchRequest) -> FetchResult:
-    """Try up to ``retries + 1`` times, sleeping between attempts as the server or backoff says."""
+async def _fetch_http(run: _Run, request: FetchRequest, limits: _Limits) -> FetchResult:
+    """Try up to ``retries + 1`` times, sleeping between attempts as the server or backoff says.
+
+    A wait that would outlast the feed's limits is not started: the feed fails at once
+    with the reason, rather than sleeping only to be stopped by its deadline.
+    """
     attempt = 0
     while True:
         attempt += 1
         try:
-            result = await _attempt(run, request)
+            result = await _attempt(run, request, limits)
         except _Retryable as exc:
             wait = exc.retry_after if exc.retry_after is not None else _backoff(attempt)
-            if exc.retry_after is not None and wait > MAX_RETRY_AFTER:
-                reason = f"server asked to retry after {wait:g} s ({exc.reason})"
-                return _failed(request, reason, exc.http_status, attempt)
-            if attempt > run.settings.retries:
+            if exc.retry_after is not None and wait >= limits.left():
                 reason = (
-                    exc.reason
-                    if attempt == 1
-                    else f"{exc.reason}; gave up after {attempt} attempts"
+                    f"{exc.reason}: the server asked to be retried in {wait:g} s, "
+                    f"past the end of {limits.first()}"
                 )
                 return _failed(request, reason, exc.http_status, attempt)
+            if attempt > run.settings.retries:
+                return _failed(request, _gave_up(exc.reason, attempt), exc.http_status, attempt)
+            if wait >= limits.left():
+                reason = f"{_gave_up(exc.reason, attempt)}: no time left to retry within "
+                return _failed(request, reason + limits.first(), exc.http_status, attempt)
             await run.sleep(wait)
         else:
             return replace(result, attempts=attempt)
+
+
+def _gave_up(reason: str, attempts: int) -> str:
+    return reason if attempts == 1 else f"{reason}; gave up after {attempts} attempts"
 
 
 def _backoff(attempt: int) -> float:
     return min(BACKOFF_FIRST * 2.0 ** (attempt - 1), BACKOFF_MAX)
 
 
-async def _attempt(run: _Run, request: FetchRequest) -> FetchResult:
+async def _attempt(run: _Run, request: FetchRequest, limits: _Limits) -> FetchResult:
     """One attempt: GET the URL and follow up to ``MAX_REDIRECTS`` redirects by hand."""
     url = request.url
     permanent = True
     for _ in range(MAX_REDIRECTS + 1):
         # the host's slot first: a task waiting for a busy host must not hold a global slot
         async with run.host_slots(url), run.slots:
+            limits.start()
             step = await _exchange(run, request, url)
         if isinstance(step, FetchResult):
             return replace(step, moved_to=_moved_to(step, request.url, url, permanent))
@@ -398,18 +488,48 @@ def _http_date(text: str) -> datetime | None:
 
 
 def _read_local(request: FetchRequest, limit: int) -> FetchResult:
-    """Read a local feed file, refusing one larger than ``limit`` without reading it all."""
+    """Read a local feed file, refusing one larger than ``limit`` without reading it all.
+
+    Only a regular file is read: a FIFO or a device could block the run for ever, and no
+    deadline can stop a thread stuck in a read.
+    """
     path = Path(request.url)
+    body = b""
     try:
-        with path.open("rb") as handle:
-            body = handle.read(limit + 1)
+        # O_NONBLOCK so that opening a FIFO does not wait for a writer; the type is checked
+        # on the open descriptor, so the path cannot be swapped between check and read
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        try:
+            kind = _not_regular(os.fstat(fd).st_mode)
+            if kind is None:
+                os.set_blocking(fd, True)
+                with open(fd, "rb", closefd=False) as handle:
+                    body = handle.read(limit + 1)
+        finally:
+            os.close(fd)
     except FileNotFoundError:
         return _failed(request, f"no such file: {path}")
     except OSError as exc:
         return _failed(request, f"cannot read {path}: {exc.strerror or exc}")
+    if kind is not None:
+        return _failed(request, f"not a regular file: {path} is {kind}")
     if len(body) > limit:
         return _too_big(request, limit)
     return _body_result(request, body)
+
+
+def _not_regular(mode: int) -> str | None:
+    """What a file that is not a regular file is, for the error message; None for a file."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = [
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "a special file")
 
 
 def _failed(

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from roundup.errors import StoreLocked
+from roundup.errors import StoreError, StoreLocked
 
 
 @contextlib.contextmanager
@@ -21,9 +21,16 @@ def locked(
     state: Path, *, wait: float = 5.0, sleep: Callable[[float], None] = time.sleep
 ) -> Iterator[None]:
     """Hold the run lock beside ``state`` (``<state>.lock``); wait up to ``wait`` seconds."""
-    state.parent.mkdir(parents=True, exist_ok=True)
     lock_path = state.with_name(state.name + ".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        state.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(
+            f"{lock_path}: cannot create the run lock ({exc.strerror or exc}); make"
+            f" {state.parent} writable by the user running roundup, or point state: in"
+            " feeds.yaml elsewhere"
+        ) from None
     try:
         deadline = time.monotonic() + wait
         while True:

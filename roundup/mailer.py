@@ -6,26 +6,33 @@ module that defines a class satisfying :class:`Mailer` and a ``from_config(confi
 environ)`` function, listed once in :data:`BACKENDS`. SMTP (:mod:`roundup.smtp`) is the
 first.
 
-Outcomes are three: ``accepted`` (the server took this recipient's copy), ``refused`` (a
-permanent refusal of this recipient, not retried) and ``pending`` (worth another try). A
-``pending`` outcome with ``unreachable`` set means the server itself could not be reached,
-so trying the next recipient now is pointless.
+Outcomes are four: ``accepted`` (the server took this recipient's copy), ``refused`` (a
+permanent refusal of this recipient, not retried), ``pending`` (the copy was certainly not
+delivered; worth another try later) and ``uncertain`` (the copy was handed over but no
+answer came back, so it may have been delivered; the ledger never retries it on its own).
+A ``pending`` outcome with ``unreachable`` set means the server itself could not be
+reached (not this recipient's fault), so trying the next recipient now is likely pointless.
+
+The handover is the one moment a backend must report: ``send`` calls its ``on_handover``
+argument right before the first step after which the copy may reach the recipient even if
+no answer comes back. The ledger marks the recipient *in flight* there, so a process killed
+at any moment never leads to a second copy.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from roundup.config import Config
-from roundup.errors import SendError
 
-Status = Literal["accepted", "refused", "pending"]
+Status = Literal["accepted", "refused", "pending", "uncertain"]
 ACCEPTED: Status = "accepted"
 REFUSED: Status = "refused"
 PENDING: Status = "pending"
+UNCERTAIN: Status = "uncertain"
 
 # delivery backend name → the module that implements it (imported on first use, so that a
 # run that sends nothing never loads smtplib or ssl).
@@ -45,12 +52,19 @@ class Outcome:
 class Mailer(Protocol):
     """Delivers one message to one recipient per call; opens its connection lazily."""
 
-    def send(self, recipient: str, message: bytes) -> Outcome:
+    def send(self, recipient: str, message: bytes, on_handover: Callable[[], None]) -> Outcome:
         """Make one attempt; raise :class:`~roundup.errors.SendError` only for faults in the
-        settings (bad login, TLS refused) that no retry can fix."""
+        settings (bad login, TLS refused) that no retry can fix.
+
+        Call ``on_handover()`` once, right before the first step after which the copy may
+        reach the recipient even if no answer comes back, and not at all when the attempt
+        fails before that. Return ``uncertain`` only after that call, when no answer came;
+        ``pending`` only when the copy was certainly not delivered.
+        """
 
     def reset(self) -> None:
-        """Forget the connection after a failed attempt; the next send reconnects."""
+        """Forget the connection; the ledger calls it after every outcome that is neither
+        ``accepted`` nor ``refused``, and the next send reconnects."""
 
     def close(self) -> None:
         """End the connection politely, if one is open."""
@@ -65,12 +79,8 @@ class Backend(Protocol):
 
 
 def backend(config: Config) -> Backend:
-    """The configured delivery backend's module (today always SMTP)."""
-    name = DEFAULT_BACKEND
-    try:
-        module: Backend = importlib.import_module(BACKENDS[name])
-    except KeyError:
-        raise SendError(f"{config.path}: unknown delivery backend {name!r}") from None
+    """The configured delivery backend's module (SMTP until feeds.yaml can name another)."""
+    module: Backend = importlib.import_module(BACKENDS[DEFAULT_BACKEND])
     return module
 
 

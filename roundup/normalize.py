@@ -56,14 +56,20 @@ TRACKING_PARAMS = frozenset(
     }
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# The characters \s matches (those str.isspace accepts), spelled out for the URL patterns
+# below: a class of plain characters compiles to a lookup table, one with \s to a test per
+# character, and these patterns run on every link of every feed.
+_SPACE = "\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # An absolute http(s) URL that urljoin returns unchanged: a lower-case scheme, a host (no
 # IPv6 literal, which it checks), and nothing its parser would normalise away: whitespace,
 # path parameters, an empty "?" or "#".
-_PLAIN_ABSOLUTE_URL = re.compile(r"https?://[^/\s?#;\[\]]+(?:/[^\s?#;]*)?(?:\?[^\s#]+)?(?:#\S+)?")
+_PLAIN_ABSOLUTE_URL = re.compile(
+    rf"https?://[^/{_SPACE}?#;\[\]]+(?:/[^{_SPACE}?#;]*)?(?:\?[^{_SPACE}#]+)?(?:#[^{_SPACE}]+)?"
+)
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")  # as urlsplit recognises one
 # A URL already in canonical form: lower-case scheme and host, no port, user, query or
 # fragment, a path.
-_CANONICAL_ALREADY = re.compile(r"https?://[a-z0-9.-]+/[^\s?#]*")
+_CANONICAL_ALREADY = re.compile(rf"https?://[a-z0-9.-]+/[^{_SPACE}?#]*")
 
 ALLOWED_TAGS = frozenset(
     {
@@ -185,12 +191,17 @@ def sanitize_html(html_text: str, base_url: str) -> str:
     """
     if not html_text:
         return ""
+    return _IMG_TAG.sub(_drop_pixel, _clean(html_text, base_url)).strip()
+
+
+def _clean(html_text: str, base_url: str) -> str:
+    """nh3's half of :func:`sanitize_html`: everything but the tracking pixels."""
     try:
         cleaner = _cleaner(_http_base(base_url))
     except ValueError:  # a base nh3 cannot parse (e.g. a garbled host) resolves nothing
         cleaner = _cleaner("")
-    cleaned = cleaner.clean(_CONTROL_CHARS.sub("", html_text))
-    return _IMG_TAG.sub(_drop_pixel, cleaned).strip()
+    cleaned: str = cleaner.clean(_CONTROL_CHARS.sub("", html_text))
+    return cleaned
 
 
 def _http_base(base_url: str) -> str:
@@ -246,16 +257,22 @@ def _is_pixel(attributes: dict[str, str]) -> bool:
 def first_image(html_text: str, base_url: str) -> str | None:
     """The first real image of an HTML fragment: absolute http(s), not a tracking pixel."""
     for match in _IMG_TAG.finditer(html_text):
-        attributes = _attributes(match.group(0))
-        src = attributes.get("src", "").strip()
-        if not src:
-            continue  # joined to the base it would name the page, not a picture
-        try:
-            src = urljoin(base_url, src) if base_url else src
-        except ValueError:
-            continue  # e.g. a malformed IPv6 host
-        if is_http_url(src) and not _is_pixel({**attributes, "src": src}):
-            return src
+        if found := _image_source(_attributes(match.group(0)), base_url):
+            return found
+    return None
+
+
+def _image_source(attributes: dict[str, str], base_url: str) -> str | None:
+    """An <img>'s picture: its src made absolute, unless it is no http(s) URL or a pixel."""
+    src = attributes.get("src", "").strip()
+    if not src:
+        return None  # joined to the base it would name the page, not a picture
+    try:
+        src = urljoin(base_url, src) if base_url else src
+    except ValueError:
+        return None  # e.g. a malformed IPv6 host
+    if is_http_url(src) and not _is_pixel({**attributes, "src": src}):
+        return src
     return None
 
 
@@ -473,7 +490,17 @@ def summary_title(summary: str, base_url: str) -> str:
 
 
 def summary_image(summary: str, base_url: str) -> str | None:
-    """The first real image the sanitised summary shows (see :func:`first_image`)."""
+    """The first real image the sanitised summary shows (see :func:`first_image`).
+
+    That is ``first_image(sanitize_html(summary, base_url), base_url)``, read in one pass:
+    sanitize_html drops the <img> tags :func:`_drop_pixel` refuses from nh3's output and
+    changes nothing else between them (nh3 escapes every "<" that starts no tag), so the
+    first image shown is the first tag of nh3's output that it keeps and first_image takes.
+    """
     if not _IMG_TAG.search(summary):
         return None  # nothing to find: skip the sanitiser
-    return first_image(sanitize_html(summary, base_url), base_url)
+    for match in _IMG_TAG.finditer(_clean(summary, base_url)):
+        attributes = _attributes(match.group(0))
+        if not _is_pixel(attributes) and (found := _image_source(attributes, base_url)):
+            return found
+    return None

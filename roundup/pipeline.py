@@ -41,6 +41,7 @@ import httpx
 from roundup.config import Config, FeedConfig
 from roundup.draft import build_draft
 from roundup.draft_file import load_draft, save_draft
+from roundup.errors import IssueSent
 from roundup.fetch import FetchRequest, FetchResult, fetch_many
 from roundup.group import group_stories
 from roundup.i18n import labels
@@ -320,6 +321,7 @@ def select_week(
     ``extra`` entries (stored copies of one link, from any week) are judged too, so that
     ``explain`` can say why a copy outside the window is out.
     """
+    window = selection_window(config, store, window)
     entries = store.entries_between(window.start, window.end)
     known = {(e.feed, e.id) for e in entries}
     entries += [e for e in extra if (e.feed, e.id) not in known]
@@ -332,8 +334,26 @@ def select_week(
     )
 
 
-def make_draft(config: Config, store: Store, *, window: Window) -> DraftResult:
-    """Write (or refresh) ``<output_dir>/<week>/draft.yaml``, keeping the editor's edits."""
+def selection_window(config: Config, store: Store, window: Window) -> Window:
+    """``window``, reaching back to when the previous issue was sent if that was before the
+    previous window closed: a post published after a send waits for the next issue instead
+    of falling between two issues."""
+    previous = resolve_window(config, "last", now=window.start)
+    record = store.issue(previous.week)
+    if record is None or record.sent_at is None or record.sent_at >= previous.end:
+        return window
+    return replace(
+        window, start=max(record.sent_at, previous.start).astimezone(window.start.tzinfo)
+    )
+
+
+def make_draft(config: Config, store: Store, *, window: Window, force: bool = False) -> DraftResult:
+    """Write (or refresh) ``<output_dir>/<week>/draft.yaml``, keeping the editor's edits.
+
+    Raises :class:`IssueSent` for a week already sent, unless ``force``: a sent issue is
+    history, and new posts wait for the next one.
+    """
+    refuse_if_sent(store.issue(window.week), "rewrite its draft", force=force)
     path = draft_path(config, window.week)
     previous = load_draft(path) if path.exists() else None
     selection = select_week(config, store, window)
@@ -364,15 +384,16 @@ class RenderResult:
     files: tuple[Path, ...] = field(default=())
 
 
-def render_week(config: Config, *, week: str) -> RenderResult:
-    """Render ``<output_dir>/<week>/draft.yaml`` into the issue's four files."""
+def render_week(config: Config, *, week: str, write: bool = True) -> RenderResult:
+    """Render ``<output_dir>/<week>/draft.yaml`` into the issue's outputs, and write them
+    unless ``write`` is false (a sent issue's files are never rewritten)."""
     # Imported here: premailer and lxml cost a third of a second that fetch-only runs skip.
     from roundup.render import render_issue, write_issue
     from roundup.theme import make_environment
 
     draft = load_draft(draft_path(config, week))
     issue = render_issue(draft, config, env=make_environment(config))
-    files = write_issue(issue_dir(config, week), issue)
+    files = write_issue(issue_dir(config, week), issue) if write else []
     return RenderResult(draft, issue, tuple(files))
 
 
@@ -394,6 +415,20 @@ def is_sent(record: IssueRecord | None) -> bool:
     return record is not None and record.sent
 
 
+def refuse_if_sent(record: IssueRecord | None, action: str, *, force: bool = False) -> None:
+    """Raise :class:`IssueSent` when the week was sent and ``force`` is off.
+
+    ``action`` says what was refused, e.g. "rewrite its draft".
+    """
+    if force or record is None or not record.sent or record.sent_at is None:
+        return
+    raise IssueSent(
+        f"{record.week} was sent on {record.sent_at:%Y-%m-%d %H:%M} UTC: its draft and files"
+        f" are frozen, so roundup will not {action} (new posts wait for the next issue;"
+        " --force does it anyway)"
+    )
+
+
 def may_send(config: Config, record: IssueRecord | None, issue: RenderedIssue) -> bool:
     """The approval rule: approval is needed only when ``newsletter.require_approval`` is on."""
     return not config.newsletter.require_approval or is_approved(record, issue)
@@ -401,6 +436,7 @@ def may_send(config: Config, record: IssueRecord | None, issue: RenderedIssue) -
 
 def approve_week(config: Config, store: Store, *, week: str, by: str, now: datetime) -> str:
     """Record that ``by`` approved the week's issue as it renders now; returns the digest."""
+    refuse_if_sent(store.issue(week), "approve it again")
     rendered = render_week(config, week=week)
     digest = email_digest(rendered.issue)
     store.issue_number(week, first=config.newsletter.first_issue)
@@ -442,16 +478,19 @@ def send_week(
     connect: Connect | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rendered: RenderResult | None = None,
+    retry_uncertain: bool = False,
 ) -> SendReport:
     """Render the week's draft as it stands, write message.eml, and send it exactly once.
 
     ``rendered`` is the week's render when the caller has just made it (``run_once``);
-    ``connect`` makes the mailer (default: the one feeds.yaml configures).
+    ``connect`` makes the mailer (default: the one feeds.yaml configures). The files of a
+    sent issue are left as they are (unless ``force``): it is rendered in memory only.
     """
     from roundup.message import build_message, write_eml
     from roundup.send import send_issue
 
-    rendered = rendered or render_week(config, week=week)
+    frozen = is_sent(store.issue(week)) and not force
+    rendered = rendered or render_week(config, week=week, write=not frozen)
     message = build_message(
         html=rendered.issue.email_html,
         text=rendered.issue.email_text,
@@ -459,7 +498,8 @@ def send_week(
         config=config,
         now=clock(),
     )
-    write_eml(issue_dir(config, week) / "message.eml", message)
+    if not frozen and test_to is None:
+        write_eml(issue_dir(config, week) / "message.eml", message)
     return send_issue(
         message=message,
         draft=rendered.draft,
@@ -471,6 +511,7 @@ def send_week(
         force=force,
         dry_run=dry_run,
         test_to=test_to,
+        retry_uncertain=retry_uncertain,
         sleep=sleep,
         approved=may_send(config, store.issue(week), rendered.issue),
     )
@@ -551,7 +592,7 @@ def run_once(
     now = clock()
     report = fetch_feeds(config, store, now=now, transport=transport, on_feed=on_feed)
     current = resolve_window(config, "current", now=now)
-    latest = _prepare(config, store, current)
+    latest = None if is_sent(store.issue(current.week)) else _prepare(config, store, current)
     due = due_window(config.newsletter, now=now)
     if due is None:
         return RunReport(report, current.week, None, "not_due")
@@ -561,7 +602,7 @@ def run_once(
     if too_late(due, config.newsletter, now=now):
         return RunReport(report, current.week, due.week, "missed")
     # Usually the due week is the current one, prepared just above.
-    rendered = latest if due.week == current.week else _prepare(config, store, due)
+    rendered = latest if latest and due.week == current.week else _prepare(config, store, due)
     if not rendered.draft.items:
         return RunReport(report, current.week, due.week, "empty")
     if not may_send(config, record, rendered.issue):
@@ -609,11 +650,33 @@ def fetch(
         return fetch_feeds(config, store, now=now, transport=transport, on_feed=on_feed)
 
 
-def draft(config: Config, *, week: str, now: datetime) -> DraftResult:
-    """``roundup draft``: write or refresh the week's draft.yaml from the store."""
+def draft(
+    config: Config,
+    *,
+    week: str,
+    now: datetime,
+    force: bool = False,
+    before: Callable[[str], None] | None = None,
+) -> DraftResult:
+    """``roundup draft``: write or refresh the week's draft.yaml from the store.
+
+    A sent week is refused unless ``force``; then ``before`` hears what will happen first
+    (and may raise to stop).
+    """
     window = resolve_window(config, week, now=now)
     with open_state(config) as store:
-        return make_draft(config, store, window=window)
+        _warn_forced(store.issue(window.week), "rewrite its draft.yaml", force, before)
+        return make_draft(config, store, window=window, force=force)
+
+
+def _warn_forced(
+    record: IssueRecord | None, action: str, force: bool, before: Callable[[str], None] | None
+) -> None:
+    if force and is_sent(record) and record is not None and before is not None:
+        before(
+            f"{record.week} was already sent: --force will {action}, and the files will no"
+            " longer match what subscribers received."
+        )
 
 
 def ensure_draft(config: Config, window: Window) -> bool:
@@ -625,9 +688,22 @@ def ensure_draft(config: Config, window: Window) -> bool:
     return True
 
 
-def render(config: Config, *, week: str, now: datetime) -> RenderResult:
-    """``roundup render``: the week's draft into its outputs."""
-    return render_week(config, week=resolve_window(config, week, now=now).week)
+def render(
+    config: Config,
+    *,
+    week: str,
+    now: datetime,
+    force: bool = False,
+    before: Callable[[str], None] | None = None,
+) -> RenderResult:
+    """``roundup render``: the week's draft into its outputs (a sent week only with
+    ``force``, after ``before`` heard what will happen)."""
+    window = resolve_window(config, week, now=now)
+    with read_state(config) as store:
+        record = store.issue(window.week)
+    refuse_if_sent(record, "rewrite its files", force=force)
+    _warn_forced(record, "rewrite email.html, email.txt, post.md and post.html", force, before)
+    return render_week(config, week=window.week)
 
 
 @dataclass(frozen=True, slots=True)
@@ -650,6 +726,7 @@ def build(
     """``roundup build``: fetch, draft and render the week's issue in one go."""
     window = resolve_window(config, week, now=now)
     with open_state(config) as store:
+        refuse_if_sent(store.issue(window.week), "rebuild it")
         fetched = fetch_feeds(config, store, now=now, transport=transport, on_feed=on_feed)
         drafted = make_draft(config, store, window=window)
     return BuildReport(fetched, drafted, render_week(config, week=window.week))
@@ -673,6 +750,7 @@ def send(
     test_to: str | None = None,
     connect: Connect | None = None,
     before: Callable[[str], None] | None = None,
+    retry_uncertain: bool = False,
 ) -> SendReport:
     """``roundup send``: say what is about to happen (``before``), then send exactly once.
 
@@ -691,6 +769,7 @@ def send(
                 force=force,
                 dry_run=dry_run,
                 test_to=test_to,
+                retry_uncertain=retry_uncertain,
             )
             before(plan)
         report = send_week(
@@ -703,6 +782,7 @@ def send(
             dry_run=dry_run,
             test_to=test_to,
             connect=connect,
+            retry_uncertain=retry_uncertain,
         )
         if report.finished and not dry_run and test_to is None:
             update_archive(config, store)
@@ -792,6 +872,7 @@ def edit_draft(config: Config, week: str, change: Callable[[], Draft | None]) ->
     week's approval. ``change`` reads, edits and saves the draft, returning it, or None
     when it changed nothing."""
     with open_state(config) as store:
+        refuse_if_sent(store.issue(week), "change it")
         changed = change()
         if changed is not None:
             void_approval(store, week)

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Protocol
 
 from roundup.config import Config
-from roundup.errors import RenderError
 
 # publisher name → the module that implements it (imported on first use)
 BACKENDS: Mapping[str, str] = {"archive": "roundup.archive"}
@@ -53,8 +52,5 @@ def open_publisher(config: Config) -> Publisher:
 
     Example: ``open_publisher(config).publish(issues)``.
     """
-    try:
-        module: Backend = importlib.import_module(BACKENDS[DEFAULT_BACKEND])
-    except KeyError:
-        raise RenderError(f"{config.path}: unknown publisher {DEFAULT_BACKEND!r}") from None
+    module: Backend = importlib.import_module(BACKENDS[DEFAULT_BACKEND])
     return module.from_config(config)

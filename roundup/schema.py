@@ -91,6 +91,24 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE entries_v3 RENAME TO entries;
     CREATE INDEX entries_published ON entries (published);
     """,
+    # The delivery ledger's four states (see roundup.send): a recipient is marked in_flight,
+    # committed, right before their copy is handed over, and a row a dead process left in
+    # flight becomes uncertain. The CHECK keeps any other value out; the new version keeps an
+    # older roundup, which would send uncertain recipients a second copy, off this file.
+    """
+    CREATE TABLE deliveries_v4 (
+        week TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('accepted', 'refused', 'in_flight', 'uncertain')),
+        detail TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL,
+        PRIMARY KEY (week, recipient)
+    );
+    INSERT INTO deliveries_v4 SELECT week, recipient, status, detail, at FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_v4 RENAME TO deliveries;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -97,9 +98,13 @@ class Store:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"{path}: cannot open the state file ({exc})") from None
+            raise StoreError(state_failure(path, exc, "cannot open the state file")) from None
         store = cls(db, path)
-        store.migrate()
+        try:
+            store.migrate()
+        except sqlite3.Error as exc:
+            db.close()
+            raise StoreError(state_failure(path, exc, "cannot update the state file")) from None
         return store
 
     def close(self) -> None:
@@ -108,8 +113,12 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, exc: BaseException | None, trace: object) -> None:
+        """Close; an SQLite failure inside the block becomes one :class:`StoreError` line
+        (each write was a transaction, so the file holds whole feeds, or nothing new)."""
         self.close()
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(state_failure(self.path, exc, "a write failed")) from None
 
     # --- schema ------------------------------------------------------------------------
 
@@ -201,26 +210,56 @@ class Store:
 
     # --- entries -----------------------------------------------------------------------
 
-    def _upsert_entries(self, entries: Iterable[Entry]) -> int:
+    def _upsert_entries(self, entries: Sequence[Entry]) -> int:
+        """Insert new entries and replace known ones; returns how many were new.
+
+        An undated entry keeps the time it was first seen, or it would drift into every
+        later week's window; every known entry keeps its first-seen time. What the store
+        holds is read in one query per chunk of ids, and the rows written in one
+        executemany: two statements per entry cost more than parsing the entry did.
+        """
+        if not entries:
+            return 0
+        held = self._held_times(entries)
+        stamps: dict[datetime, str] = {}  # a feed's entries share their first-seen time
+        rows: list[tuple[object, ...]] = []
         new = 0
         for entry in entries:
-            row = self.db.execute(
-                "SELECT first_seen, published, dated FROM entries WHERE feed = ? AND id = ?",
-                (entry.feed, entry.id),
-            ).fetchone()
-            if row is None:
+            key = (entry.feed, entry.id)
+            published = _stamp(entry.published, stamps)
+            first_seen = _stamp(entry.first_seen, stamps)
+            known = held.get(key)
+            if known is None:
                 new += 1
-                self.db.execute(_INSERT_ENTRY, _entry_row(entry))
-                continue
-            first_seen, published, dated = row
-            # An undated entry keeps the time it was first seen, or it would drift into
-            # every later week's window.
-            if not entry.dated and not dated:
-                entry = _replace_times(entry, published=published, first_seen=first_seen)
             else:
-                entry = _replace_times(entry, published=None, first_seen=first_seen)
-            self.db.execute(_INSERT_ENTRY.replace("INSERT", "INSERT OR REPLACE"), _entry_row(entry))
+                # Times are written back as this store writes them (older rows' too).
+                first_seen = _reiso(known[0])
+                if not entry.dated and not known[2] and known[1]:
+                    published = _reiso(known[1])
+            # A feed that repeats an id within one fetch: the later copy replaces the earlier,
+            # which is by then a known entry, as when rows were written one at a time.
+            held[key] = (first_seen, published, entry.dated)
+            rows.append(_entry_row(entry, published=published, first_seen=first_seen))
+        self.db.executemany(_UPSERT_ENTRY, rows)
         return new
+
+    def _held_times(self, entries: Sequence[Entry]) -> dict[tuple[str, str], _HeldTimes]:
+        """(feed, id) → (first_seen, published, dated) of the stored ones among ``entries``."""
+        held: dict[tuple[str, str], _HeldTimes] = {}
+        ids_by_feed: dict[str, list[str]] = {}
+        for entry in entries:
+            ids_by_feed.setdefault(entry.feed, []).append(entry.id)
+        for feed, ids in ids_by_feed.items():
+            for start in range(0, len(ids), _IDS_PER_QUERY):
+                chunk = ids[start : start + _IDS_PER_QUERY]
+                rows = self.db.execute(
+                    "SELECT id, first_seen, published, dated FROM entries"
+                    f" WHERE feed = ? AND id IN ({', '.join('?' * len(chunk))})",
+                    (feed, *chunk),
+                )
+                for entry_id, first_seen, published, dated in rows:
+                    held[(feed, entry_id)] = (first_seen, published, bool(dated))
+        return held
 
     def entries_between(self, start: datetime, end: datetime) -> list[Entry]:
         """Entries published in ``[start, end)``, oldest first."""
@@ -308,7 +347,8 @@ class Store:
         }
 
     def deliveries(self, week: str) -> dict[str, tuple[str, str]]:
-        """Recipient → (status, detail) for ``week``: ``accepted`` or ``refused``."""
+        """Recipient → (status, detail) for ``week``: ``accepted``, ``refused``,
+        ``in_flight`` or ``uncertain`` (the ledger's states, see :mod:`roundup.send`)."""
         rows = self.db.execute(
             "SELECT recipient, status, detail FROM deliveries WHERE week = ?", (week,)
         )
@@ -317,12 +357,35 @@ class Store:
     def record_delivery(
         self, week: str, recipients: Iterable[str], *, status: str, detail: str, at: datetime
     ) -> None:
+        """Set the recipients' ledger rows, committed before this returns."""
         with self.transaction():
             self.db.executemany(
                 "INSERT OR REPLACE INTO deliveries (week, recipient, status, detail, at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 [(week, r, status, detail, _iso(at)) for r in recipients],
             )
+
+    def forget_deliveries(self, week: str, recipients: Iterable[str]) -> None:
+        """Remove the recipients' ledger rows: nobody has their copy, so it is due again."""
+        with self.transaction():
+            self.db.executemany(
+                "DELETE FROM deliveries WHERE week = ? AND recipient = ?",
+                [(week, r) for r in recipients],
+            )
+
+    def change_deliveries(self, week: str, *, status: str, to: str, detail: str) -> list[str]:
+        """Move every row of ``week`` in ``status`` to ``to`` (keeping the time each was
+        written); returns their recipients."""
+        with self.transaction():
+            rows = self.db.execute(
+                "SELECT recipient FROM deliveries WHERE week = ? AND status = ? ORDER BY at",
+                (week, status),
+            ).fetchall()
+            self.db.execute(
+                "UPDATE deliveries SET status = ?, detail = ? WHERE week = ? AND status = ?",
+                (to, detail, week, status),
+            )
+        return [str(row[0]) for row in rows]
 
     def clear_deliveries(self, week: str) -> None:
         with self.transaction():
@@ -352,6 +415,29 @@ def _feed_state(row: Sequence[object]) -> FeedState:
     )
 
 
+def state_failure(path: Path, exc: BaseException, what: str) -> str:
+    """One line for a state file that cannot be used: what happened and what to do."""
+    reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+    errno = getattr(exc, "errno", None)
+    folder = path.parent
+    try:
+        free = shutil.disk_usage(folder if folder.exists() else Path.cwd()).free
+    except OSError:
+        free = None
+    if errno == 28 or "full" in reason or (free is not None and free < 1024 * 1024):
+        space = "" if free is None else f" ({free // 1024:,} KB free)"
+        return (
+            f"{path}: {what}: the disk is full{space}; free some space and run roundup again"
+            " (the state file is as the last complete run left it)"
+        )
+    if errno in (13, 30) or "readonly" in reason or "read-only" in reason.lower():
+        return (
+            f"{path}: {what}: {folder} is not writable ({reason}); make it writable by the"
+            " user running roundup, or point state: in feeds.yaml elsewhere"
+        )
+    return f"{path}: {what} ({reason})"
+
+
 # --- rows: entries to and from SQLite rows, times as fixed-width UTC text -------------
 
 _ENTRY_COLUMNS = (
@@ -359,7 +445,10 @@ _ENTRY_COLUMNS = (
     " summary_base, image, tags, source, first_seen"
 )
 _TAGS = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(..., ensure_ascii=False) uses
-_INSERT_ENTRY = f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * 14)})"
+# New rows and known ones alike: a known row is replaced whole, its times chosen beforehand.
+_UPSERT_ENTRY = f"INSERT OR REPLACE INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * 14)})"
+_IDS_PER_QUERY = 500  # bound parameters per query: far below SQLite's limit (32,766)
+_HeldTimes = tuple[str, str, bool]  # first_seen and published as stored, and dated
 
 
 def _iso(moment: datetime) -> str:
@@ -375,7 +464,8 @@ def _dt(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _entry_row(entry: Entry) -> tuple[object, ...]:
+def _entry_row(entry: Entry, *, published: str, first_seen: str) -> tuple[object, ...]:
+    """An entry as the values of _ENTRY_COLUMNS, with its two times as they are written."""
     return (
         entry.feed,
         entry.id,
@@ -383,15 +473,27 @@ def _entry_row(entry: Entry) -> tuple[object, ...]:
         entry.link,
         entry.canonical_url,
         entry.author,
-        _iso(entry.published),
+        published,
         int(entry.dated),
         entry.summary,
         entry.summary_base,
         entry.image,
         _TAGS.encode(list(entry.tags)) if entry.tags else "[]",
         entry.source,
-        _iso(entry.first_seen),
+        first_seen,
     )
+
+
+def _stamp(moment: datetime, stamps: dict[datetime, str]) -> str:
+    """``_iso(moment)``, remembered in ``stamps``: one fetch's entries share many times."""
+    text = stamps.get(moment)
+    if text is None:
+        text = stamps[moment] = _iso(moment)
+    return text
+
+
+def _reiso(text: str) -> str:
+    return _iso(datetime.fromisoformat(text))
 
 
 def _entry(row: Sequence[object]) -> Entry:
@@ -410,15 +512,4 @@ def _entry(row: Sequence[object]) -> Entry:
         tags=tuple(json.loads(str(row[11]))),
         source=str(row[12]),
         first_seen=datetime.fromisoformat(str(row[13])),
-    )
-
-
-def _replace_times(entry: Entry, *, published: str | None, first_seen: str) -> Entry:
-    from dataclasses import replace
-
-    seen = datetime.fromisoformat(first_seen)
-    return replace(
-        entry,
-        first_seen=seen,
-        published=datetime.fromisoformat(published) if published else entry.published,
     )

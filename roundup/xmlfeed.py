@@ -19,8 +19,9 @@ from __future__ import annotations
 import codecs
 import re
 import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any, Protocol, overload
 
 import lxml.etree
 
@@ -39,6 +40,31 @@ from roundup.normalize import (
     text_to_html,
 )
 
+
+class Element(Protocol):
+    """What this reader uses of an lxml element.
+
+    lxml ships no type information and keeps its element class private; this names the
+    part of its public interface the reader relies on, so that the checker can hold it to it.
+    """
+
+    tag: Any  # "{namespace}local", or for an entity reference lxml's Entity factory
+    text: str | None
+    attrib: Mapping[str, str]
+
+    @overload
+    def get(self, key: str) -> str | None: ...
+    @overload
+    def get(self, key: str, default: str) -> str: ...
+    def __iter__(self) -> Iterator[Element]: ...
+    def __len__(self) -> int: ...
+    def itertext(self) -> Iterator[str]: ...
+    def iterancestors(self) -> Iterator[Element]: ...
+    def iterdescendants(self) -> Iterator[Element]: ...
+    def iter(self, tag: object) -> Iterator[object]: ...
+    def getroottree(self) -> Any: ...  # its docinfo: encoding, doctype, internalDTD
+
+
 # Namespaces by what they are, keyed as _namespace_key spells them: some generators
 # capitalise them differently or drop the trailing slash, and nothing else shares them.
 _PREFIXES = {
@@ -54,6 +80,7 @@ _PREFIXES = {
     "http://www.w3.org/1999/02/22-rdf-syntax-ns": "rdf:",
 }
 _RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+_RDF_ABOUT = _RDF + "about"
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 _XHTML = "{http://www.w3.org/1999/xhtml}"
 _ROOTS = {
@@ -61,10 +88,6 @@ _ROOTS = {
     _RDF + "RDF": "rdf",
     "{http://www.w3.org/2005/Atom}feed": "atom",
 }
-# Element names as "prefix:local" ("" for an element of a namespace not read here),
-# remembered per tag: a feed repeats the same few dozen tags item after item.
-_NAMES: dict[str, str] = {}
-_NAMES_LIMIT = 10_000  # a hostile feed could invent a new tag per element
 _XML_MEDIA_TYPES = ("application/xml", "text/xml")
 _LEADING_SPACE = re.compile(rb"\s+(?=<\?xml)")
 _RSS_MAILBOX = re.compile(r"^\s*\S+@\S+\s*\((?P<name>[^)]+)\)\s*$")  # "jo@x.org (Jo Smith)"
@@ -92,7 +115,7 @@ def read_feed(body: bytes, context: FeedContext, content_type: str | None) -> Pa
 # --- the document -----------------------------------------------------------------------
 
 
-def _parse(body: bytes, content_type: str | None) -> lxml.etree._Element | None:
+def _parse(body: bytes, content_type: str | None) -> Element | None:
     declared = _declared_charset(content_type)
     if declared is None:
         return None
@@ -101,7 +124,7 @@ def _parse(body: bytes, content_type: str | None) -> lxml.etree._Element | None:
     if body[:1].isspace() and (match := _LEADING_SPACE.match(body)):
         body = body[match.end() :]
     try:
-        root = lxml.etree.fromstring(body, _parser())
+        root: Element = lxml.etree.fromstring(body, _parser())
     except (lxml.etree.XMLSyntaxError, ValueError):
         return None
     tree = root.getroottree()
@@ -183,7 +206,7 @@ def _has_c1_controls(body: bytes, codec: str) -> bool:
     return codec in _LATIN1 and _C1_BYTE.search(body) is not None
 
 
-def _has_entities(root: lxml.etree._Element) -> bool:
+def _has_entities(root: Element) -> bool:
     """Whether a document with a DOCTYPE declares or uses entities (they stay unexpanded)."""
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
@@ -192,15 +215,21 @@ def _has_entities(root: lxml.etree._Element) -> bool:
 
 
 def _name(tag: object) -> str:
+    return _kind(tag)[0]
+
+
+def _kind(tag: object) -> _Kind:
+    """What an element with this tag is to the reader (see _KINDS)."""
     if not isinstance(tag, str):
-        return ""  # an entity reference (refused above) has no name to read
-    found = _NAMES.get(tag)
+        return _NO_KIND  # an entity reference (refused above) has no name to read
+    found = _KINDS.get(tag)
     if found is None:
         namespace, _, local = tag[1:].rpartition("}") if tag[:1] == "{" else ("", "", tag)
         prefix = _PREFIXES.get(_namespace_key(namespace))
-        found = "" if prefix is None else prefix + local
-        if len(_NAMES) < _NAMES_LIMIT:
-            _NAMES[tag] = found
+        name = "" if prefix is None else prefix + local
+        found = (name, _REPEATABLE.get(name))
+        if len(_KINDS) < _KINDS_LIMIT:
+            _KINDS[tag] = found
     return found
 
 
@@ -214,72 +243,89 @@ def _namespace_key(uri: str) -> str:
 class _Fields:
     """An element's children by name: the first of each, and every one of the repeatable."""
 
-    __slots__ = ("categories", "enclosures", "first", "links", "media", "media_description")
+    __slots__ = (
+        "categories",
+        "enclosures",
+        "entries",
+        "first",
+        "items",
+        "links",
+        "media",
+        "media_description",
+    )
 
     def __init__(self) -> None:
-        self.first: dict[str, lxml.etree._Element] = {}
-        self.links: list[lxml.etree._Element] = []  # atom:link
-        self.categories: list[lxml.etree._Element] = []
-        self.media: list[lxml.etree._Element] = []  # thumbnails and contents
-        self.enclosures: list[lxml.etree._Element] = []
+        self.first: dict[str, Element] = {}
+        self.links: list[Element] = []  # atom:link
+        self.categories: list[Element] = []
+        self.media: list[Element] = []  # thumbnails and contents
+        self.enclosures: list[Element] = []
         # Media RSS: the description of the item's media, in the item or its media:group
         # (one inside a media:content describes only that picture or clip).
-        self.media_description: lxml.etree._Element | None = None
+        self.media_description: Element | None = None
+        # A channel's RSS items and a feed's Atom entries, gathered in the same walk.
+        self.items: list[Element] = []
+        self.entries: list[Element] = []
 
     def text(self, name: str) -> str:
         element = self.first.get(name)
         return _plain(element).strip() if element is not None else ""
 
 
-_MEDIA = frozenset({"media:thumbnail", "media:content"})
-
-
-def _fields(parent: lxml.etree._Element) -> _Fields:
+def _fields(parent: Element) -> _Fields:
     fields = _Fields()
     keep_first = fields.first.setdefault
-    known = _NAMES.get
+    kinds = _KINDS
     for child in parent:
         # This loop meets every element of every item: one lookup per step where it can.
-        name = known(child.tag)
-        if name is None:
-            name = _name(child.tag)
+        kind = kinds.get(child.tag)
+        if kind is None:
+            kind = _kind(child.tag)
+        name, add = kind
         if name:
             keep_first(name, child)
-            add = _REPEATABLE.get(name)
             if add is not None:
                 add(child, fields)
     return fields
 
 
-def _add_link(child: lxml.etree._Element, fields: _Fields) -> None:
+def _add_link(child: Element, fields: _Fields) -> None:
     fields.links.append(child)
 
 
-def _add_category(child: lxml.etree._Element, fields: _Fields) -> None:
+def _add_category(child: Element, fields: _Fields) -> None:
     fields.categories.append(child)
 
 
-def _add_enclosure(child: lxml.etree._Element, fields: _Fields) -> None:
+def _add_enclosure(child: Element, fields: _Fields) -> None:
     fields.enclosures.append(child)
 
 
-def _add_media(child: lxml.etree._Element, fields: _Fields) -> None:
+def _add_media(child: Element, fields: _Fields) -> None:
     fields.media.append(child)
     if _name(child.tag) == "media:content":
         _media_children(child, fields, group=False)
 
 
-def _add_group(child: lxml.etree._Element, fields: _Fields) -> None:
+def _add_group(child: Element, fields: _Fields) -> None:
     _media_children(child, fields, group=True)
 
 
-def _add_description(child: lxml.etree._Element, fields: _Fields) -> None:
+def _add_description(child: Element, fields: _Fields) -> None:
     if fields.media_description is None:
         fields.media_description = child
 
 
+def _add_item(child: Element, fields: _Fields) -> None:
+    fields.items.append(child)
+
+
+def _add_entry(child: Element, fields: _Fields) -> None:
+    fields.entries.append(child)
+
+
 # The elements an item may repeat, or that hold others, and where each goes.
-_REPEATABLE = {
+_REPEATABLE: dict[str, Callable[[Element, _Fields], None]] = {
     "atom:link": _add_link,
     "category": _add_category,
     "dc:subject": _add_category,
@@ -289,10 +335,20 @@ _REPEATABLE = {
     "media:content": _add_media,
     "media:group": _add_group,
     "media:description": _add_description,
+    "item": _add_item,
+    "atom:entry": _add_entry,
 }
+# What an element is to the reader, by its tag: its name as "prefix:local" ("" for an
+# element of a namespace not read here) and, if an item may hold several, where it goes.
+# Remembered per tag: a feed repeats the same few dozen tags item after item.
+_Kind = tuple[str, Callable[[Element, _Fields], None] | None]
+_KINDS: dict[str, _Kind] = {}
+_KINDS_LIMIT = 10_000  # a hostile feed could invent a new tag per element
+_NO_KIND: _Kind = ("", None)
+_MEDIA = frozenset({"media:thumbnail", "media:content"})
 
 
-def _media_children(container: lxml.etree._Element, fields: _Fields, *, group: bool) -> None:
+def _media_children(container: Element, fields: _Fields, *, group: bool) -> None:
     """Media RSS nests thumbnails and contents in media:group and media:content."""
     for child in container:
         name = _name(child.tag)
@@ -304,21 +360,26 @@ def _media_children(container: lxml.etree._Element, fields: _Fields, *, group: b
             fields.media_description = child
 
 
-def _plain(element: lxml.etree._Element) -> str:
+def _plain(element: Element) -> str:
     """An element's text content (markup inside it, if any, dropped)."""
     if len(element) == 0:
         return element.text or ""
     return "".join(element.itertext())
 
 
-def _markup(element: lxml.etree._Element) -> str:
+def _blank(text: str) -> bool:
+    """Whether ``text.strip()`` is empty, without copying a long text to find out."""
+    return not text or text.isspace()
+
+
+def _markup(element: Element) -> str:
     """An element's content as HTML: escaped HTML as it reads, inline elements serialised."""
     if len(element) == 0:
         return element.text or ""
     return _inner_html(element)
 
 
-def _inner_html(element: lxml.etree._Element) -> str:
+def _inner_html(element: Element) -> str:
     """The content of an element as HTML: text escaped, child elements serialised.
 
     Inline XHTML is written as HTML without namespaces, as a browser would read it: <br>,
@@ -341,23 +402,22 @@ def _inner_html(element: lxml.etree._Element) -> str:
     return rendered[rendered.index(">") + 1 : rendered.rindex("</div>")]
 
 
-@dataclass(frozen=True, slots=True)
 class _Document:
     """The document being read: its feed's context, and whether it uses xml:base at all."""
 
-    context: FeedContext
-    xml_base: bool
+    __slots__ = ("context", "document_base", "xml_base")
+
+    def __init__(self, context: FeedContext, *, xml_base: bool) -> None:
+        self.context = context
+        self.xml_base = xml_base
+        self.document_base = context.document_base  # fixed for the parse; read per link
 
     @property
     def base(self) -> str:
         return self.context.base
 
-    @property
-    def document_base(self) -> str:
-        return self.context.document_base
 
-
-def _base(element: lxml.etree._Element, doc: _Document) -> str:
+def _base(element: Element, doc: _Document) -> str:
     """The base URL in effect at ``element``: its xml:base chain over the document's URL."""
     if not doc.xml_base:
         return doc.document_base  # the common case, without walking up the tree
@@ -375,10 +435,10 @@ def _base(element: lxml.etree._Element, doc: _Document) -> str:
 # --- RSS 0.9x, 1.0 and 2.0 --------------------------------------------------------------
 
 
-def _read_rss(root: lxml.etree._Element, doc: _Document) -> ParsedFeed:
+def _read_rss(root: Element, doc: _Document) -> ParsedFeed:
     channel = next((child for child in root if _name(child.tag) == "channel"), None)
     channel_fields = _fields(channel) if channel is not None else _Fields()
-    home = channel_fields.text("link") or _alternate(channel_fields.links)
+    home = channel_fields.text("link") or _alternate(_alternate_element(channel_fields.links))
     meta = FeedMeta(
         title=clean_title(_rss_title(channel_fields)),
         link=absolute_http_url(doc.document_base, home),
@@ -386,14 +446,7 @@ def _read_rss(root: lxml.etree._Element, doc: _Document) -> ParsedFeed:
     doc.context.set_feed(meta.title, meta.link)
     feed_author = _rss_author(channel_fields, feed_level=True)
     # RSS 0.9x and 2.0 put items in the channel, RSS 0.90 and 1.0 beside it.
-    items = [
-        *(child for child in root if _name(child.tag) == "item"),
-        *(
-            child
-            for child in (channel if channel is not None else ())
-            if _name(child.tag) == "item"
-        ),
-    ]
+    items = [child for child in root if _name(child.tag) == "item"] + channel_fields.items
     entries = tuple(_rss_item(item, doc, feed_author) for item in items)
     return ParsedFeed(meta=meta, entries=entries)
 
@@ -405,11 +458,11 @@ def _rss_title(fields: _Fields) -> str:
     return ""
 
 
-def _rss_item(item: lxml.etree._Element, doc: _Document, feed_author: str) -> Entry:
+def _rss_item(item: Element, doc: _Document, feed_author: str) -> Entry:
     fields = _fields(item)
     guid_element = fields.first.get("guid")
     guid = _guid(guid_element, doc) if guid_element is not None else ""
-    guid = guid or item.get(_RDF + "about", "").strip()  # an RSS 1.0 item's URI
+    guid = guid or item.get(_RDF_ABOUT, "").strip()  # an RSS 1.0 item's URI
     link = _rss_link(fields, guid_element, doc)
     summary, summary_element = _rss_summary(fields)
     base = _summary_base(summary_element, link, doc)
@@ -419,49 +472,45 @@ def _rss_item(item: lxml.etree._Element, doc: _Document, feed_author: str) -> En
         link=link,
         raw_title=_rss_title(fields),
         author=_rss_author(fields, feed_level=False) or feed_author,
-        published=first_date(fields.text(name) for name in _DATES),
+        published=_published(fields),
         summary=summary,
         summary_base=base,
-        image=_image(fields, base, summary, _rss_contents(fields)),
+        image=_image(fields, base, (summary, summary_element), "content:encoded", _markup),
         tags=_tags(fields),
     )
 
 
-def _rss_link(fields: _Fields, guid: lxml.etree._Element | None, doc: _Document) -> str:
+def _rss_link(fields: _Fields, guid: Element | None, doc: _Document) -> str:
     element = fields.first.get("link")
     if element is not None and (href := _plain(element).strip()):
         return absolute_http_url(_base(element, doc) or doc.base, href)
-    if fields.links and (href := _alternate(fields.links)):
-        return absolute_http_url(_link_base(fields.links, doc), href)
+    if fields.links and (url := _alternate_url(fields.links, doc)):
+        return url
     # RSS 2.0: a guid is the item's permanent URL unless isPermaLink says otherwise.
     if guid is not None and _is_permalink(guid):
         return absolute_http_url(_base(guid, doc) or doc.base, _plain(guid).strip())
     return ""
 
 
-def _rss_summary(fields: _Fields) -> tuple[str, lxml.etree._Element | None]:
+def _rss_summary(fields: _Fields) -> tuple[str, Element | None]:
     """The item's synopsis as HTML, and its element: the description, else what stands in."""
     for name in ("description", "content:encoded", "dc:description"):
         element = fields.first.get(name)
-        if element is not None and (markup := _markup(element)).strip():
+        if element is not None and not _blank(markup := _markup(element)):
             return markup, element
     # Plain text by Apple's podcast spec and (unless it says type="html") by Media RSS's.
     for element in (fields.first.get("itunes:summary"), fields.media_description):
-        if element is not None and (text := _plain(element)).strip():
+        if element is not None and not _blank(text := _plain(element)):
             html = element.get("type") == "html" and element is fields.media_description
             return (text if html else text_to_html(text)), element
     return "", None
 
 
-def _rss_contents(fields: _Fields) -> Iterator[str]:
-    element = fields.first.get("content:encoded")
-    if element is not None:
-        yield _markup(element)
-
-
 def _rss_author(fields: _Fields, *, feed_level: bool) -> str:
+    first = fields.first
     for name in _CHANNEL_AUTHORS if feed_level else _ITEM_AUTHORS:
-        if text := fields.text(name):
+        element = first.get(name)
+        if element is not None and (text := _plain(element).strip()):
             return clean_title(_mailbox_name(text))
     return _atom_author(fields)  # some generators write Atom's author into RSS items
 
@@ -490,25 +539,29 @@ _DATES = (
 )
 
 
+def _published(fields: _Fields) -> datetime | None:
+    first = fields.first
+    return first_date(
+        _plain(element).strip() for name in _DATES if (element := first.get(name)) is not None
+    )
+
+
 # --- Atom 1.0 ---------------------------------------------------------------------------
 
 
-def _read_atom(root: lxml.etree._Element, doc: _Document) -> ParsedFeed:
+def _read_atom(root: Element, doc: _Document) -> ParsedFeed:
     fields = _fields(root)
-    home = _alternate(fields.links)
     meta = FeedMeta(
         title=clean_title(_atom_text(fields.first.get("atom:title"), html=False)),
-        link=absolute_http_url(_link_base(fields.links, doc), home) if home else "",
+        link=_alternate_url(fields.links, doc),
     )
     doc.context.set_feed(meta.title, meta.link)
     feed_author = _atom_author(fields)
-    entries = tuple(
-        _atom_entry(child, doc, feed_author) for child in root if _name(child.tag) == "atom:entry"
-    )
+    entries = tuple(_atom_entry(child, doc, feed_author) for child in fields.entries)
     return ParsedFeed(meta=meta, entries=entries)
 
 
-def _atom_entry(entry: lxml.etree._Element, doc: _Document, feed_author: str) -> Entry:
+def _atom_entry(entry: Element, doc: _Document, feed_author: str) -> Entry:
     fields = _fields(entry)
     id_element = fields.first.get("atom:id")
     guid = _atom_id(id_element, doc) if id_element is not None else ""
@@ -521,50 +574,45 @@ def _atom_entry(entry: lxml.etree._Element, doc: _Document, feed_author: str) ->
         link=link,
         raw_title=_atom_text(fields.first.get("atom:title"), html=False),
         author=_atom_author(fields) or feed_author,
-        published=first_date(fields.text(name) for name in _DATES),
+        published=_published(fields),
         summary=summary,
         summary_base=base,
-        image=_image(fields, base, summary, _atom_contents(fields)),
+        image=_image(fields, base, (summary, summary_element), "atom:content", _atom_html),
         tags=_tags(fields),
     )
 
 
-def _atom_contents(fields: _Fields) -> Iterator[str]:
-    element = fields.first.get("atom:content")
-    if element is not None:
-        yield _atom_text(element, html=True)
-
-
-def _atom_summary(fields: _Fields) -> tuple[str, lxml.etree._Element | None]:
+def _atom_summary(fields: _Fields) -> tuple[str, Element | None]:
     """The entry's summary as HTML, else its content, else its video's description."""
     for name in ("atom:summary", "atom:content"):
         element = fields.first.get(name)
-        if element is not None and (markup := _atom_text(element, html=True)).strip():
+        if element is not None and not _blank(markup := _atom_html(element)):
             return markup, element
     element = fields.media_description
-    if element is not None and (text := _plain(element)).strip():
+    if element is not None and not _blank(text := _plain(element)):
         return (text if element.get("type") == "html" else text_to_html(text)), element
     return "", None
 
 
 def _atom_link(fields: _Fields, guid: str, doc: _Document) -> str:
-    href = _alternate(fields.links)
-    if href:
-        return absolute_http_url(_link_base(fields.links, doc), href)
+    if url := _alternate_url(fields.links, doc):
+        return url
     return guid if is_http_url(guid) else ""  # RFC 4287 4.2.6: an id may be the post's URL
 
 
-def _link_base(links: list[lxml.etree._Element], doc: _Document) -> str:
+def _alternate_url(links: list[Element], doc: _Document) -> str:
+    """The alternate link's URL made absolute against its base, "" unless http(s)."""
     chosen = _alternate_element(links)
-    return (_base(chosen, doc) if chosen is not None else "") or doc.base
+    if chosen is None or not (href := _alternate(chosen)):
+        return ""
+    return absolute_http_url(_base(chosen, doc) or doc.base, href)
 
 
-def _alternate(links: list[lxml.etree._Element]) -> str:
-    chosen = _alternate_element(links)
+def _alternate(chosen: Element | None) -> str:
     return (chosen.get("href") or "").strip() if chosen is not None else ""
 
 
-def _alternate_element(links: list[lxml.etree._Element]) -> lxml.etree._Element | None:
+def _alternate_element(links: list[Element]) -> Element | None:
     """RFC 4287 4.2.7.2: the alternate version, preferably the web page, of the entry."""
     alternates = [
         link
@@ -586,7 +634,7 @@ def _atom_author(fields: _Fields) -> str:
     return clean_title(_plain(name)) if name is not None else ""
 
 
-def _atom_text(element: lxml.etree._Element | None, *, html: bool) -> str:
+def _atom_text(element: Element | None, *, html: bool) -> str:
     """An Atom text construct (RFC 4287 3.1) as HTML, or for titles as it reads.
 
     ``html=False`` keeps plain text as it is, for clean_title; ``html=True`` escapes it.
@@ -606,10 +654,14 @@ def _atom_text(element: lxml.etree._Element | None, *, html: bool) -> str:
     return ""
 
 
+def _atom_html(element: Element) -> str:
+    return _atom_text(element, html=True)
+
+
 # --- shared by both -----------------------------------------------------------------------
 
 
-def _guid(element: lxml.etree._Element, doc: _Document) -> str:
+def _guid(element: Element, doc: _Document) -> str:
     """An RSS guid; a permalink (the default) is a URL, so a relative one is resolved."""
     text = _plain(element).strip()
     if not text or not _is_permalink(element):
@@ -617,14 +669,14 @@ def _guid(element: lxml.etree._Element, doc: _Document) -> str:
     return _resolve(_base(element, doc), text)
 
 
-def _is_permalink(guid: lxml.etree._Element) -> bool:
+def _is_permalink(guid: Element) -> bool:
     value = guid.get("isPermaLink")
     if value is None and len(guid.attrib):  # feeds spell it isPermalink too
         value = next((v for k, v in guid.attrib.items() if k.lower() == "ispermalink"), None)
     return value is None or value.strip().lower() != "false"
 
 
-def _atom_id(element: lxml.etree._Element, doc: _Document) -> str:
+def _atom_id(element: Element, doc: _Document) -> str:
     """An Atom id: an IRI (RFC 4287 4.2.6), so a relative one ("t3_…") is resolved.
 
     Stores made before this reader hold such ids resolved, as feedparser gave them, and
@@ -641,28 +693,46 @@ def _resolve(base: str, reference: str) -> str:
         return reference  # e.g. a malformed IPv6 host in the base
 
 
-def _summary_base(element: lxml.etree._Element | None, link: str, doc: _Document) -> str:
+def _summary_base(element: Element | None, link: str, doc: _Document) -> str:
     """What relative URLs in a summary resolve against: its xml:base, else the entry's link."""
     base = _base(element, doc) if element is not None else ""
     return base if is_http_url(base) else link or doc.base
 
 
-def _image(fields: _Fields, base: str, summary: str, contents: Iterable[str]) -> str | None:
+def _image(
+    fields: _Fields,
+    base: str,
+    summary: tuple[str, Element | None],
+    content_name: str,
+    render: Callable[[Element], str],
+) -> str | None:
+    """The entry's picture: its media, else the summary's first image, else the content's.
+
+    ``summary`` is the summary's HTML and its element; ``render`` turns the content element
+    (named ``content_name``) into HTML, which is done only when the content is needed.
+    """
     media = _media_image(fields, base)
     if media:
         return media
-    if found := summary_image(summary, base):
+    markup, summary_element = summary
+    if found := summary_image(markup, base):
         return found
     # The summary may be a teaser without the picture the full content carries.
-    for content in contents:
-        if found := first_image(content, base):
-            return found
-    return None
+    content = fields.first.get(content_name)
+    if content is None:
+        return None
+    # When the content is the summary, it is rendered already (rendering gives the same).
+    return first_image(markup if content is summary_element else render(content), base)
 
 
 def _media_image(fields: _Fields, base: str) -> str | None:
-    if not (fields.media or fields.enclosures or fields.links or "itunes:image" in fields.first):
-        return None
+    if not (
+        fields.media
+        or fields.enclosures
+        or "itunes:image" in fields.first
+        or any(link.get("rel") == "enclosure" for link in fields.links)
+    ):
+        return None  # no candidate (an item's links are mostly alternates)
     return first_http_url(base, _media_candidates(fields))
 
 
@@ -688,6 +758,8 @@ def _media_candidates(fields: _Fields) -> Iterator[str | None]:
 
 
 def _tags(fields: _Fields) -> tuple[str, ...]:
+    if not fields.categories:
+        return ()
     # Atom names a category in its attributes; some feeds write it as text all the same.
     return tag_names(
         category.get("term") or category.get("label") or _plain(category)

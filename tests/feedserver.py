@@ -6,6 +6,8 @@ Usage::
 
     with FeedServer() as server:
         server.route("/feed.xml", Reply(500), Reply(200, b"<rss/>"))  # the last reply repeats
+        server.route("/drip", Reply(200, b"x" * 60, drip=1.0))  # a byte a second for a minute
+        server.route("/busy", Reply(503, headers={"Retry-After": "120"}))
         url = server.url("/feed.xml")
         ...  # fetch it
         assert server.requests_to("/feed.xml")[0].headers["User-Agent"]
@@ -46,6 +48,10 @@ class Reply:
     gzip: bool = False  # send the body gzip-compressed, with Content-Encoding: gzip
     chunked: bool = False  # Transfer-Encoding: chunked, no Content-Length
     repeat: int = 1  # send ``body`` this many times: a large body without a large bytes object
+    # seconds before each byte of the body, sent one at a time (once, neither gzipped nor
+    # chunked): every read gets a byte long before any read timeout, so only a total
+    # deadline ends the response early (the waits are cut short when the server stops)
+    drip: float = 0.0
 
 
 @dataclass
@@ -154,11 +160,22 @@ class FeedServer:
         for name, value in _headers(handler, reply, len(body) * repeat).items():
             handler.send_header(name, value)
         handler.end_headers()
+        if reply.drip:
+            self._drip(handler, body, reply.drip, record)
+            return
         for _ in range(repeat if body else 0):
             handler.wfile.write(_chunk(body) if reply.chunked else body)
             record.bytes_sent += len(body)
         if reply.chunked and reply.status not in NO_BODY:
             handler.wfile.write(b"0\r\n\r\n")
+        record.completed = True
+
+    def _drip(self, handler: _Handler, body: bytes, every: float, record: Received) -> None:
+        for index in range(len(body)):
+            if self._stopping.wait(every):
+                return  # the test is over: end the thread instead of dripping on
+            handler.wfile.write(body[index : index + 1])
+            record.bytes_sent += 1
         record.completed = True
 
 

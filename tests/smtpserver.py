@@ -8,6 +8,9 @@ Usage::
         server.handler.refuse["bob@example.com"] = "550 5.1.1 No such user"
         server.handler.rcpt_replies[1] = "451 4.7.1 Try again later"  # the 1st RCPT only
         server.handler.drop_after = 3  # after 3 accepted messages, hang up at every DATA
+        server.handler.greylist["cy@example.com"] = 2  # 451 to the first two RCPTs for cy
+        server.handler.rcpt_hang["dee@example.com"] = 3.0  # answer dee's RCPT after 3 s
+        server.handler.keep_then_drop.add("eve@example.com")  # keep eve's copy, then hang up
         ...  # send to server.settings()
         assert server.handler.count("ann@example.com") == 1
 
@@ -16,8 +19,10 @@ or take the ``smtp_server`` fixture (``from tests.smtpserver import smtp_server`
 Every accepted message is recorded with its envelope, raw bytes, the client's address
 (one per connection) and whether the session was authenticated and encrypted. Counters
 for MAIL, RCPT and DATA run across connections, 1-based, so ``data_replies[4]`` answers the
-fourth DATA command the server sees. ``tls_files`` makes a throwaway self-signed
-certificate for 127.0.0.1 with the ``openssl`` command, for STARTTLS and implicit TLS.
+fourth DATA command the server sees. ``wait_for("rcpt", n)`` blocks until the n-th RCPT
+(or DATA) has arrived, so a test can act while the server holds its reply. ``tls_files``
+makes a throwaway self-signed certificate for 127.0.0.1 with the ``openssl`` command, for
+STARTTLS and implicit TLS.
 """
 
 from __future__ import annotations
@@ -71,12 +76,21 @@ class RecordingHandler:
     data_replies: dict[int, str] = field(default_factory=dict)  # Nth DATA -> reply
     drop_data: set[int] = field(default_factory=set)  # Nth DATA -> hang up instead of answering
     drop_after: int | None = None  # once this many are accepted, hang up at every DATA
+    greylist: dict[str, int] = field(default_factory=dict)  # recipient -> 451s still to give
+    rcpt_hang: dict[str, float] = field(default_factory=dict)  # recipient -> s before RCPT reply
+    rcpt_delay: float = 0.0  # every RCPT waits this long before its reply (a slow server)
+    # The copy is kept (it counts as received), then the reply to the message data waits:
+    data_hang: dict[str, float] = field(default_factory=dict)  # recipient -> seconds
+    data_delay: float = 0.0  # every copy
+    keep_then_drop: set[str] = field(default_factory=set)  # copy kept, then hang up unanswered
     received: list[Received] = field(default_factory=list)
+    rcpt_log: list[str] = field(default_factory=list)  # every RCPT's address, in order
     mail_count: int = 0
     rcpt_count: int = 0
     data_count: int = 0
     dropped: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    seen: threading.Condition = field(default_factory=threading.Condition)  # a command came
 
     async def handle_MAIL(
         self,
@@ -105,7 +119,15 @@ class RecordingHandler:
     ) -> str:
         with self.lock:
             self.rcpt_count += 1
+            self.rcpt_log.append(address)
             reply = self.rcpt_replies.get(self.rcpt_count) or self.refuse.get(address)
+            if not reply and self.greylist.get(address):
+                self.greylist[address] -= 1
+                reply = "451 4.7.1 Greylisted, try again later"
+            wait = self.rcpt_delay + self.rcpt_hang.get(address, 0.0)
+        self._saw()
+        if wait:
+            await asyncio.sleep(wait)
         if reply:
             return reply
         envelope.rcpt_tos.append(address)
@@ -121,6 +143,7 @@ class RecordingHandler:
             if drop:
                 self.dropped += 1
             reply = self.data_replies.get(count)
+        self._saw()
         if drop:
             server.transport.abort()  # hang up without a reply: the client sees the line drop
             return "421 4.4.2 Connection dropped"  # written to a closed transport, never read
@@ -138,7 +161,31 @@ class RecordingHandler:
         )
         with self.lock:
             self.received.append(record)
+            wait = self.data_delay + max(
+                (self.data_hang.get(r, 0.0) for r in record.rcpt_tos), default=0.0
+            )
+            drop = bool(self.keep_then_drop.intersection(record.rcpt_tos))
+        if drop:  # the copy is kept, but the client never hears so
+            server.transport.abort()
+            return "421 4.4.2 Connection dropped"
+        if wait:
+            await asyncio.sleep(wait)
         return "250 2.0.0 Message accepted for delivery"
+
+    def _saw(self) -> None:
+        with self.seen:
+            self.seen.notify_all()
+
+    def wait_for(self, kind: str, count: int, timeout: float = 30.0) -> bool:
+        """Block until the server has seen ``count`` RCPT (``"rcpt"``) or DATA (``"data"``)
+        commands in all; False if that took longer than ``timeout`` seconds."""
+
+        def arrived() -> bool:
+            with self.lock:
+                return (self.rcpt_count if kind == "rcpt" else self.data_count) >= count
+
+        with self.seen:
+            return self.seen.wait_for(arrived, timeout)
 
     def count(self, recipient: str) -> int:
         """How many messages were accepted for ``recipient``."""

@@ -159,3 +159,75 @@ def test_progress_bar_on_a_terminal_lines_otherwise(
     text = stream.getvalue()
     assert ("Fetching" in text) is terminal
     assert ("fetched      The Elicitor: 8 new" in text) is not terminal
+
+
+# --- a state folder that is full or read-only -------------------------------------------------
+
+UNSHARE = shutil.which("unshare")
+# Inside a private mount namespace: a 400 KB tmpfs holds the state folder, so the test can
+# fill it or make it read-only without touching the machine's own file systems.
+STATE_FAULT = """
+set -u
+state="$1/.roundup"; mkdir -p "$state"
+mount -t tmpfs -o size=400k tmpfs "$state" || exit 97
+{roundup} fetch --quiet || exit 98
+sum() {{ sha256sum "$state/state.sqlite3" | cut -c1-64; }}
+before=$(sum)
+case "$2" in
+  full) head -c 2000000 /dev/zero > "$state/fill" 2>/dev/null;;
+  readonly) mount -o remount,ro "$state";;
+esac
+{roundup} build --week 2015-W34 -q 2>&1; echo "exit=$?"
+[ "$2" = full ] && rm "$state/fill"
+[ "$(sum)" = "$before" ] && echo "store unchanged"
+[ -e "$1/out/2015-W34/draft.yaml" ] || echo "no draft written"
+"""
+
+
+def state_fault(project: Path, fault: str) -> str:
+    import subprocess
+    import sys
+
+    if UNSHARE is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    roundup = Path(sys.executable).parent / "roundup"
+    script = STATE_FAULT.format(roundup=roundup)
+    result = subprocess.run(
+        [
+            UNSHARE,
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            str(project),
+            fault,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        timeout=120,
+    )
+    if result.returncode in (97, 98) or "unshare: " in result.stderr:
+        pytest.skip(f"no private mount namespace here: {result.stderr.strip()}")
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("full", ": the disk is full ("),
+        ("readonly", "cannot create the run lock (Read-only file system); make "),
+    ],
+)
+def test_full_or_read_only_state_folder_is_one_line(
+    project: Path, fault: str, message: str
+) -> None:
+    """A full or read-only disk under the state file: one `Error:` line naming the file and
+    what to do, exit 1, no traceback, the store byte for byte as it was, no draft written."""
+    lines = state_fault(project, fault).splitlines()
+    assert lines[0].startswith(f"Error: {project}/.roundup/state.sqlite3")
+    assert message in lines[0]
+    assert lines[1:] == ["exit=1", "store unchanged", "no draft written"]

@@ -304,6 +304,35 @@ def test_yaml_1_1_forms_are_text(old: str, new: str, message: str) -> None:
     assert str(caught.value).split(": ", 1)[1] == message
 
 
+@pytest.mark.parametrize(
+    ("fetch", "message"),
+    [
+        ("{dedline: 30}", "fetch.dedline: unknown key (did you mean 'deadline'?)"),
+        ("{budjet: 600}", "fetch.budjet: unknown key (did you mean 'budget'?)"),
+        ("{deadline: 0}", "fetch.deadline: expected a number from 1 to 3600, got 0 (a number)"),
+        ("{deadline: 1m}", "fetch.deadline: expected a number from 1 to 3600, got '1m'"),
+        ("{budget: true}", "fetch.budget: expected a number from 1 to 86400, got true (a boolean)"),
+        (
+            "{budget: 100000}",
+            "fetch.budget: expected a number from 1 to 86400, got 100000 (a number)",
+        ),
+    ],
+)
+def test_bad_fetch_deadline_and_budget(fetch: str, message: str) -> None:
+    """fetch.deadline and fetch.budget are seconds in range, and typos get a did-you-mean."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_with("feeds:\n", f"fetch: {fetch}\nfeeds:\n"), P)
+    assert str(caught.value).split(": ", 1)[1] == message
+
+
+def test_fetch_deadline_and_budget() -> None:
+    """Both default to a minute per feed and five minutes per fetch, and take any seconds."""
+    assert (FetchSettings().deadline, FetchSettings().budget) == (60.0, 300.0)
+    text = config_with("feeds:\n", "fetch: {deadline: 1, budget: 90.5}\nfeeds:\n")
+    config = parse_config(text, P)
+    assert (config.fetch.deadline, config.fetch.budget) == (1.0, 90.5)
+
+
 def test_yaml_1_2_numbers() -> None:
     """0o17 is octal and 1e1 a float, as YAML 1.2 reads them."""
     text = config_with("    max_items: 5", "    max_items: 0o17").replace(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -22,9 +23,9 @@ from markupsafe import escape
 
 from roundup.config import Config, FeedConfig, SmtpSettings, load_config
 from roundup.desk import STALE, create_app, create_server
-from roundup.desk.metadata import fetch_metadata, read_metadata
+from roundup.desk.metadata import MAX_REDIRECTS, address_refusal, fetch_metadata, read_metadata
 from roundup.desk.server import DeskServer
-from roundup.desk.web import Request, check_request, is_loopback
+from roundup.desk.web import MAX_BODY, Refused, Request, body_length, check_request, is_loopback
 from roundup.draft_file import load_draft, save_draft
 from roundup.edit import set_meta, update_item
 from roundup.errors import FetchError, RoundupError, SendError
@@ -40,9 +41,10 @@ from roundup.pipeline import (
     send_week,
 )
 from roundup.store import Store
+from tests.feedserver import FeedServer, Reply, feed_server_fixture
 from tests.smtpserver import SmtpServer, smtp_server
 
-__all__ = ["smtp_server"]  # the fixture, imported for pytest
+__all__ = ["feed_server_fixture", "smtp_server"]  # the fixtures, imported for pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2015, 8, 15, 12, 0, tzinfo=UTC)
@@ -588,3 +590,273 @@ def test_fetch_metadata_follows_redirects_and_reports_the_final_address() -> Non
         "https://b.example/long/post",
         "https://b.example/long/pic.jpg",
     )
+
+
+# --- the desk refuses before it reads ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    """A response read off a raw socket."""
+
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    def error(self) -> str:
+        return str(json.loads(self.body)["error"])
+
+
+def raw_post(server: DeskServer, *headers: str, body: bytes = b"") -> RawAnswer:
+    """POST /api/meta with exactly ``headers`` (and ``body``) on a socket; read to the end.
+
+    The desk closes the connection after its answer, so reading until EOF takes the whole
+    response. Nothing here waits on a clock: a desk that waited for a body the test never
+    sends would stop at its own read timeout and answer 408 instead.
+    """
+    host, port = server.server_address[:2]
+    head = "".join(f"{line}\r\n" for line in ("POST /api/meta HTTP/1.1", *headers)) + "\r\n"
+    with socket.create_connection((str(host), int(port))) as sock:
+        sock.sendall(head.encode("latin-1") + body)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    top, _, content = received.partition(b"\r\n\r\n")
+    status_line, *lines = top.decode("latin-1").split("\r\n")
+    fields = dict(line.split(": ", 1) for line in lines)
+    return RawAnswer(
+        int(status_line.split()[1]), {k.lower(): v for k, v in fields.items()}, content
+    )
+
+
+@pytest.fixture
+def strict_desk(seeded: Path, tmp_path: Path) -> Iterator[tuple[Config, DeskServer]]:
+    """A loopback desk that drops a client silent for 1 s (so no test can hang on it)."""
+    config = copy_site(seeded, tmp_path)
+    with start(config, read_timeout=1) as server:
+        yield config, server
+
+
+def vetted(server: DeskServer) -> tuple[str, str]:
+    """The Host and CSRF headers that get a POST past the access policy."""
+    port = server.server_address[1]
+    return f"Host: 127.0.0.1:{port}", f"X-CSRF-Token: {server.desk.csrf_token}"
+
+
+@pytest.mark.parametrize(
+    ("length_headers", "status", "message"),
+    [
+        (["Content-Length: -1"], 400, "Content-Length must be a number of bytes, not '-1'."),
+        (["Content-Length: abc"], 400, "Content-Length must be a number of bytes, not 'abc'."),
+        (["Content-Length: +5"], 400, "not '+5'"),
+        (["Content-Length: 1e3"], 400, "not '1e3'"),
+        (["Content-Length: \xb2"], 400, "not '\xb2'"),  # superscript two: a digit to isdigit()
+        (["Content-Length: 300000000"], 413, f"larger than the {MAX_BODY:,} bytes"),
+        (["Content-Length: " + "9" * 5000], 413, f"larger than the {MAX_BODY:,} bytes"),
+        ([], 411, "A POST needs a Content-Length header."),
+        (["Content-Length: 5", "Content-Length: 5"], 400, "more than one Content-Length"),
+        (["Transfer-Encoding: chunked"], 411, "not Transfer-Encoding"),
+    ],
+    ids=["negative", "letters", "plus", "exponent", "unicode-digit", "huge", "5000-digits",
+         "missing", "twice", "chunked"],
+)  # fmt: skip
+def test_a_bad_content_length_is_refused_before_the_body_is_read(
+    strict_desk: tuple[Config, DeskServer],
+    capfd: pytest.CaptureFixture[str],
+    length_headers: list[str],
+    status: int,
+    message: str,
+) -> None:
+    """Each bad length gets its status and a one-line message at once, and no traceback.
+
+    The test sends no body at all: a desk that tried to read one would time out after 1 s
+    and answer 408, so the status itself proves the body was never read.
+    """
+    config, server = strict_desk
+    before = draft_path(config, WEEK).read_bytes()
+    answer = raw_post(server, *vetted(server), *length_headers)
+    assert answer.status == status
+    assert message in answer.error() and "\n" not in answer.error()
+    assert answer.headers["connection"] == "close"  # the unread body never becomes a request
+    assert draft_path(config, WEEK).read_bytes() == before
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_host_and_csrf_are_checked_before_the_length(
+    strict_desk: tuple[Config, DeskServer],
+) -> None:
+    """A foreign Host, or no CSRF token, is refused with 403 even when the length is bad."""
+    _, server = strict_desk
+    host, csrf = vetted(server)
+    foreign = raw_post(server, "Host: evil.example", csrf, "Content-Length: -1")
+    assert foreign.status == 403 and "only at 127.0.0.1 or localhost" in foreign.error()
+    no_csrf = raw_post(server, host, "Content-Length: abc")
+    assert no_csrf.status == 403 and "CSRF token" in no_csrf.error()
+
+
+def test_the_access_token_is_checked_before_the_length(seeded: Path, tmp_path: Path) -> None:
+    """A desk made for another address wants its token first; with it, the length is judged."""
+    config = copy_site(seeded, tmp_path)
+    desk = create_app(config, week=WEEK, clock=lambda: NOW, secret=SECRET, host="0.0.0.0")
+    with DeskServer(desk, "127.0.0.1", 0, read_timeout=1) as server:  # listens on loopback only
+        host = "Host: desk.lan:8000"
+        csrf = f"X-CSRF-Token: {desk.csrf_token}"
+        no_token = raw_post(server, host, csrf, "Content-Length: -1")
+        cookie = f"Cookie: roundup_desk={desk.access_token}"
+        with_token = raw_post(server, host, csrf, cookie, "Content-Length: -1")
+    assert no_token.status == 403 and "needs its access token" in no_token.error()
+    assert with_token.status == 400 and "not '-1'" in with_token.error()
+
+
+def test_a_body_that_stops_arriving_is_answered_408(
+    strict_desk: tuple[Config, DeskServer],
+) -> None:
+    """Fewer bytes than Content-Length promised, then silence: 408 at the read timeout."""
+    config, server = strict_desk
+    before = draft_path(config, WEEK).read_bytes()
+    answer = raw_post(server, *vetted(server), "Content-Length: 100", body=b'{"subject": ')
+    assert answer.status == 408
+    assert answer.error() == "The request body stopped arriving for 1 s."
+    assert draft_path(config, WEEK).read_bytes() == before
+
+
+def test_a_well_framed_post_on_a_raw_socket_is_applied(
+    strict_desk: tuple[Config, DeskServer],
+) -> None:
+    """The checks let an ordinary POST through: the subject lands in draft.yaml."""
+    config, server = strict_desk
+    version = server.desk.snapshot().version
+    body = json.dumps({"version": version, "subject": "Raw and right"}).encode()
+    answer = raw_post(server, *vetted(server), f"Content-Length: {len(body)}", body=body)
+    assert answer.status == 200 and json.loads(answer.body)["changed"] is True
+    assert load_draft(draft_path(config, WEEK)).subject == "Raw and right"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("0", 0), ("0005", 5), (str(MAX_BODY), MAX_BODY), ("0" * 50 + "7", 7),
+     (str(MAX_BODY + 1), 413), ("1" + "0" * 30, 413), (" 12 ", 12), ("1 2", 400), ("", 400),
+     ("-0", 400), ("0x10", 400)],
+)  # fmt: skip
+def test_body_length(value: str, expected: int) -> None:
+    """Decimal digits only, leading zeros fine, at most MAX_BODY; else 400 or 413."""
+    try:
+        assert body_length([value], transfer_encoding=None) == expected
+    except Refused as refused:
+        assert refused.status == expected
+
+
+# --- add-by-URL reads only public pages, within a deadline ----------------------------------------
+
+PAGE = b"<html><head><title>Local page</title></head></html>"
+HTML = {"Content-Type": "text/html"}
+
+
+@pytest.mark.parametrize(
+    ("address", "refusal"),
+    [("127.0.0.1", "a loopback address"), ("127.9.9.9", "a loopback address"),
+     ("::1", "a loopback address"), ("10.1.2.3", "a private address"),
+     ("172.16.0.1", "a private address"), ("192.168.1.5", "a private address"),
+     ("100.64.0.1", "a private address"), ("fd00::1", "a private address"),
+     ("169.254.169.254", "a link-local address"), ("fe80::1", "a link-local address"),
+     ("224.0.0.1", "a multicast address"), ("ff02::1", "a multicast address"),
+     ("240.0.0.1", "a reserved address"), ("0.0.0.0", "an unspecified address"),
+     ("::", "an unspecified address"), ("::ffff:127.0.0.1", "a loopback address"),
+     ("2002:a00:1::", "a private address"), ("64:ff9b::a9fe:a9fe", "a link-local address"),
+     ("93.184.215.14", None), ("2606:4700::1", None), ("::ffff:93.184.215.14", None)],
+)  # fmt: skip
+def test_address_refusal(address: str, refusal: str | None) -> None:
+    """Every non-public kind is refused, IPv6 forms of IPv4 addresses by the address they reach."""
+    assert address_refusal(address) == refusal
+
+
+def test_address_refusal_option_lets_only_loopback_and_private_through() -> None:
+    """allow_private opens loopback and private networks, never link-local and the rest."""
+    assert address_refusal("127.0.0.1", allow_private=True) is None
+    assert address_refusal("192.168.1.5", allow_private=True) is None
+    assert address_refusal("169.254.169.254", allow_private=True) == "a link-local address"
+    assert address_refusal("0.0.0.0", allow_private=True) == "an unspecified address"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "2130706433"])
+def test_a_local_page_is_refused_without_the_option(feed_server: FeedServer, host: str) -> None:
+    """127.0.0.1, or any name resolving to it, is refused before a connection is made."""
+    feed_server.route("/page", Reply(200, PAGE, HTML))
+    url = f"http://{host}:{feed_server.port}/page"
+    with pytest.raises(FetchError) as caught:
+        fetch_metadata(url)
+    shown = "127.0.0.1 is" if host == "127.0.0.1" else f"{host} resolves to 127.0.0.1,"
+    assert str(caught.value) == (
+        f"{url}: refused: {shown} a loopback address; the desk reads only public web pages"
+    )
+    assert feed_server.requests_to("/page") == []
+    assert fetch_metadata(url, allow_private=True).title == "Local page"
+
+
+def test_every_redirect_target_is_checked_again(feed_server: FeedServer) -> None:
+    """A redirect from an allowed page to 0.0.0.0 (this machine) is refused, never followed."""
+    secret = f"http://0.0.0.0:{feed_server.port}/secret"
+    start_url = feed_server.route("/start", Reply(302, headers={"Location": secret}))
+    feed_server.route("/secret", Reply(200, PAGE, HTML))
+    with pytest.raises(FetchError, match=r"redirected to .*/secret: refused: 0\.0\.0\.0 is an "):
+        fetch_metadata(start_url, allow_private=True)
+    assert feed_server.requests_to("/secret") == []
+
+
+def test_redirects_are_followed_a_few_times_only(feed_server: FeedServer) -> None:
+    """A redirect chain is followed to the page; a loop stops after MAX_REDIRECTS."""
+    feed_server.route("/a", Reply(301, headers={"Location": "/b"}))
+    feed_server.route("/b", Reply(200, PAGE, HTML))
+    meta = fetch_metadata(feed_server.url("/a"), allow_private=True)
+    assert (meta.url, meta.title) == (feed_server.url("/b"), "Local page")
+    loop = feed_server.route("/loop", Reply(302, headers={"Location": "/loop"}))
+    with pytest.raises(FetchError, match=f"more than {MAX_REDIRECTS} redirects"):
+        fetch_metadata(loop, allow_private=True)
+    assert len(feed_server.requests_to("/loop")) == MAX_REDIRECTS + 1
+
+
+def test_a_page_that_drips_is_cut_off_at_the_deadline(feed_server: FeedServer) -> None:
+    """A byte every 0.1 s for 30 s; with a 1 s deadline the read ends with the deadline error."""
+    url = feed_server.route("/drip", Reply(200, b" " * 300, HTML, drip=0.1))
+    with pytest.raises(FetchError) as caught:
+        fetch_metadata(url, deadline=1, allow_private=True)
+    assert str(caught.value) == f"{url}: no complete answer within the 1 s deadline"
+    assert not feed_server.requests_to("/drip")[0].completed
+
+
+def test_a_page_that_never_answers_is_cut_off_at_the_deadline(feed_server: FeedServer) -> None:
+    """A server that would wait 30 s before its headers: the 1 s deadline ends the read."""
+    url = feed_server.route("/silent", Reply(200, PAGE, HTML, delay=30))
+    with pytest.raises(FetchError, match=r"/silent: no complete answer within the 1 s deadline"):
+        fetch_metadata(url, deadline=1, allow_private=True)
+
+
+def test_the_deadline_covers_every_redirect(feed_server: FeedServer) -> None:
+    """Hops that are each quick but together slow exceed one deadline for the whole read."""
+    feed_server.route("/hop1", Reply(302, headers={"Location": "/hop2"}, delay=0.6))
+    feed_server.route("/hop2", Reply(302, headers={"Location": "/hop3"}, delay=0.6))
+    feed_server.route("/hop3", Reply(200, PAGE, HTML))
+    with pytest.raises(FetchError, match="within the 1 s deadline"):
+        fetch_metadata(feed_server.url("/hop1"), deadline=1, allow_private=True)
+
+
+def test_the_desk_refuses_to_look_up_a_local_page(seeded: Path, tmp_path: Path) -> None:
+    """Through the real desk: a 127.0.0.1 URL is refused with a clear message, unless allowed."""
+    config = copy_site(seeded, tmp_path)
+    with FeedServer() as pages:
+        url = pages.route("/page", Reply(200, PAGE, HTML))
+        for allowed in (False, True):
+            with (
+                start(config, allow_private_pages=allowed) as server,
+                httpx.Client(base_url=server.url, trust_env=False) as client,
+            ):
+                found = Site(config, server, client).post("/api/lookup", {"url": url})
+            if allowed:
+                assert found.status_code == 200 and found.json()["title"] == "Local page"
+            else:
+                assert found.status_code == 422
+                assert found.json()["error"] == (
+                    f"{url}: refused: 127.0.0.1 is a loopback address; "
+                    "the desk reads only public web pages"
+                )
+                assert pages.requests_to("/page") == []

@@ -57,7 +57,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def desk(seeded: Path, tmp_path: Path) -> Iterator[DeskServer]:
-    with start(copy_site(seeded, tmp_path)) as server:
+    with start(copy_site(seeded, tmp_path), allow_private_pages=True) as server:
         yield server
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import os
 import socket
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -304,12 +308,15 @@ def test_retry_after_is_honoured(
 def test_retry_after_too_long_fails_at_once(
     feed_server: FeedServer, headers: dict[str, str]
 ) -> None:
-    """A Retry-After beyond two minutes fails the feed now instead of stalling the run."""
+    """A Retry-After past the feed's deadline fails the feed now instead of stalling the run."""
     url = feed_server.route("/feed.xml", Reply(429, headers=headers))
     sleep = FakeSleep()
     result = fetch_one(url, sleep=sleep)
     assert result.status == "failed"
-    assert result.error == "server asked to retry after 3600 s (HTTP 429 Too Many Requests)"
+    assert result.error == (
+        "HTTP 429 Too Many Requests: the server asked to be retried in 3600 s, "
+        "past the end of the 60 s deadline (fetch.deadline)"
+    )
     assert (result.attempts, sleep.calls) == (1, [])
 
 
@@ -341,6 +348,127 @@ def test_slow_server_within_timeout_succeeds(feed_server: FeedServer) -> None:
     url = feed_server.route("/feed.xml", Reply(200, RSS, delay=0.3))
     result = fetch_one(url, FetchSettings(timeout=2.0, retries=0))
     assert (result.status, result.body, result.attempts) == ("fetched", RSS, 1)
+
+
+# --- the deadline and the budget -------------------------------------------------------
+
+DRIP = b"d" * 60  # one byte a second: a minute for the whole body, each read well in time
+
+
+def requests_for(*urls: str) -> list[FetchRequest]:
+    return [FetchRequest(key=url, url=url) for url in urls]
+
+
+def good_feeds(server: FeedServer, count: int = 3) -> list[str]:
+    return [server.route(f"/good/{n}", Reply(200, b"feed %d" % n)) for n in range(count)]
+
+
+def test_dripping_feed_fails_at_its_deadline_and_the_others_are_fetched(
+    feed_server: FeedServer,
+) -> None:
+    """A body that would drip for 60 s fails at the 1 s deadline; the run's other feeds work.
+
+    Each read gets its byte within a second, far inside the 5 s read timeout, so only the
+    deadline can end it; the server sent a few bytes, not the minute's worth.
+    """
+    drip = feed_server.route("/drip", Reply(200, DRIP, drip=1.0))
+    good = good_feeds(feed_server)
+    settings = FetchSettings(timeout=5.0, deadline=1.0)
+    results = fetch_many(requests_for(good[0], drip, *good[1:]), settings)
+    outcome = {result.url: (result.status, result.error) for result in results}
+    assert outcome[drip] == (
+        "failed",
+        "no complete answer within the 1 s deadline (fetch.deadline)",
+    )
+    assert [outcome[url] for url in good] == [("fetched", None)] * 3
+    [received] = feed_server.requests_to("/drip")
+    assert received.bytes_sent < len(DRIP) // 2
+
+
+def test_budget_ends_the_running_feed_and_the_queued_ones(feed_server: FeedServer) -> None:
+    """When the fetch budget is spent, the feed still running and those still queued fail.
+
+    One feed at a time: the first is fetched, the dripping second holds the only slot
+    until the 1 s budget runs out (its own 60 s deadline is far off), and the third never
+    gets a turn.
+    """
+    first, queued = good_feeds(feed_server, 2)
+    drip = feed_server.route("/drip", Reply(200, DRIP, drip=1.0))
+    settings = FetchSettings(concurrency=1, deadline=60.0, budget=1.0)
+    results = fetch_many(requests_for(first, drip, queued), settings)
+    assert [(result.status, result.error) for result in results] == [
+        ("fetched", None),
+        ("failed", "no complete answer before the 1 s fetch budget (fetch.budget) ran out"),
+        (
+            "failed",
+            "not fetched: the 1 s fetch budget (fetch.budget) ran out before it had a turn",
+        ),
+    ]
+    assert feed_server.requests_to("/good/1") == []
+
+
+def test_deadline_starts_when_the_feed_gets_its_turn(feed_server: FeedServer) -> None:
+    """Time spent queued behind other feeds is not charged to a feed's own deadline.
+
+    Five feeds of 0.5 s each, one at a time, take 2.5 s together: more than the 2 s
+    deadline, yet each feed's own time is well inside it.
+    """
+    urls = [feed_server.route(f"/slow/{n}", Reply(200, RSS, delay=0.5)) for n in range(5)]
+    results = fetch_many(requests_for(*urls), FetchSettings(concurrency=1, deadline=2.0))
+    assert [result.status for result in results] == ["fetched"] * 5
+
+
+@pytest.mark.parametrize(
+    ("settings", "limit"),
+    [
+        (FetchSettings(), "the 60 s deadline (fetch.deadline)"),
+        (FetchSettings(deadline=600.0, budget=100.0), "the 100 s fetch budget (fetch.budget)"),
+    ],
+    ids=["deadline", "budget"],
+)
+def test_503_retry_after_120_fails_now_naming_the_wait(
+    feed_server: FeedServer, settings: FetchSettings, limit: str
+) -> None:
+    """A 503 asking for 120 s, beyond what the limits leave, fails at once and says so.
+
+    The fake sleep would return at once; it is never even asked to wait.
+    """
+    url = feed_server.route("/busy", Reply(503, headers={"Retry-After": "120"}))
+    sleep = FakeSleep()
+    result = fetch_one(url, settings, sleep)
+    assert (result.status, result.http_status, result.attempts) == ("failed", 503, 1)
+    assert result.error == (
+        "HTTP 503 Service Unavailable: the server asked to be retried in 120 s, "
+        f"past the end of {limit}"
+    )
+    assert sleep.calls == []
+    assert len(feed_server.requests_to("/busy")) == 1
+
+
+def test_retry_after_within_the_deadline_is_still_honoured(feed_server: FeedServer) -> None:
+    """A 503 asking for 120 s is waited out when the deadline leaves room for it."""
+    url = feed_server.route("/busy", Reply(503, headers={"Retry-After": "120"}), Reply(200, RSS))
+    sleep = FakeSleep()
+    result = fetch_one(url, FetchSettings(deadline=600.0), sleep)
+    assert (result.status, result.attempts, sleep.calls) == ("fetched", 2, [120.0])
+
+
+def test_backoff_past_the_deadline_gives_up_with_the_reason(feed_server: FeedServer) -> None:
+    """With retries to spare, a backoff that would outlast the deadline is not started.
+
+    The feed fails with the server's own reason and no sleep reaches the deadline.
+    """
+    url = feed_server.route("/feed.xml", Reply(500))
+    sleep = FakeSleep()
+    result = fetch_one(url, FetchSettings(retries=10, deadline=5.0), sleep)
+    assert result.status == "failed"
+    assert (result.error or "").startswith("HTTP 500 Internal Server Error; gave up after ")
+    assert (result.error or "").endswith(
+        " attempts: no time left to retry within the 5 s deadline (fetch.deadline)"
+    )
+    assert 1 < result.attempts < 11
+    assert len(sleep.calls) == result.attempts - 1
+    assert all(wait < 5.0 for wait in sleep.calls)
 
 
 # --- body size -------------------------------------------------------------------------
@@ -524,7 +652,7 @@ def test_local_file_is_read_and_compared(
     ("name", "content", "error"),
     [
         ("missing.xml", None, "no such file: {path}"),
-        ("dir", "dir", "cannot read {path}: Is a directory"),
+        ("dir", "dir", "not a regular file: {path} is a directory"),
         (
             "big.xml",
             b"z" * (LIMIT + 1),
@@ -545,3 +673,53 @@ def test_unreadable_local_file_fails(
         [FetchRequest(key=str(path), url=str(path))], FetchSettings(max_bytes=LIMIT)
     )
     assert (result.status, result.error) == ("failed", error.format(path=path))
+
+
+def fetch_in_thread(
+    requests: list[FetchRequest], unblock: Callable[[], None], within: float = 10.0
+) -> list[FetchResult]:
+    """Fetch in a thread so that a fetch that blocks fails the test instead of hanging it.
+
+    ``unblock`` releases whatever the fetch is stuck on, so no thread outlives the test.
+    """
+    results: list[FetchResult] = []
+    thread = threading.Thread(
+        target=lambda: results.extend(fetch_many(requests, SETTINGS)), daemon=True
+    )
+    thread.start()
+    thread.join(within)
+    if thread.is_alive():
+        unblock()
+        thread.join(within)
+        pytest.fail(f"the fetch was still blocked after {within:g} s")
+    return results
+
+
+def open_writer(fifo: Path) -> None:
+    """Open and close the FIFO's writing end: a reader blocked in open() then sees EOF."""
+    with contextlib.suppress(OSError):  # no reader waiting: nothing is blocked
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def test_fifo_feed_fails_without_blocking_and_the_others_are_read(tmp_path: Path) -> None:
+    """A feed path that is a named pipe with no writer fails at once, naming the path."""
+    fifo = tmp_path / "feed.xml"
+    os.mkfifo(fifo)
+    good = tmp_path / "good.xml"
+    good.write_bytes(RSS)
+    results = fetch_in_thread(requests_for(str(fifo), str(good)), lambda: open_writer(fifo))
+    assert [(result.status, result.error) for result in results] == [
+        ("failed", f"not a regular file: {fifo} is a named pipe (FIFO)"),
+        ("fetched", None),
+    ]
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_device_feed_fails_unread(device: str) -> None:
+    """A character device is refused unread: no 20 MB of zeros, no empty "feed" from null."""
+    if not Path(device).exists():
+        pytest.skip(f"no {device} here")
+    results = fetch_in_thread(requests_for(device), lambda: None)
+    assert [(result.status, result.error) for result in results] == [
+        ("failed", f"not a regular file: {device} is a character device")
+    ]

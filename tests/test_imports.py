@@ -8,6 +8,7 @@ has no cycle, not even one hidden behind ``TYPE_CHECKING``.
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -146,3 +147,44 @@ def test_only_the_orchestrator_opens_the_store_and_the_lock() -> None:
         and ("Store.open(" in (text := path.read_text(encoding="utf-8")) or "locked(" in text)
     )
     assert users == []
+
+
+def third_party_private_uses(path: Path) -> list[str]:
+    """``lib._name`` attribute uses where ``lib`` is an imported third-party module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    libraries: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            libraries.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            libraries.update(a.asname or a.name for a in node.names)
+    libraries -= {"roundup", *sys.stdlib_module_names}
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and node.attr.startswith("_")):
+            continue
+        if node.attr.startswith("__") and node.attr.endswith("__"):
+            continue
+        root = node.value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name) and root.id in libraries:
+            found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_private_names_of_other_libraries(name: str) -> None:
+    """No ``lxml.etree._Element``, ``yaml._something`` and the like: they change unannounced."""
+    assert third_party_private_uses(MODULES[name]) == []
+
+
+def test_private_use_finder_finds_one(tmp_path: Path) -> None:
+    """The finder itself works on a known offence, and ignores dunders and our own names."""
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import lxml.etree\nimport roundup\nx: lxml.etree._Element\ny = lxml.__version__\n"
+        "z = roundup._EXPORTS\n",
+        encoding="utf-8",
+    )
+    assert third_party_private_uses(sample) == ["sample.py:3: lxml.etree._Element"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import email
 import mailbox
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,16 @@ import pytest
 from roundup import mailer as mailer_module
 from roundup.config import SmtpSettings
 from roundup.errors import SendError
-from roundup.mailer import ACCEPTED, PENDING, REFUSED, Outcome, describe_route, open_mailer
-from roundup.send import send_issue
+from roundup.mailer import (
+    ACCEPTED,
+    PENDING,
+    REFUSED,
+    UNCERTAIN,
+    Outcome,
+    describe_route,
+    open_mailer,
+)
+from roundup.send import SendReport, send_issue
 from roundup.smtp import SmtpMailer
 from roundup.store import Store
 from tests.test_send import NOW, PEOPLE, SECRET, WEEK, setup_for
@@ -33,12 +41,13 @@ class MaildirMailer:
         self.resets = 0
         self.closed = False
 
-    def send(self, recipient: str, message: bytes) -> Outcome:
+    def send(self, recipient: str, message: bytes, on_handover: Callable[[], None]) -> Outcome:
         if recipient == self.refuse:
             return Outcome(REFUSED, "550 no such mailbox")
         if recipient == self.flaky:
             self.flaky = ""
             return Outcome(PENDING, "451 try again later")
+        on_handover()
         parsed = email.message_from_bytes(message)
         parsed["Delivered-To"] = recipient
         self.box.add(parsed)
@@ -87,11 +96,12 @@ def test_the_ledger_delivers_through_any_mailer_once(tmp_path: Path, store: Stor
 
 
 def test_refusals_are_recorded_and_temporary_failures_retried(tmp_path: Path, store: Store) -> None:
-    """A refusal is recorded with the backend's words; a 451 is retried after a reset."""
+    """A refusal is recorded with the backend's words; a 451 is retried after a reset, in
+    the next pass (after everyone else)."""
     backend = MaildirMailer(tmp_path / "Maildir", refuse=PEOPLE[0], flaky=PEOPLE[1])
     accepted, refused, _skipped, pending = send_with(tmp_path, store, backend)
     assert refused == ((PEOPLE[0], "550 no such mailbox"),)
-    assert accepted == tuple(PEOPLE[1:]) and pending == ()
+    assert accepted == (*PEOPLE[2:], PEOPLE[1]) and pending == ()
     assert backend.resets == 1
     assert store.deliveries(WEEK)[PEOPLE[0]] == ("refused", "550 no such mailbox")
 
@@ -119,3 +129,52 @@ def test_no_smtp_section_is_a_clear_error(tmp_path: Path, store: Store) -> None:
     setup = setup_for(tmp_path, store, None, to=("list@example.org",))
     with pytest.raises(SendError, match=r"feeds\.yaml: no smtp: section"):
         open_mailer(setup.config, {})
+
+
+class WatchingMailer(MaildirMailer):
+    """Reads the ledger through its own connection right after each handover, as another
+    process would see it; ``unsure`` gets no answer (the copy went out, nothing came back)."""
+
+    def __init__(self, folder: Path, state: Path, *, unsure: str) -> None:
+        super().__init__(folder)
+        self.state = state
+        self.unsure = unsure
+        self.seen: dict[str, tuple[str, str] | None] = {}
+
+    def send(self, recipient: str, message: bytes, on_handover: Callable[[], None]) -> Outcome:
+        on_handover()
+        with Store.open(self.state) as other:
+            self.seen[recipient] = other.deliveries(WEEK).get(recipient)
+        if recipient == self.unsure:
+            return Outcome(UNCERTAIN, "the line went quiet")
+        return super().send(recipient, message, lambda: None)
+
+
+def test_in_flight_is_committed_before_the_handover_and_uncertain_is_final(
+    tmp_path: Path, store: Store
+) -> None:
+    """Every recipient is in the ledger as in flight, visible to another connection, before
+    their copy leaves; an uncertain outcome is recorded and never retried on its own."""
+    backend = WatchingMailer(tmp_path / "Maildir", tmp_path / "state.sqlite3", unsure=PEOPLE[2])
+    setup = setup_for(tmp_path, store, SmtpSettings(host="unused.invalid"))
+
+    def send() -> SendReport:
+        return send_issue(
+            message=setup.message,
+            draft=setup.draft,
+            config=setup.config,
+            store=store,
+            now=lambda: NOW,
+            secret=SECRET,
+            connect=lambda: backend,
+            sleep=lambda _s: None,
+        )
+
+    first = send()
+    assert backend.seen == {who: ("in_flight", "") for who in PEOPLE}
+    assert first.uncertain == ((PEOPLE[2], "the line went quiet"),)
+    assert first.finished and not first.complete and backend.resets == 1
+    assert store.deliveries(WEEK)[PEOPLE[2]] == ("uncertain", "the line went quiet")
+    second = send()
+    assert second.accepted == () and second.uncertain == first.uncertain
+    assert backend.delivered_to() == sorted(set(PEOPLE) - {PEOPLE[2]})

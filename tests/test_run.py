@@ -222,3 +222,96 @@ def test_approval_freezes_the_draft_until_it_is_sent(tmp_path: Path, smtp: SmtpS
     body = smtp.handler.to(LIST)[0].message().get_body(("plain",)).get_content()
     assert "Filed after the approval" not in body
     assert approved.items[0].title.split(":")[0] in body
+
+
+# --- a sent issue is history -----------------------------------------------------------------
+
+ISSUE_FILES = ("draft.yaml", "email.html", "email.txt", "post.md", "post.html", "message.eml")
+
+
+def add_late_feed(config: Config, tmp_path: Path, published: str) -> Config:
+    """A feed with one post published at ``published`` (RFC 822), listed in feeds.yaml."""
+    (tmp_path / "samples" / "late.rss").write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Late Desk</title>'
+        "<link>https://late.example.org/</link><item><title>Filed after the send</title>"
+        f"<link>https://late.example.org/after</link><pubDate>{published}</pubDate>"
+        "</item></channel></rss>"
+    )
+    path = config.path
+    path.write_text(path.read_text().replace("feeds:\n", "feeds:\n  - url: samples/late.rss\n", 1))
+    return load_config(path)
+
+
+def snapshot(config: Config) -> dict[str, bytes]:
+    folder = config.output_dir / "2015-W33"
+    return {name: (folder / name).read_bytes() for name in ISSUE_FILES}
+
+
+def test_runs_after_the_send_leave_the_sent_issue_alone(tmp_path: Path, smtp: SmtpServer) -> None:
+    """Later runs in the same week change none of the sent issue's files; the post filed
+    after the send goes into the next issue instead of being lost between two."""
+    config = project(tmp_path, smtp)
+    assert run(config, AFTER) == "sent"
+    sent = snapshot(config)
+    # 17:00 EDT, after the 15:00 send and inside 2015-W33's window
+    config = add_late_feed(config, tmp_path, "Fri, 14 Aug 2015 17:00:00 -0400")
+    assert run(config, AFTER + timedelta(hours=2)) == "already_sent"
+    assert snapshot(config) == sent
+    assert run(config, AFTER + timedelta(days=7)) == "sent"
+    titles = [item.title for item in load_draft(draft_path(config, "2015-W34")).items]
+    assert "Filed after the send" in titles
+    assert smtp.handler.count(LIST) == 2
+
+
+def test_draft_and_render_refuse_a_sent_week(
+    tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`draft` and `render` on a sent week exit 1 with one line; `--force` says what it will
+    do and asks, and only a yes rewrites the files."""
+    config = project(tmp_path, smtp)
+    assert run(config, AFTER) == "sent"
+    sent = snapshot(config)
+    monkeypatch.setattr(cli_module, "now", lambda: AFTER)
+    base = ["--config", str(config.path)]
+    runner = CliRunner()
+    for command in ("draft", "render"):
+        refused = runner.invoke(cli, [*base, command, "--week", "2015-W33"])
+        assert refused.exit_code == 1
+        verb = "rewrite its draft" if command == "draft" else "rewrite its files"
+        assert refused.output == (
+            "Error: 2015-W33 was sent on 2015-08-14 20:00 UTC: its draft and files are"
+            f" frozen, so roundup will not {verb} (new posts wait for the next issue;"
+            " --force does it anyway)\n"
+        )
+        declined = runner.invoke(cli, [*base, command, "-w", "2015-W33", "--force"], input="n\n")
+        assert declined.exit_code == 1
+        assert "2015-W33 was already sent: --force will rewrite" in declined.output
+    assert snapshot(config) == sent
+    forced = runner.invoke(cli, [*base, "render", "-w", "2015-W33", "--force", "--yes"])
+    assert forced.exit_code == 0, forced.output
+
+
+def test_the_desk_cannot_change_a_sent_issue(tmp_path: Path, smtp: SmtpServer) -> None:
+    """An edit through the orchestrator (the desk's only way to write) is refused."""
+    from roundup.errors import IssueSent
+    from roundup.pipeline import edit_draft
+
+    config = project(tmp_path, smtp)
+    assert run(config, AFTER) == "sent"
+    sent = snapshot(config)
+    touched: list[bool] = []
+    with pytest.raises(IssueSent, match="will not change it"):
+        edit_draft(config, "2015-W33", lambda: touched.append(True) or None)
+    assert touched == [] and snapshot(config) == sent
+
+
+def test_a_second_send_of_a_sent_issue_rewrites_nothing(tmp_path: Path, smtp: SmtpServer) -> None:
+    """`send` on a sent week skips everyone and leaves message.eml and the outputs alone."""
+    from roundup.pipeline import send
+
+    config = project(tmp_path, smtp)
+    assert run(config, AFTER) == "sent"
+    sent = snapshot(config)
+    report = send(config, week="2015-W33", clock=lambda: AFTER + timedelta(hours=1), secret=SECRET)
+    assert report.accepted == () and report.skipped == (LIST,)
+    assert snapshot(config) == sent

@@ -12,8 +12,10 @@ refused with 409 and :data:`STALE`, never applied, so two tabs cannot silently o
 each other. Writes are serialised by a lock in the app and by the run lock that
 ``roundup run`` holds, so cron's re-draft cannot interleave with an edit either.
 
-Safety: :func:`roundup.desk.web.check_request` vets every request first (loopback Host,
-access token off loopback, CSRF token on every POST). Feed content reaches the page only
+Safety: :meth:`Desk.vet` (:func:`roundup.desk.web.check_request`) vets every request
+first (loopback Host, access token off loopback, CSRF token on every POST); the server
+calls it before it reads a POST's body. Add-by-URL reads only public web pages, within a
+deadline (:mod:`roundup.desk.metadata`). Feed content reaches the page only
 through autoescaped templates; the rendered previews are served with a sandboxing CSP and
 shown in ``sandbox=""`` iframes, so nothing in them can run.
 
@@ -112,6 +114,7 @@ class Desk:
         host: str = "127.0.0.1",
         approver: str = "",
         transport: httpx.BaseTransport | None = None,
+        allow_private_pages: bool = False,
     ) -> None:
         self.config = config
         self.window = window
@@ -120,6 +123,7 @@ class Desk:
         self.loopback = is_loopback(host)
         self.approver = approver
         self.transport = transport
+        self.allow_private_pages = allow_private_pages  # add-by-URL may read local servers
         self.path = draft_path(config, window.week)
         self.csrf_token = secrets.token_urlsafe(24)
         self.access_token = "" if self.loopback else secrets.token_urlsafe(24)
@@ -138,12 +142,7 @@ class Desk:
     def handle(self, request: Request) -> Response:
         """Answer ``request``; never raises."""
         try:
-            refused = check_request(
-                request,
-                loopback=self.loopback,
-                csrf_token=self.csrf_token,
-                access_token=self.access_token,
-            )
+            refused = self.vet(request)
             if refused is not None:
                 raise refused
             if not self.loopback and request.method == "GET" and "token" in request.query:
@@ -163,6 +162,15 @@ class Desk:
         except Exception as exc:  # a bug: say so in the page, keep the server up
             traceback.print_exc(file=sys.stderr)
             return failure(request, 500, f"Unexpected error: {type(exc).__name__}: {exc}")
+
+    def vet(self, request: Request) -> Refused | None:
+        """Why the access policy refuses ``request``, or None; needs no body."""
+        return check_request(
+            request,
+            loopback=self.loopback,
+            csrf_token=self.csrf_token,
+            access_token=self.access_token,
+        )
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -244,11 +252,13 @@ def create_app(
     host: str = "127.0.0.1",
     approver: str = "",
     transport: httpx.BaseTransport | None = None,
+    allow_private_pages: bool = False,
 ) -> Desk:
     """The desk for ``week`` (``2015-W33``, ``current`` or ``last``).
 
     ``secret`` is ``$ROUNDUP_SECRET`` (for test sends), read by the caller; ``approver``
-    fills the approval's name field; ``transport`` is for reading pages added by URL.
+    fills the approval's name field; ``transport`` is for reading pages added by URL, and
+    ``allow_private_pages`` lets those pages be on loopback and private addresses.
     """
     window = resolve_window(config, week, now=clock())
     return Desk(
@@ -259,6 +269,7 @@ def create_app(
         host=host,
         approver=approver,
         transport=transport,
+        allow_private_pages=allow_private_pages,
     )
 
 
@@ -400,6 +411,7 @@ def _lookup(desk: Desk, request: Request) -> Response:
         text_field(body, "url"),
         transport=desk.transport,
         user_agent=desk.config.fetch.user_agent,
+        allow_private=desk.allow_private_pages,
     )
     return json_response(
         {

@@ -2,6 +2,12 @@
 
 ``create_server`` returns a :class:`DeskServer` bound to its port; tests serve it from a
 background thread with ``with server:``, ``serve`` runs it in the foreground until Ctrl+C.
+
+A POST is vetted before a byte of its body is read: first the access policy (Host, access
+token, CSRF token, Origin: :meth:`Desk.vet`), then its framing
+(:func:`~roundup.desk.web.body_length`). A refused request gets its status and a one-line
+message and the connection is closed, its body unread. A client that stops sending for
+``read_timeout`` seconds is dropped, with 408 when it stalls inside a body.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import socket
 import threading
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -18,11 +25,13 @@ import httpx
 
 from roundup.config import Config
 from roundup.desk.app import Clock, Desk, create_app
-from roundup.desk.web import Request, Response
+from roundup.desk.web import Refused, Request, Response, body_length, failure
 from roundup.errors import RoundupError
 from roundup.pipeline import ensure_draft, resolve_window
 
-MAX_BODY = 1_000_000  # bytes: more than any intro and notes; a larger body is refused
+# seconds a client may go silent while sending its request; the page's requests take
+# milliseconds, and without a limit a client that never finishes holds a thread for ever
+READ_TIMEOUT = 30.0
 
 _COMMON_HEADERS = (
     ("Cache-Control", "no-store"),
@@ -36,10 +45,13 @@ class DeskServer(ThreadingHTTPServer):
 
     daemon_threads = True  # a browser's idle connection must not keep the process alive
 
-    def __init__(self, desk: Desk, host: str, port: int) -> None:
+    def __init__(
+        self, desk: Desk, host: str, port: int, *, read_timeout: float = READ_TIMEOUT
+    ) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         super().__init__((host, port), _Handler)
         self.desk = desk
+        self.read_timeout = read_timeout
         self._thread: threading.Thread | None = None
 
     @property
@@ -79,26 +91,55 @@ class _Handler(BaseHTTPRequestHandler):
     server: DeskServer
     server_version = "roundup-desk"
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.read_timeout)  # for every read and write
+
     def do_GET(self) -> None:
-        self._answer(b"")
+        self._send(self.server.desk.handle(self._request(b"")))
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._send(Response(413, b"request body too large", "text/plain"))
+        head = self._request(b"")
+        try:
+            refused = self.server.desk.vet(head)  # who is asking, before anything else
+            if refused is not None:
+                raise refused
+            length = body_length(
+                self.headers.get_all("Content-Length") or [],
+                transfer_encoding=self.headers.get("Transfer-Encoding"),
+            )
+        except Refused as exc:
+            self._refuse(head, exc)
             return
-        self._answer(self.rfile.read(length))
+        try:
+            body = self.rfile.read(length)
+        except TimeoutError:
+            wait = f"{self.server.read_timeout:g}"
+            self._refuse(head, Refused(408, f"The request body stopped arriving for {wait} s."))
+            return
+        except OSError:  # the client hung up mid-body: nobody is left to answer
+            self.close_connection = True
+            return
+        if len(body) < length:  # the same, seen as an early end of the stream
+            self.close_connection = True
+            return
+        self._send(self.server.desk.handle(replace(head, body=body)))
 
-    def _answer(self, body: bytes) -> None:
+    def _request(self, body: bytes) -> Request:
         parts = urlsplit(self.path)
-        request = Request(
+        return Request(
             method=self.command,
             path=parts.path,
             query=dict(parse_qsl(parts.query)),
             headers={name.lower(): value for name, value in self.headers.items()},
             body=body,
         )
-        self._send(self.server.desk.handle(request))
+
+    def _refuse(self, request: Request, refused: Refused) -> None:
+        """Answer with the refusal and close: the unread body must not pass for a request."""
+        self.close_connection = True
+        answer = failure(request, refused.status, refused.message)
+        self._send(replace(answer, headers=(*answer.headers, ("Connection", "close"))))
 
     def _send(self, response: Response) -> None:
         try:
@@ -126,8 +167,14 @@ def create_server(
     port: int = 0,
     approver: str = "",
     transport: httpx.BaseTransport | None = None,
+    allow_private_pages: bool = False,
+    read_timeout: float = READ_TIMEOUT,
 ) -> DeskServer:
-    """The desk listening on ``host``:``port`` (0: a free port), not yet serving."""
+    """The desk listening on ``host``:``port`` (0: a free port), not yet serving.
+
+    ``allow_private_pages`` lets add-by-URL read pages on loopback and private addresses
+    (local testing); ``read_timeout`` is how long a client may go silent mid-request.
+    """
     desk = create_app(
         config,
         week=week,
@@ -136,9 +183,10 @@ def create_server(
         host=host,
         approver=approver,
         transport=transport,
+        allow_private_pages=allow_private_pages,
     )
     try:
-        return DeskServer(desk, host, port)
+        return DeskServer(desk, host, port, read_timeout=read_timeout)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise RoundupError(
@@ -156,9 +204,13 @@ def serve(
     port: int = 0,
     approver: str = "",
     open_browser: bool = False,
+    allow_private_pages: bool = False,
     announce: Callable[[str], None] = print,
 ) -> None:
-    """Run the desk for ``week`` until Ctrl+C, creating the week's draft if it has none."""
+    """Run the desk for ``week`` until Ctrl+C, creating the week's draft if it has none.
+
+    ``allow_private_pages`` lets add-by-URL read pages on loopback and private addresses.
+    """
     window = resolve_window(config, week, now=clock())
     ensure_draft(config, window)
     server = create_server(
@@ -169,6 +221,7 @@ def serve(
         host=host,
         port=port,
         approver=approver,
+        allow_private_pages=allow_private_pages,
     )
     try:
         announce(f"The editor's desk for {window.week} is at {server.url}")

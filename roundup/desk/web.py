@@ -10,6 +10,10 @@ without a socket:
 * every POST must carry the per-process CSRF token in ``X-CSRF-Token``, and an ``Origin``,
   when the browser sends one, must be the desk's own.
 
+:func:`body_length` vets a POST's framing before a byte of its body is read: one
+``Content-Length`` of decimal digits, at most :data:`MAX_BODY`; anything else is refused
+with 400, 411 or 413.
+
 The rest reads JSON request bodies (refusing malformed ones with 400) and builds responses.
 """
 
@@ -18,7 +22,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -28,6 +32,7 @@ import jinja2
 CSRF_HEADER = "x-csrf-token"
 TOKEN_COOKIE = "roundup_desk"
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+MAX_BODY = 1_000_000  # bytes: more than any intro and notes; a larger body is refused unread
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +124,34 @@ def _has_token(request: Request, access_token: str) -> bool:
 def token_cookie(token: str) -> str:
     """The Set-Cookie value that keeps the access token for later requests."""
     return f"{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"
+
+
+def body_length(
+    lengths: Sequence[str], *, transfer_encoding: str | None, limit: int = MAX_BODY
+) -> int:
+    """The size of a POST's body from its ``Content-Length`` values, or a refusal.
+
+    ``lengths`` holds every Content-Length header sent. Exactly one, of decimal digits only
+    (no sign, no spaces inside), at most ``limit``: anything else is refused before the body
+    is read, so a negative, huge or garbled length can neither make the desk read until the
+    client stops nor raise an error. A chunked body is refused too: the desk needs the size
+    up front.
+    """
+    if transfer_encoding is not None:
+        raise Refused(411, "Send the body with a Content-Length header, not Transfer-Encoding.")
+    if not lengths:
+        raise Refused(411, "A POST needs a Content-Length header.")
+    if len(lengths) > 1:
+        raise Refused(400, "The request has more than one Content-Length header.")
+    value = lengths[0].strip()
+    if not value.isascii() or not value.isdigit():  # isdigit alone takes "²" and "٣"
+        shown = " ".join(value.split())[:40]
+        raise Refused(400, f"Content-Length must be a number of bytes, not '{shown}'.")
+    # compare the digit counts first: int() refuses a string of more than 4,300 digits
+    digits = value.lstrip("0") or "0"
+    if len(digits) > len(str(limit)) or int(digits) > limit:
+        raise Refused(413, f"The request body is larger than the {limit:,} bytes the desk accepts.")
+    return int(digits)
 
 
 # --- reading requests and writing responses ------------------------------------------------
