@@ -101,10 +101,15 @@ def parse_date(text: str) -> datetime | None:
 def first_date(texts: Iterable[str | None]) -> datetime | None:
     """The first of ``texts`` that reads as a real date: one from :data:`MIN_YEAR` on."""
     for text in texts:
-        moment = parse_date(text) if text else None
-        if moment is not None and moment.year >= MIN_YEAR:
+        if text and (moment := real_date(text)) is not None:
             return moment
     return None
+
+
+def real_date(text: str) -> datetime | None:
+    """``text`` read as a date (see :func:`parse_date`), unless it is a placeholder."""
+    moment = parse_date(text)
+    return moment if moment is not None and moment.year >= MIN_YEAR else None
 
 
 def _from_common(match: re.Match[str]) -> datetime | None:

@@ -17,6 +17,7 @@ from roundup.models import Entry
 from roundup.normalize import (
     SUMMARY_LIMIT,
     canonical_url,
+    cap_text,
     clean_title,
     entry_id,
     is_http_url,
@@ -25,6 +26,15 @@ from roundup.normalize import (
 )
 
 _WARNING_LIMIT = 200
+# What one entry may bring into the store and the issue. A hostile feed can send a 10 MB
+# title; without these caps it would reach draft.yaml, every output and every subscriber.
+TITLE_LIMIT = 300  # characters, cut at a word break
+AUTHOR_LIMIT = 120
+SOURCE_LIMIT = 120
+URL_LIMIT = 4_096  # a longer link or image URL is dropped, not cut (a cut URL is wrong)
+TAG_LIMIT = 60  # characters per tag
+TAGS_PER_ENTRY = 25
+ENTRIES_PER_FETCH = 1_000  # the newest are kept
 
 
 class FeedContext:
@@ -48,7 +58,8 @@ class FeedContext:
     def set_feed(self, title: str, home: str) -> None:
         """Record the feed's own title and home page, once the reader has found them."""
         self.home = home
-        self.source = self.name or title or _fallback_name(self.url)
+        name = clean_title(self.name or "") or clean_title(title) or _fallback_name(self.url)
+        self.source = cap_text(name, SOURCE_LIMIT)
 
     @property
     def base(self) -> str:
@@ -84,7 +95,9 @@ def build_entry(
     entry has no usable date; ``summary_base`` is what relative URLs in ``summary`` resolve
     against.
     """
+    link = link if len(link) <= URL_LIMIT else ""
     title = clean_title(raw_title) or summary_title(summary, summary_base) or link
+    title = cap_text(title, TITLE_LIMIT)
     canonical = canonical_url(link) if link else ""
     # entry_id's rule, with the canonical link worked out once: the guid, else the link;
     # only an entry with neither is identified by its text, so read it only then.
@@ -101,13 +114,13 @@ def build_entry(
         title=title,
         link=link,
         canonical_url=canonical,
-        author=author,
+        author=cap_text(clean_title(author), AUTHOR_LIMIT) if author else "",
         published=moment,
         dated=published is not None,
         summary=summary[:SUMMARY_LIMIT],
         summary_base=summary_base,
-        image=image,
-        tags=tags,
+        image=image if image is None or len(image) <= URL_LIMIT else None,
+        tags=tuple(cap_text(tag, TAG_LIMIT) for tag in tags[:TAGS_PER_ENTRY]),
         source=context.source,
         first_seen=context.fetched_at,
     )
@@ -117,3 +130,12 @@ def _fallback_name(url: str) -> str:
     if is_http_url(url):
         return urlsplit(url).hostname or url
     return PurePath(url).name or url
+
+
+def keep_newest(entries: tuple[Entry, ...], limit: int = ENTRIES_PER_FETCH) -> tuple[Entry, ...]:
+    """At most ``limit`` entries of one fetch: the newest, in the feed's own order."""
+    if len(entries) <= limit:
+        return entries
+    newest = sorted(range(len(entries)), key=lambda i: entries[i].published, reverse=True)
+    kept = set(newest[:limit])
+    return tuple(entry for i, entry in enumerate(entries) if i in kept)

@@ -70,6 +70,7 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")  # as urlsplit recognises on
 # A URL already in canonical form: lower-case scheme and host, no port, user, query or
 # fragment, a path.
 _CANONICAL_ALREADY = re.compile(rf"https?://[a-z0-9.-]+/[^{_SPACE}?#]*")
+_CANONICAL_BUT_QUERY = re.compile(rf"https?://[a-z0-9.-]+/[^{_SPACE}?#]*\?[^{_SPACE}#]*")
 
 ALLOWED_TAGS = frozenset(
     {
@@ -127,6 +128,13 @@ _PARAGRAPH = "\n\n"
 _LINE = "\n"
 # XML 1.0 forbids these; lxml refuses strings that contain them.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# Characters that change how a line reads without being seen: bidi embeddings, overrides and
+# isolates (a title can reverse the text after it, "Trojan Source" style), the Arabic letter
+# mark, zero-width space, word joiner, invisible operators, soft hyphen, the BOM, Mongolian
+# vowel separator. Zero-width (non-)joiners stay: scripts and emoji sequences need them.
+_INVISIBLE_CHARS = re.compile(
+    "[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 _WHITESPACE = re.compile(r"\s+")
 _SPACES = re.compile(r" {2,}")
 _SPACE_AROUND_BREAK = re.compile(r" *\n *")
@@ -149,6 +157,12 @@ def canonical_url(url: str) -> str:
     url = url.strip()
     if _CANONICAL_ALREADY.fullmatch(url):
         return url  # nothing to lower-case, drop or strip: what follows would give it back
+    if _CANONICAL_BUT_QUERY.fullmatch(url):
+        # Only the query can change ("?utm_source=rss" and the like): what follows gives
+        # back the part before the "?" as it is, and the parameters it keeps.
+        before, _, query = url.partition("?")
+        kept = _strip_tracking(query)
+        return f"{before}?{kept}" if kept else before
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -268,7 +282,7 @@ def _image_source(attributes: dict[str, str], base_url: str) -> str | None:
     if not src:
         return None  # joined to the base it would name the page, not a picture
     try:
-        src = urljoin(base_url, src) if base_url else src
+        src = join_url(base_url, src)
     except ValueError:
         return None  # e.g. a malformed IPv6 host
     if is_http_url(src) and not _is_pixel({**attributes, "src": src}):
@@ -341,7 +355,21 @@ def clean_title(raw: str) -> str:
         if decoded == text:
             break
         text = decoded
-    return " ".join(_CONTROL_CHARS.sub("", text).split())
+    return " ".join(_INVISIBLE_CHARS.sub("", _CONTROL_CHARS.sub("", text)).split())
+
+
+def cap_text(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a word break, ending in "…".
+
+    >>> cap_text("Sanctions, talks and the long road back", 20)
+    'Sanctions, talks…'
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(_TRAILING_PUNCTUATION + " ") + "…"
 
 
 def title_from_text(text: str, limit: int = _TITLE_LIMIT) -> str:
@@ -397,6 +425,8 @@ def absolute_http_url(base: str, link: str) -> str:
     link = link.strip()
     if not link:
         return ""
+    if _PLAIN_ABSOLUTE_URL.fullmatch(link):
+        return link  # what join_url gives back for it, and http(s): most links of most feeds
     try:
         joined = join_url(base, link)
     except ValueError:

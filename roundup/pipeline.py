@@ -41,6 +41,7 @@ import httpx
 from roundup.config import Config, FeedConfig
 from roundup.draft import build_draft
 from roundup.draft_file import load_draft, save_draft
+from roundup.entries import keep_newest
 from roundup.errors import IssueSent
 from roundup.fetch import FetchRequest, FetchResult, fetch_many
 from roundup.group import group_stories
@@ -269,7 +270,7 @@ def _record(
             last_modified=result.last_modified,
             body_hash=result.body_hash,
             moved_to=result.moved_to,
-            entries=parsed.entries,
+            entries=keep_newest(parsed.entries),
         ),
         now=now,
     )

@@ -219,7 +219,8 @@ def send_issue(
     )
     ledger = store.deliveries(draft.week)
     plan = _plan_report(draft.week, listed, ledger, dry_run=False, retry=retry_uncertain)
-    todo = [r for r in listed.recipients if r.address in plan.accepted]
+    due = set(plan.accepted)
+    todo = [r for r in listed.recipients if r.address in due]
     timing = _Timing(sleep, clock, _interval(config), budget + _interval(config) * len(todo))
     run = _Run(draft.week, message, config, store, now, secret, mailer, timing)
     try:
@@ -259,8 +260,13 @@ def _check_sendable(draft: Draft, config: Config, *, approved: bool) -> None:
 def _state(ledger: Mapping[str, tuple[str, str]], address: str) -> str:
     """The recipient's state as a send about to start sees it: in flight means uncertain
     (the process that marked it is gone), no row means pending ("")."""
-    state = ledger.get(address, ("", ""))[0]
-    return UNCERTAIN if state == IN_FLIGHT else state
+    return _row(ledger, address)[0]
+
+
+def _row(ledger: Mapping[str, tuple[str, str]], address: str) -> tuple[str, str]:
+    """(state, detail) as :func:`_state` sees them."""
+    state, detail = ledger.get(address, ("", ""))
+    return (UNCERTAIN, INTERRUPTED) if state == IN_FLIGHT else (state, detail)
 
 
 def _is_due(state: str, retry_uncertain: bool) -> bool:
@@ -276,10 +282,7 @@ def _plan_report(
     retry: bool,
 ) -> SendReport:
     """Split the recipients by the ledger: ``accepted`` holds those still to send to."""
-    rows = [
-        (r.address, _state(ledger, r.address), ledger.get(r.address, ("", ""))[1])
-        for r in listed.recipients
-    ]
+    rows = [(r.address, *_row(ledger, r.address)) for r in listed.recipients]
     return SendReport(
         week=week,
         accepted=tuple(a for a, s, _d in rows if _is_due(s, retry)),

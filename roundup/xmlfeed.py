@@ -25,7 +25,7 @@ from typing import Any, Protocol, overload
 
 import lxml.etree
 
-from roundup.dates import first_date
+from roundup.dates import real_date
 from roundup.entries import FeedContext, build_entry
 from roundup.models import Entry, FeedMeta, ParsedFeed
 from roundup.normalize import (
@@ -201,8 +201,8 @@ def _has_c1_controls(body: bytes, codec: str) -> bool:
     """
     if _C1_REFERENCE.search(body):
         return True
-    if codec == "utf-8":
-        return _C1_UTF8.search(body) is not None
+    if codec == "utf-8":  # the byte test first: most feeds never need the pattern's scan
+        return b"\xc2" in body and _C1_UTF8.search(body) is not None
     return codec in _LATIN1 and _C1_BYTE.search(body) is not None
 
 
@@ -540,10 +540,15 @@ _DATES = (
 
 
 def _published(fields: _Fields) -> datetime | None:
+    """The first of the item's dates that reads as a real one, in the order of _DATES."""
     first = fields.first
-    return first_date(
-        _plain(element).strip() for name in _DATES if (element := first.get(name)) is not None
-    )
+    for name in _DATES:
+        element = first.get(name)
+        if element is not None and (text := _plain(element).strip()):
+            moment = real_date(text)
+            if moment is not None:
+                return moment
+    return None
 
 
 # --- Atom 1.0 ---------------------------------------------------------------------------

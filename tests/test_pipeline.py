@@ -255,3 +255,50 @@ def test_many_feeds_parse_in_worker_processes(tmp_path: Path, feed_server: FeedS
 
 def feed_server_body(url: str) -> bytes:
     return sample(url.rsplit("/", 1)[1])
+
+
+def hostile_feed(items: int = 3) -> bytes:
+    """An RSS feed whose first item has a 10 MB title, a huge author and link, bidi tricks."""
+    huge = "Sanctions " * 1_000_000  # 10 MB
+    first = (
+        f"<item><title>{huge}</title><author>x@example.org ({'Evil ' * 50_000})</author>"
+        f"<link>https://hostile.example.org/{'a' * 10_000}</link>"
+        "<pubDate>Thu, 13 Aug 2015 10:00:00 GMT</pubDate></item>"
+        "<item><title>Pay \u202eyap\u202c now\u200b\u2066!\u2069</title>"
+        "<link>https://hostile.example.org/bidi</link>"
+        "<pubDate>Thu, 13 Aug 2015 11:00:00 GMT</pubDate></item>"
+    )
+    rest = "".join(
+        f"<item><title>Post {n}</title><link>https://hostile.example.org/{n}</link>"
+        f"<pubDate>Wed, 12 Aug 2015 {n % 24:02d}:00:00 GMT</pubDate></item>"
+        for n in range(items)
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel>'
+        "<title>\u202eHostile\u202c Times</title><link>https://hostile.example.org/</link>"
+        f"{first}{rest}</channel></rss>"
+    ).encode()
+
+
+def test_a_hostile_feed_cannot_flood_the_issue(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A 10 MB title, a 250 KB author, a 10 KB link and bidi controls end as short, plain
+    fields in the store and every output; 1,500 items keep the newest 1,000."""
+    url = feed_server.route("/hostile.rss", Reply(200, hostile_feed(items=1_500)))
+    config = write_config(tmp_path, [url], extra="  max_items: 2000\n")
+    with Store.open(config.state) as store:
+        report = fetch_feeds(config, store, now=NOW)
+        stored = store.entries_for(url)
+    assert report.feeds[0].status == "fetched"
+    assert len(stored) == 1_000
+    by_link = {entry.link: entry for entry in stored}
+    flood = next(e for e in stored if e.title.startswith("Sanctions"))
+    assert len(flood.title) <= 300 and flood.title.endswith("…")
+    assert len(flood.author) <= 120 and flood.link == ""
+    bidi = by_link["https://hostile.example.org/bidi"]
+    assert (bidi.title, bidi.source) == ("Pay yap now!", "Hostile Times")
+    with Store.open(config.state) as store:
+        make_draft(config, store, window=resolve_window(config, "2015-W33", now=NOW))
+    rendered = render_week(config, week="2015-W33")
+    sizes = [len(text) for text in rendered.issue.outputs.values()]
+    assert max(sizes) < 1_000_000  # the outputs stay ordinary-sized
+    assert all("\u202e" not in text for text in rendered.issue.outputs.values())

@@ -944,3 +944,17 @@ def test_a_long_pass_needs_no_pause(env: Setup, smtp_server: SmtpServer) -> None
     smtp_server.handler.greylist[PEOPLE[0]] = 1
     report = env.send(clock=lambda: 10.0 * len(smtp_server.handler.received))
     assert report.accepted == (*PEOPLE[1:], PEOPLE[0]) and env.sleeps == []
+
+
+def test_a_dry_run_shows_an_in_flight_row_as_uncertain_and_changes_nothing(
+    env: Setup, smtp_server: SmtpServer
+) -> None:
+    """A dry run reports what the send would find, but leaves the row as it is."""
+    env.store.record_delivery(WEEK, [PEOPLE[0]], status="in_flight", detail="", at=NOW)
+    report = env.send(dry_run=True)
+    assert report.accepted == tuple(PEOPLE[1:])
+    assert report.uncertain == (
+        (PEOPLE[0], "an earlier send stopped while handing over this copy"),
+    )
+    assert env.store.deliveries(WEEK) == {PEOPLE[0]: ("in_flight", "")}
+    assert smtp_server.handler.rcpt_count == 0
