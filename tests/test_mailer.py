@@ -69,9 +69,10 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
-def send_with(tmp_path: Path, store: Store, backend: MaildirMailer) -> tuple[object, ...]:
+def send_through(tmp_path: Path, store: Store, backend: MaildirMailer) -> SendReport:
+    """The ledger's send of the test issue, with ``backend`` as the mailer."""
     setup = setup_for(tmp_path, store, SmtpSettings(host="unused.invalid"))
-    report = send_issue(
+    return send_issue(
         message=setup.message,
         draft=setup.draft,
         config=setup.config,
@@ -81,6 +82,10 @@ def send_with(tmp_path: Path, store: Store, backend: MaildirMailer) -> tuple[obj
         connect=lambda: backend,
         sleep=lambda _s: None,
     )
+
+
+def send_with(tmp_path: Path, store: Store, backend: MaildirMailer) -> tuple[object, ...]:
+    report = send_through(tmp_path, store, backend)
     return report.accepted, report.refused, report.skipped, report.pending
 
 
@@ -156,19 +161,9 @@ def test_in_flight_is_committed_before_the_handover_and_uncertain_is_final(
     """Every recipient is in the ledger as in flight, visible to another connection, before
     their copy leaves; an uncertain outcome is recorded and never retried on its own."""
     backend = WatchingMailer(tmp_path / "Maildir", tmp_path / "state.sqlite3", unsure=PEOPLE[2])
-    setup = setup_for(tmp_path, store, SmtpSettings(host="unused.invalid"))
 
     def send() -> SendReport:
-        return send_issue(
-            message=setup.message,
-            draft=setup.draft,
-            config=setup.config,
-            store=store,
-            now=lambda: NOW,
-            secret=SECRET,
-            connect=lambda: backend,
-            sleep=lambda _s: None,
-        )
+        return send_through(tmp_path, store, backend)
 
     first = send()
     assert backend.seen == {who: ("in_flight", "") for who in PEOPLE}
