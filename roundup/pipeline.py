@@ -81,13 +81,6 @@ def read_state(config: Config) -> Iterator[Store]:
         yield store
 
 
-@contextlib.contextmanager
-def hold_lock(config: Config) -> Iterator[None]:
-    """Hold the run lock while a file the cron job also writes (draft.yaml) is changed."""
-    with locked(config.state):
-        yield
-
-
 # --- fetching -------------------------------------------------------------------------------
 
 
