@@ -16,6 +16,7 @@ A date before :data:`MIN_YEAR` is a placeholder, not a publication date: Hugo wr
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -41,8 +42,23 @@ _MONTHS = {name[:3]: number for number, name in enumerate(_MONTH_NAMES, start=1)
 # The shape nine RSS dates in ten have, read without the general patterns below.
 _RFC822_COMMON = re.compile(
     r"[A-Z][a-z]{2}, (\d\d?) ([A-Za-z]{3}) (\d{4}) (\d\d):(\d\d):(\d\d) "
-    r"(?:([+-])([01]\d|2[0-3])([0-5]\d)|(GMT|UTC|UT|Z|[ECMP][SD]T))"
+    r"([+-](?:[01]\d|2[0-3])[0-5]\d|GMT|UTC|UT|Z|[ECMP][SD]T)"
 )
+# Its month names in every case ("Jan", "JAN", "jan", ...), and its one- and two-digit
+# numbers: looking them up costs a fraction of lower() and int(), and every item has a date.
+_COMMON_MONTHS = {
+    "".join(letters): number
+    for name, number in _MONTHS.items()
+    for letters in itertools.product(*((c, c.upper()) for c in name))
+}
+
+
+class _Numbers(dict[str, int]):
+    def __missing__(self, text: str) -> int:
+        return int(text)  # digits of other scripts, which \d matches too
+
+
+_COMMON_NUMBERS = _Numbers({f"{n:02d}": n for n in range(100)} | {str(n): n for n in range(10)})
 _TIME = r"(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?(?:[.,]\d+)?"
 _MERIDIEM = r"(?:\s*(?P<meridiem>[ap]\.?m\.?))?"
 # A named zone, a numeric offset, or a name with an offset ("GMT+2"); then maybe "(UTC)".
@@ -114,25 +130,35 @@ def real_date(text: str) -> datetime | None:
 
 def _from_common(match: re.Match[str]) -> datetime | None:
     """The RSS date as most feeds write it: "Wed, 15 Jun 2005 19:00:00 +0000", "... GMT"."""
-    day, month_name, year, hour, minute, second, sign, zone_hours, zone_minutes, zone = (
-        match.groups()
-    )
-    month = _MONTHS.get(month_name.lower())
+    day, month_name, year, hour, minute, second, zone = match.groups()
+    month = _COMMON_MONTHS.get(month_name)
     if month is None:
         return None
-    # The pattern admits only offsets a clock has and zones the table knows: no checks.
-    if sign:
-        minutes = int(zone_hours) * 60 + int(zone_minutes)
-        minutes = -minutes if sign == "-" else minutes
-    else:
-        minutes = _ZONE_HOURS[zone.lower()] * 60
+    numbers = _COMMON_NUMBERS
     try:
         moment = datetime(
-            int(year), month, int(day), int(hour), int(minute), min(int(second), 59), tzinfo=UTC
+            int(year),
+            month,
+            numbers[day],
+            numbers[hour],
+            numbers[minute],
+            min(numbers[second], 59),  # a leap second is no datetime
+            0,
+            UTC,
         )
-        return moment - timedelta(minutes=minutes) if minutes else moment
+        offset = _common_offset(zone)
+        return moment - offset if offset else moment
     except (ValueError, OverflowError):  # no such day; or past year 9999 once in UTC
         return None
+
+
+@functools.lru_cache(maxsize=64)  # a feed uses one or two zones
+def _common_offset(zone: str) -> timedelta:
+    """How far ahead of UTC a zone of _RFC822_COMMON is: "+0200", "-0430", "GMT", "PST"."""
+    if zone[0] in "+-":
+        minutes = int(zone[1:3]) * 60 + int(zone[3:])
+        return timedelta(minutes=-minutes if zone[0] == "-" else minutes)
+    return timedelta(hours=_ZONE_HOURS[zone.lower()])
 
 
 def _utc(moment: datetime) -> datetime:

@@ -252,10 +252,11 @@ class Store:
         for feed, ids in ids_by_feed.items():
             for start in range(0, len(ids), _IDS_PER_QUERY):
                 chunk = ids[start : start + _IDS_PER_QUERY]
+                # Padded to a size of a few, repeating the last id: the connection then
+                # reuses a few prepared statements instead of compiling one per fetch.
+                size = next(size for size in _ID_LIST_SIZES if size >= len(chunk))
                 rows = self.db.execute(
-                    "SELECT id, first_seen, published, dated FROM entries"
-                    f" WHERE feed = ? AND id IN ({', '.join('?' * len(chunk))})",
-                    (feed, *chunk),
+                    _SELECT_HELD[size], (feed, *chunk, *chunk[-1:] * (size - len(chunk)))
                 )
                 for entry_id, first_seen, published, dated in rows:
                     held[(feed, entry_id)] = (first_seen, published, bool(dated))
@@ -447,7 +448,13 @@ _ENTRY_COLUMNS = (
 _TAGS = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(..., ensure_ascii=False) uses
 # New rows and known ones alike: a known row is replaced whole, its times chosen beforehand.
 _UPSERT_ENTRY = f"INSERT OR REPLACE INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * 14)})"
-_IDS_PER_QUERY = 500  # bound parameters per query: far below SQLite's limit (32,766)
+_IDS_PER_QUERY = 512  # bound parameters per query: far below SQLite's limit (32,766)
+_ID_LIST_SIZES = (1, 4, 16, 64, 128, 256, _IDS_PER_QUERY)
+_SELECT_HELD = {
+    size: "SELECT id, first_seen, published, dated FROM entries"
+    f" WHERE feed = ? AND id IN ({', '.join('?' * size)})"
+    for size in _ID_LIST_SIZES
+}
 _HeldTimes = tuple[str, str, bool]  # first_seen and published as stored, and dated
 
 
