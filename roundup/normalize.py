@@ -67,10 +67,9 @@ _PLAIN_ABSOLUTE_URL = re.compile(
     rf"https?://[^/{_SPACE}?#;\[\]]+(?:/[^{_SPACE}?#;]*)?(?:\?[^{_SPACE}#]+)?(?:#[^{_SPACE}]+)?"
 )
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")  # as urlsplit recognises one
-# A URL already in canonical form: lower-case scheme and host, no port, user, query or
-# fragment, a path.
-_CANONICAL_ALREADY = re.compile(rf"https?://[a-z0-9.-]+/[^{_SPACE}?#]*")
-_CANONICAL_BUT_QUERY = re.compile(rf"https?://[a-z0-9.-]+/[^{_SPACE}?#]*\?[^{_SPACE}#]*")
+# A URL in canonical form but for its query, if any: lower-case scheme and host, no port,
+# user or fragment, a path.
+_CANONICAL_BUT_QUERY = re.compile(rf"https?://[a-z0-9.-]+/[^{_SPACE}?#]*(\?[^{_SPACE}#]*)?")
 
 ALLOWED_TAGS = frozenset(
     {
@@ -115,6 +114,12 @@ _PIXEL_PATH = re.compile(r"/(?:pixel|tracking|tracker|track|beacon|open)(?:\.gif
 # output exactly; it also tolerates the looser quoting of raw feed HTML.
 _IMG_TAG = re.compile(r"<img\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.IGNORECASE)
 _ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+# What an HTML parser reads as the start of an <img> ("<image" is renamed to one), and the
+# characters its tokenizer treats as whitespace (a carriage return becomes a line feed).
+_IMG_START = re.compile(r"<(img|image)(?=[\t\n\f\r />]|$)", re.IGNORECASE)
+_HTML_SPACE = frozenset("\t\n\f\r ")
+_ATTRIBUTE_NAME_END = _HTML_SPACE | {"/", ">", "="}
+_UNQUOTED_VALUE_END = _HTML_SPACE | {">"}
 
 _BLOCK_TAGS = frozenset(
     {
@@ -155,9 +160,9 @@ def canonical_url(url: str) -> str:
     'https://example.org/Post?id=7'
     """
     url = url.strip()
-    if _CANONICAL_ALREADY.fullmatch(url):
-        return url  # nothing to lower-case, drop or strip: what follows would give it back
-    if _CANONICAL_BUT_QUERY.fullmatch(url):
+    if shortcut := _CANONICAL_BUT_QUERY.fullmatch(url):
+        if shortcut.group(1) is None:
+            return url  # nothing to lower-case, drop or strip: what follows would give it back
         # Only the query can change ("?utm_source=rss" and the like): what follows gives
         # back the part before the "?" as it is, and the parameters it keeps.
         before, _, query = url.partition("?")
@@ -191,7 +196,10 @@ def _strip_tracking(query: str) -> str:
 
 
 def _is_tracking(pair: str) -> bool:
-    name = unquote_plus(pair.partition("=")[0]).strip().lower()
+    name = pair.partition("=")[0]
+    if "%" in name or "+" in name:  # else unquoting would give it back
+        name = unquote_plus(name)
+    name = name.strip().lower()
     return name.startswith("utm_") or name in TRACKING_PARAMS
 
 
@@ -210,11 +218,16 @@ def sanitize_html(html_text: str, base_url: str) -> str:
 
 def _clean(html_text: str, base_url: str) -> str:
     """nh3's half of :func:`sanitize_html`: everything but the tracking pixels."""
+    return _nh3_clean(_CONTROL_CHARS.sub("", html_text), base_url)
+
+
+def _nh3_clean(html_text: str, base_url: str) -> str:
+    """What nh3 makes of ``html_text``, which holds none of _CONTROL_CHARS."""
     try:
         cleaner = _cleaner(_http_base(base_url))
     except ValueError:  # a base nh3 cannot parse (e.g. a garbled host) resolves nothing
         cleaner = _cleaner("")
-    cleaned: str = cleaner.clean(_CONTROL_CHARS.sub("", html_text))
+    cleaned: str = cleaner.clean(html_text)
     return cleaned
 
 
@@ -526,11 +539,91 @@ def summary_image(summary: str, base_url: str) -> str | None:
     sanitize_html drops the <img> tags :func:`_drop_pixel` refuses from nh3's output and
     changes nothing else between them (nh3 escapes every "<" that starts no tag), so the
     first image shown is the first tag of nh3's output that it keeps and first_image takes.
+    A summary whose pictures are all tracking pixels (FeedBurner's) is not sanitised at all.
     """
     if not _IMG_TAG.search(summary):
         return None  # nothing to find: skip the sanitiser
-    for match in _IMG_TAG.finditer(_clean(summary, base_url)):
+    text = _CONTROL_CHARS.sub("", summary)  # what nh3 reads
+    if _only_pixels(text):
+        return None
+    for match in _IMG_TAG.finditer(_nh3_clean(text, base_url)):
         attributes = _attributes(match.group(0))
         if not _is_pixel(attributes) and (found := _image_source(attributes, base_url)):
             return found
     return None
+
+
+def _only_pixels(html_text: str) -> bool:
+    """Whether each <img> an HTML parser finds in ``html_text`` has no src, or a pixel's.
+
+    Then sanitising shows no picture: nh3 keeps an absolute URL as written or drops it,
+    and _is_pixel refuses an <img> with a pixel's src, or with none, whatever else it has.
+    Every <img> element comes from a start tag "<img" (any case) before a space, "/" or
+    ">"; "<image" becomes one too, and is left to the sanitiser. The src is read as the
+    parser reads it (_start_tag_attribute); one holding a character reference or a carriage
+    return (the parser rewrites both) is left to the sanitiser too.
+    """
+    for tag in _IMG_START.finditer(html_text):
+        if len(tag.group(1)) != 3:
+            return False  # "<image"
+        src = _start_tag_attribute(html_text, tag.end(), "src")
+        if src is not None and ("&" in src or "\r" in src or not _PIXEL_URL.match(src)):
+            return False
+    return True
+
+
+def _start_tag_attribute(html_text: str, start: int, wanted: str) -> str | None:
+    """The value of the first ``wanted`` attribute of the start tag whose name ends at
+    ``start``, as an HTML parser reads it; None if the tag has none or never ends.
+
+    This follows the tokenizer's attribute states (WHATWG HTML, 13.2.5.32-40): attributes
+    are separated by whitespace or "/", a name runs to whitespace, "/", ">" or "=" (its
+    first character may be "="), a value is quoted or runs to whitespace or ">", and an
+    attribute repeated later in the tag is dropped. Character references in the value are
+    left as written.
+    """
+    end = len(html_text)
+    at = start
+    while at < end:
+        char = html_text[at]
+        if char in _HTML_SPACE or char == "/":
+            at += 1  # between attributes; a "/" not before ">" is dropped
+            continue
+        if char == ">":
+            return None
+        name_end = at + 1
+        while name_end < end and html_text[name_end] not in _ATTRIBUTE_NAME_END:
+            name_end += 1
+        name = html_text[at:name_end]
+        name = name.lower() if name.isascii() else name  # the parser lower-cases A-Z only
+        at = _skip_html_space(html_text, name_end)
+        if at < end and html_text[at] == "=":
+            at = _skip_html_space(html_text, at + 1)
+            if at >= end:
+                return None
+            quote = html_text[at]
+            if quote in "\"'":
+                value_end = html_text.find(quote, at + 1)
+                if value_end < 0:
+                    return None
+                value = html_text[at + 1 : value_end]
+                at = value_end + 1
+            elif quote == ">":
+                value = ""  # "src=>": an empty value, and the tag ends
+            else:
+                value_end = at
+                while value_end < end and html_text[value_end] not in _UNQUOTED_VALUE_END:
+                    value_end += 1
+                value = html_text[at:value_end]
+                at = value_end
+        else:
+            value = ""  # a name alone
+        if name == wanted:
+            return value if at < end else None  # a tag cut off by the end is dropped
+    return None
+
+
+def _skip_html_space(html_text: str, at: int) -> int:
+    while at < len(html_text) and html_text[at] in _HTML_SPACE:
+        at += 1
+    return at

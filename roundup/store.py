@@ -10,12 +10,14 @@ Overlapping runs (cron) are kept apart by an advisory lock file next to the data
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from pathlib import Path
 
 from roundup.errors import StoreError
@@ -250,13 +252,15 @@ class Store:
         for entry in entries:
             ids_by_feed.setdefault(entry.feed, []).append(entry.id)
         for feed, ids in ids_by_feed.items():
+            if self.db.execute(_ANY_ENTRY, (feed,)).fetchone() is None:
+                continue  # a feed's first fetch: nothing to look up
             for start in range(0, len(ids), _IDS_PER_QUERY):
                 chunk = ids[start : start + _IDS_PER_QUERY]
-                # Padded to a size of a few, repeating the last id: the connection then
-                # reuses a few prepared statements instead of compiling one per fetch.
-                size = next(size for size in _ID_LIST_SIZES if size >= len(chunk))
+                # Padded to a multiple of 16, repeating the last id: the connection then
+                # reuses a few prepared statements instead of compiling one per size.
+                size = -(-len(chunk) // 16) * 16
                 rows = self.db.execute(
-                    _SELECT_HELD[size], (feed, *chunk, *chunk[-1:] * (size - len(chunk)))
+                    _select_held(size), (feed, *chunk, *chunk[-1:] * (size - len(chunk)))
                 )
                 for entry_id, first_seen, published, dated in rows:
                     held[(feed, entry_id)] = (first_seen, published, bool(dated))
@@ -445,16 +449,18 @@ _ENTRY_COLUMNS = (
     "feed, id, title, link, canonical_url, author, published, dated, summary,"
     " summary_base, image, tags, source, first_seen"
 )
-_TAGS = json.JSONEncoder(ensure_ascii=False)  # what json.dumps(..., ensure_ascii=False) uses
 # New rows and known ones alike: a known row is replaced whole, its times chosen beforehand.
 _UPSERT_ENTRY = f"INSERT OR REPLACE INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * 14)})"
 _IDS_PER_QUERY = 512  # bound parameters per query: far below SQLite's limit (32,766)
-_ID_LIST_SIZES = (1, 4, 16, 64, 128, 256, _IDS_PER_QUERY)
-_SELECT_HELD = {
-    size: "SELECT id, first_seen, published, dated FROM entries"
-    f" WHERE feed = ? AND id IN ({', '.join('?' * size)})"
-    for size in _ID_LIST_SIZES
-}
+_ANY_ENTRY = "SELECT 1 FROM entries WHERE feed = ? LIMIT 1"
+
+
+@functools.lru_cache(maxsize=_IDS_PER_QUERY // 16)
+def _select_held(size: int) -> str:
+    ids = ", ".join("?" * size)
+    return f"SELECT id, first_seen, published, dated FROM entries WHERE feed = ? AND id IN ({ids})"
+
+
 _HeldTimes = tuple[str, str, bool]  # first_seen and published as stored, and dated
 
 
@@ -485,10 +491,15 @@ def _entry_row(entry: Entry, *, published: str, first_seen: str) -> tuple[object
         entry.summary,
         entry.summary_base,
         entry.image,
-        _TAGS.encode(list(entry.tags)) if entry.tags else "[]",
+        _tags_json(entry.tags),
         entry.source,
         first_seen,
     )
+
+
+def _tags_json(tags: tuple[str, ...]) -> str:
+    """``json.dumps(list(tags), ensure_ascii=False)``, without building an encoder per row."""
+    return f"[{', '.join(map(encode_basestring, tags))}]"
 
 
 def _stamp(moment: datetime, stamps: dict[datetime, str]) -> str:

@@ -245,20 +245,22 @@ class _Fields:
 
     __slots__ = (
         "categories",
+        "contents",
         "enclosures",
         "entries",
         "first",
         "items",
         "links",
-        "media",
         "media_description",
+        "thumbnails",
     )
 
     def __init__(self) -> None:
         self.first: dict[str, Element] = {}
         self.links: list[Element] = []  # atom:link
         self.categories: list[Element] = []
-        self.media: list[Element] = []  # thumbnails and contents
+        self.thumbnails: list[Element] = []  # media:thumbnail
+        self.contents: list[Element] = []  # media:content
         self.enclosures: list[Element] = []
         # Media RSS: the description of the item's media, in the item or its media:group
         # (one inside a media:content describes only that picture or clip).
@@ -301,10 +303,13 @@ def _add_enclosure(child: Element, fields: _Fields) -> None:
     fields.enclosures.append(child)
 
 
-def _add_media(child: Element, fields: _Fields) -> None:
-    fields.media.append(child)
-    if _name(child.tag) == "media:content":
-        _media_children(child, fields, group=False)
+def _add_thumbnail(child: Element, fields: _Fields) -> None:
+    fields.thumbnails.append(child)
+
+
+def _add_content(child: Element, fields: _Fields) -> None:
+    fields.contents.append(child)
+    _media_children(child, fields, group=False)
 
 
 def _add_group(child: Element, fields: _Fields) -> None:
@@ -331,8 +336,8 @@ _REPEATABLE: dict[str, Callable[[Element, _Fields], None]] = {
     "dc:subject": _add_category,
     "atom:category": _add_category,
     "enclosure": _add_enclosure,
-    "media:thumbnail": _add_media,
-    "media:content": _add_media,
+    "media:thumbnail": _add_thumbnail,
+    "media:content": _add_content,
     "media:group": _add_group,
     "media:description": _add_description,
     "item": _add_item,
@@ -345,16 +350,17 @@ _Kind = tuple[str, Callable[[Element, _Fields], None] | None]
 _KINDS: dict[str, _Kind] = {}
 _KINDS_LIMIT = 10_000  # a hostile feed could invent a new tag per element
 _NO_KIND: _Kind = ("", None)
-_MEDIA = frozenset({"media:thumbnail", "media:content"})
 
 
 def _media_children(container: Element, fields: _Fields, *, group: bool) -> None:
     """Media RSS nests thumbnails and contents in media:group and media:content."""
     for child in container:
         name = _name(child.tag)
-        if name in _MEDIA:
-            fields.media.append(child)
-            if group and name == "media:content":
+        if name == "media:thumbnail":
+            fields.thumbnails.append(child)
+        elif name == "media:content":
+            fields.contents.append(child)
+            if group:
                 _media_children(child, fields, group=False)
         elif group and name == "media:description" and fields.media_description is None:
             fields.media_description = child
@@ -732,7 +738,8 @@ def _image(
 
 def _media_image(fields: _Fields, base: str) -> str | None:
     if not (
-        fields.media
+        fields.thumbnails
+        or fields.contents
         or fields.enclosures
         or "itunes:image" in fields.first
         or any(link.get("rel") == "enclosure" for link in fields.links)
@@ -743,13 +750,10 @@ def _media_image(fields: _Fields, base: str) -> str | None:
 
 def _media_candidates(fields: _Fields) -> Iterator[str | None]:
     """Image URLs in order of preference: thumbnails, pictures, enclosures, artwork."""
-    for media in fields.media:
-        if _name(media.tag) == "media:thumbnail":
-            yield media.get("url")
-    for media in fields.media:
-        if _name(media.tag) == "media:content" and (
-            media.get("medium") == "image" or media.get("type", "").startswith("image/")
-        ):
+    for thumbnail in fields.thumbnails:
+        yield thumbnail.get("url")
+    for media in fields.contents:
+        if media.get("medium") == "image" or media.get("type", "").startswith("image/"):
             yield media.get("url")
     for enclosure in fields.enclosures:
         if enclosure.get("type", "").startswith("image/"):

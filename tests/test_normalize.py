@@ -455,3 +455,32 @@ def test_summary_image_is_what_the_sanitised_summary_shows(
 ) -> None:
     """A summary's image is the first real one its sanitised form shows."""
     assert summary_image(summary, BASE) == expected
+
+
+PIXEL = "https://feeds.feedburner.com/~r/example/~4/abc"
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        f'<img src="{PIXEL}" height="1" width="1">',  # FeedBurner's only picture
+        f"<p>text</p><IMG SRC='{PIXEL}'><img src={PIXEL}>",
+        f'<img src="{PIXEL}"><img src="https://i.example/real.jpg">',
+        f'<img src="https://i.example/real.jpg" src="{PIXEL}">',  # the first src counts
+        f'<img src="{PIXEL}" src="https://i.example/real.jpg">',
+        f'<img alt="x" data-src="https://i.example/lazy.jpg" src="{PIXEL}">',
+        f'<image src="https://i.example/renamed.jpg"><img src="{PIXEL}">',
+        '<img src="https://i.example/a.jpg&amp;w=1">',  # a reference the parser rewrites
+        f'<img/src="https://i.example/slash.jpg"><img src="{PIXEL}">',
+        f'<img =src="https://i.example/odd.jpg" src="{PIXEL}">',
+        f'<img src = "https://i.example/spaced.jpg"><img src="{PIXEL}">',
+        f'<img src="{PIXEL}"',  # cut off by the end
+        '<img src="https://i.example/cut.jpg"',
+        f'<imgx src="https://i.example/not-img.jpg"><img src="{PIXEL}">',
+        "<img>",
+        "<img src=>",
+    ],
+)
+def test_summary_image_shortcut_agrees_with_the_sanitiser(summary: str) -> None:
+    """Skipping the sanitiser for pixel-only summaries never changes the image found."""
+    assert summary_image(summary, BASE) == first_image(sanitize_html(summary, BASE), BASE)
