@@ -358,9 +358,15 @@ def run(ctx: Context, quiet: bool) -> None:
 
     config = ctx.config
     report = pipeline.run(config, clock=now, secret=_secret())
-    click.echo(
-        format_run_summary(report, report_after=config.fetch.report_after, quiet=quiet), nl=False
+    nl = config.newsletter
+    summary = format_run_summary(
+        report,
+        report_after=config.fetch.report_after,
+        quiet=quiet,
+        min_items=nl.min_items,
+        quiet_week=nl.quiet_week,
     )
+    click.echo(summary, nl=False)
     if report.send is not None and not report.send.complete:
         sys.exit(int(ExitCode.SEND_INCOMPLETE))
 

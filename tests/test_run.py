@@ -119,12 +119,12 @@ def test_empty_week_is_never_sent(tmp_path: Path, smtp: SmtpServer) -> None:
     late = AFTER + timedelta(weeks=52)
     with Store.open(config.state) as store:
         report = run_once(config, store, clock=lambda: late, secret=SECRET)
-    assert report.action == "empty"
+    assert report.action == "quiet_skipped"
     assert smtp.handler.count(LIST) == 1  # the first issue only
     from roundup.reporting import format_run_summary
 
     assert format_run_summary(report, report_after=3, quiet=True).endswith(
-        "2016-W32 has no items: nothing sent.\n"
+        "2016-W32 has no items: skipped, nothing sent.\n"
     )
 
 
