@@ -151,12 +151,12 @@ def draft(ctx: Context, week: str, force: bool, yes: bool) -> None:
     A week that was already sent is left alone unless --force.
     """
     from roundup import pipeline
-    from roundup.reporting import format_draft_summary
+    from roundup.reporting import format_draft_summary, format_empty_draft
 
     result = pipeline.draft(
         ctx.config, week=week, now=now(), force=force, before=confirm_forced(yes)
     )
-    click.echo(format_draft_summary(result), nl=False)
+    click.echo(format_draft_summary(result) + format_empty_draft(result), nl=False)
 
 
 @cli.command()
@@ -185,7 +185,10 @@ def render(ctx: Context, week: str, force: bool, yes: bool) -> None:
 @pass_context
 @handle_errors
 def build(ctx: Context, week: str, quiet: bool) -> None:
-    """Fetch, draft and render the week's issue in one go (fetch + draft + render)."""
+    """Fetch, draft and render the week's issue in one go (fetch + draft + render).
+
+    A week with no items is drafted but not rendered, and says so (even with --quiet).
+    """
     from roundup import pipeline
     from roundup.reporting import (
         format_draft_summary,
@@ -200,7 +203,7 @@ def build(ctx: Context, week: str, quiet: bool) -> None:
     report = built.fetch
     if not quiet or report.failed:
         click.echo(format_fetch_summary(report, quiet=quiet), nl=False)
-    if not quiet:
+    if not quiet or built.render.empty:
         click.echo(format_draft_summary(built.draft), nl=False)
         click.echo(format_render_summary(built.render), nl=False)
     if report.failed:

@@ -441,17 +441,21 @@ def is_sent(record: IssueRecord | None) -> bool:
     return record is not None and record.sent
 
 
-def refuse_if_sent(record: IssueRecord | None, action: str, *, force: bool = False) -> None:
+def refuse_if_sent(
+    record: IssueRecord | None, action: str, *, force: bool = False, hint: str | None = None
+) -> None:
     """Raise :class:`IssueSent` when the week was sent and ``force`` is off.
 
-    ``action`` says what was refused, e.g. "rewrite its draft".
+    ``action`` says what was refused, e.g. "rewrite its draft"; ``hint`` what to do instead
+    (default: new posts wait for the next issue, and --force does it anyway).
     """
     if force or record is None or not record.sent or record.sent_at is None:
         return
+    number = f" as issue {record.number}" if record.number is not None else ""
+    hint = hint or "new posts wait for the next issue; --force does it anyway"
     raise IssueSent(
-        f"{record.week} was sent on {record.sent_at:%Y-%m-%d %H:%M} UTC: its draft and files"
-        f" are frozen, so roundup will not {action} (new posts wait for the next issue;"
-        " --force does it anyway)"
+        f"{record.week} was sent{number} on {record.sent_at:%Y-%m-%d %H:%M} UTC: its draft"
+        f" and files are frozen, so roundup will not {action} ({hint})"
     )
 
 
@@ -462,7 +466,7 @@ def may_send(config: Config, record: IssueRecord | None, issue: RenderedIssue) -
 
 def approve_week(config: Config, store: Store, *, week: str, by: str, now: datetime) -> str:
     """Record that ``by`` approved the week's issue as it renders now; returns the digest."""
-    refuse_if_sent(store.issue(week), "approve it again")
+    refuse_if_sent(store.issue(week), "approve it", hint="it went out as it was")
     rendered = render_week(config, week=week)
     digest = email_digest(rendered.issue)
     store.ensure_issue(week)
@@ -1106,7 +1110,11 @@ def build(
     """``roundup build``: fetch, draft and render the week's issue in one go."""
     window = resolve_window(config, week, now=now)
     with open_state(config) as store:
-        refuse_if_sent(store.issue(window.week), "rebuild it")
+        refuse_if_sent(
+            store.issue(window.week),
+            "rebuild it",
+            hint="new posts wait for the next issue; `roundup build --week current` builds it",
+        )
         fetched = fetch_feeds(config, store, now=now, transport=transport, on_feed=on_feed)
         drafted = make_draft(config, store, window=window)
     return BuildReport(fetched, drafted, render_week(config, week=window.week))

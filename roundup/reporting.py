@@ -63,10 +63,18 @@ def format_draft_summary(result: DraftResult) -> str:
     verb = "Wrote" if result.created else "Updated"
     extra = "" if result.created else f", {result.new_items} new since the last draft"
     sections = len(result.draft.sections)
-    line = f"{verb} {shown(result.path)}: {items} items in {sections} sections{extra}.\n"
-    if not items:
-        line += _empty(result.draft.week)
-    return line
+    return f"{verb} {shown(result.path)}: {items} items in {sections} sections{extra}.\n"
+
+
+def format_empty_draft(result: DraftResult) -> str:
+    """What ``roundup draft`` adds for a week with no items: it will not go out as it is."""
+    if result.draft.items:
+        return ""
+    week = result.draft.week
+    return (
+        f"{week} has no items: it is not rendered or sent until it has some (add them to its"
+        " draft.yaml, or wait for posts).\n"
+    )
 
 
 def format_render_summary(result: RenderResult) -> str:
@@ -86,7 +94,7 @@ def format_render_summary(result: RenderResult) -> str:
 def _empty(week: str) -> str:
     return (
         f"{week} is empty: no items, so no issue was rendered (an empty issue is never"
-        " rendered or sent; add items to its draft.yaml or wait for posts).\n"
+        " rendered or sent).\n"
     )
 
 
