@@ -54,7 +54,7 @@ def run_at(config: Config, at: datetime) -> tuple[str, BriefingReport | None]:
 def briefing_body(smtp: SmtpServer) -> str:
     (received,) = smtp.handler.to(EDITOR)
     body: str = received.message().get_body(("plain",)).get_content()
-    return body
+    return body.replace("\r\n", "\n")  # as sent, lines end in CRLF
 
 
 def test_the_sample_week_briefing(
