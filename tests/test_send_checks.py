@@ -123,7 +123,7 @@ def test_broken_links_hold_the_send_when_blocking(tmp_path: Path, smtp: SmtpServ
     """With block_on_broken_links the link check's findings stop the send; without, not."""
     config = project(tmp_path, smtp, "  block_on_broken_links: true\n")
     broken = ["https://a.example/gone: 404 Not Found"]
-    with pytest.raises(SendError, match="has 1 broken link and newsletter.block_on_broken_links"):
+    with pytest.raises(SendError, match=r"has 1 broken link and newsletter\.block_on_broken_links"):
         send(config, week="2015-W33", clock=lambda: NOW, secret=SECRET, link_check=lambda d: broken)
     assert smtp.handler.count(LIST) == 0
     send(config, week="2015-W33", clock=lambda: NOW, secret=SECRET, link_check=lambda d: ())
