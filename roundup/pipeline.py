@@ -44,7 +44,7 @@ from roundup.config import Config, FeedConfig
 from roundup.draft import build_draft
 from roundup.draft_file import load_draft, save_draft
 from roundup.entries import keep_newest
-from roundup.errors import IssueSent, SendError
+from roundup.errors import IssueSent, RoundupError, SendError
 from roundup.fetch import FetchRequest, FetchResult, fetch_many
 from roundup.group import group_stories
 from roundup.i18n import labels
@@ -729,6 +729,7 @@ RunAction = Literal[
     "rolled_over",
     "awaiting_approval",
     "unapproved_skipped",
+    "links_held",
     "incomplete",
 ]
 
@@ -753,6 +754,7 @@ class RunReport:
     items: int | None = None  # the due week's items, when the run counted them
     briefing: BriefingReport | None = None  # the editors' briefing, when one went out
     unapproved: bool = False  # sent without approval (newsletter.unapproved: send)
+    broken_links: tuple[str, ...] = ()  # why the send is held (block_on_broken_links)
 
 
 @dataclass(frozen=True, slots=True)
@@ -808,22 +810,12 @@ def run_once(
         return replace(done, action="missed", items=_item_count(config, store, due))
     # Usually the due week is the current one, prepared just above.
     rendered = latest if latest and due.week == current.week else _prepare(config, store, due)
-    items = len(rendered.draft.items)
-    done = replace(done, items=items)
-    quiet = _quiet_outcome(config, items)
-    if quiet is not None:
-        store.set_outcome(due.week, quiet, at=now)
-        return replace(done, action=quiet)  # type: ignore[arg-type]
-    waive = False
-    if not may_send(config, record, rendered.issue):
-        policy = config.newsletter.unapproved
-        if policy == "hold":
-            store.set_outcome(due.week, HELD, at=now)
-            return replace(done, action="awaiting_approval")
-        if policy == "skip":
-            store.set_outcome(due.week, UNAPPROVED_SKIPPED, at=now)
-            return replace(done, action="unapproved_skipped")
-        waive = True
+    done = replace(done, items=len(rendered.draft.items))
+    verdict = _verdict(config, record, rendered, link_check)
+    if verdict.outcome is not None and verdict.action is not None:
+        store.set_outcome(due.week, verdict.outcome, at=now)
+    if verdict.action is not None:
+        return replace(done, action=verdict.action, broken_links=verdict.broken_links)
     sent = send_week(
         config,
         store,
@@ -834,13 +826,45 @@ def run_once(
         sleep=sleep,
         rendered=rendered,
         link_check=link_check,
-        waive_approval=waive,
+        waive_approval=verdict.waive,
     )
-    store.set_outcome(due.week, SENT_UNAPPROVED if waive else None, at=now)
+    store.set_outcome(due.week, verdict.outcome, at=now)
     if sent.finished:
         update_archive(config, store, publisher=publisher)
     action: RunAction = "sent" if sent.finished else "incomplete"
-    return replace(done, action=action, send=sent, unapproved=waive)
+    return replace(done, action=action, send=sent, unapproved=verdict.waive)
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """What the run does with the due week: send it (``action`` None) or not, and why."""
+
+    action: RunAction | None = None
+    outcome: str | None = None  # recorded on the week
+    waive: bool = False  # send without approval (newsletter.unapproved: send)
+    broken_links: tuple[str, ...] = ()
+
+
+def _verdict(
+    config: Config, record: IssueRecord | None, rendered: RenderResult, link_check: LinkCheck
+) -> _Verdict:
+    """Apply, in turn, the quiet-week rule, the approval rule with its ``unapproved``
+    policy, and ``block_on_broken_links`` to the due week as it renders now."""
+    nl = config.newsletter
+    quiet = _quiet_outcome(config, len(rendered.draft.items))
+    if quiet == QUIET_SKIPPED:
+        return _Verdict("quiet_skipped", QUIET_SKIPPED)
+    if quiet == ROLLED_OVER:
+        return _Verdict("rolled_over", ROLLED_OVER)
+    waive = not may_send(config, record, rendered.issue)
+    if waive and nl.unapproved == "hold":
+        return _Verdict("awaiting_approval", HELD)
+    if waive and nl.unapproved == "skip":
+        return _Verdict("unapproved_skipped", UNAPPROVED_SKIPPED)
+    broken = tuple(link_check(rendered.draft)) if nl.block_on_broken_links else ()
+    if broken:
+        return _Verdict("links_held", None, broken_links=broken)
+    return _Verdict(None, SENT_UNAPPROVED if waive else None, waive=waive)
 
 
 def _quiet_outcome(config: Config, items: int) -> str | None:
@@ -895,7 +919,11 @@ def brief_editors(
     facts = briefing_facts(config, store, window, rendered, fetch=fetch, links=links)
     subject, body = compose(facts, now=now)
     message = briefing_message(config, subject=subject, body=body, week=window.week, now=now)
-    mailer = (connect or default_connect(config))()
+    try:
+        mailer = (connect or default_connect(config))()
+    except RoundupError as exc:  # the issue's own send reports the same fault, if it is due
+        unusable = tuple((parseaddr(editor)[1], str(exc)) for editor in nl.editors)
+        return BriefingReport(window.week, (), unusable, body)
     accepted: list[str] = []
     failed: list[tuple[str, str]] = []
     try:

@@ -152,10 +152,18 @@ _RUN_ACTIONS = {
     " until you run `roundup approve --week {due}`",
     "unapproved_skipped": "{due} was not approved at its send time: skipped, nothing sent"
     " (newsletter.unapproved: skip)",
+    "links_held": "{due} is due but has broken links and newsletter.block_on_broken_links"
+    " is on: held until they are fixed or removed in the draft",
     "incomplete": "{due} was sent to some recipients only; the next run retries the rest",
 }
 # Printed even with --quiet: someone should know.
-_RUN_PROBLEMS = ("quiet_skipped", "rolled_over", "awaiting_approval", "unapproved_skipped")
+_RUN_PROBLEMS = (
+    "quiet_skipped",
+    "rolled_over",
+    "awaiting_approval",
+    "unapproved_skipped",
+    "links_held",
+)
 
 
 def format_run_action(report: RunReport, *, min_items: int = 1, quiet_week: str = "skip") -> str:
@@ -206,6 +214,7 @@ def format_run_summary(
     if not quiet or problem:
         action = format_run_action(report, min_items=min_items, quiet_week=quiet_week)
         lines.append(f"Drafted {report.drafted}; {action}.")
+        lines += [f"  Broken: {link}" for link in report.broken_links]
     if report.send is not None and (not quiet or not report.send.complete):
         lines.append(format_report(report.send))
     return "".join(line + "\n" for line in lines)

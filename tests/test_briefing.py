@@ -198,3 +198,16 @@ def test_compose_says(changes: dict[str, object], expected: str) -> None:
 def test_links_are_not_mentioned_without_a_link_check() -> None:
     """No link check ran: the briefing says nothing of links rather than "none broken"."""
     assert "link" not in compose(FACTS, now=NOW)[1].lower()
+
+
+def test_an_unusable_mailer_does_not_stop_the_run(tmp_path: Path, smtp: SmtpServer) -> None:
+    """No smtp: section: the briefing reports why it did not go, and the run goes on."""
+    config = project(tmp_path, smtp)
+    text = config.path.read_text()
+    config.path.write_text(text[: text.index("smtp: {")])
+    action, briefing = run_at(load_config(config.path), DAY_BEFORE)
+    assert action == "missed"
+    assert briefing is not None and briefing.accepted == ()
+    assert briefing.failed == (
+        (EDITOR, f"{config.path}: no smtp: section; add one with at least smtp.host to send"),
+    )

@@ -183,3 +183,21 @@ def test_build_on_an_empty_week_says_it_is_empty(
         "2015-W20 has no items: it is not rendered or sent until it has some (add them to"
         " its draft.yaml, or wait for posts).\n"
     )
+
+
+def test_broken_links_hold_the_send_and_say_why(tmp_path: Path, smtp: SmtpServer) -> None:
+    """With block_on_broken_links the run checks before sending and holds, naming the links."""
+    config = project(tmp_path, smtp, "  block_on_broken_links: true\n")
+    broken = ["https://a.example/gone: 404 Not Found"]
+    with Store.open(config.state) as store:
+        report = run_once(
+            config, store, clock=lambda: AFTER, secret=SECRET, link_check=lambda d: broken
+        )
+    assert report.action == "links_held"
+    assert summary(config, report) == (
+        "Drafted 2015-W33; 2015-W33 is due but has broken links and"
+        " newsletter.block_on_broken_links is on: held until they are fixed or removed in the"
+        " draft.\n  Broken: https://a.example/gone: 404 Not Found\n"
+    )
+    assert smtp.handler.count(LIST) == 0
+    assert run(config, AFTER + timedelta(hours=1)).action == "sent"  # no check: nothing broken
