@@ -128,6 +128,7 @@ def _contents(facts: BriefingFacts) -> str:
 
 
 def _past_items(past: Sequence[PastIssue]) -> str:
+    past = [issue for issue in past if issue.outcome in ("sent", "sent_unapproved")]
     if not past:
         return " (the first issue)"
     shown = ", ".join(

@@ -8,17 +8,20 @@ editor's desk call these and nothing else touches the store or the lock:
     render     draft.yaml → the registered outputs (email.html, email.txt, post.md, post.html)
     build      fetch, draft and render in turn
     approve    record an editor's approval, bound to the rendered email
-    send       render, write message.eml, send exactly once through the configured Mailer
+    send       check everything, render, number the issue, write message.eml, send exactly
+               once through the configured Mailer
     publish    hand the sent issues to the configured Publisher (the archive pages)
-    run        the hourly cron job: fetch, draft, render, send and publish what is due
+    run        the hourly cron job: fetch, draft, render, brief the editors, then send (or
+               skip, roll over or hold, as the quiet-week and approval rules say) and publish
     explain    why a post is, or is not, in a week's issue
 
 The stage functions they chain (:func:`fetch_feeds`, :func:`make_draft`, :func:`render_week`,
 :func:`approve_week`, :func:`send_week`, :func:`run_once`, :func:`update_archive`) take an
 open :class:`~roundup.store.Store`, for callers that manage one themselves (tests, scripts).
 
-The approval rule (:func:`is_approved`) and the "was it sent" rule (:func:`is_sent`) live
-here and nowhere else. Time always comes in as an argument; only ``roundup.cli`` reads the
+The approval rule (:func:`is_approved`), the "was it sent" rule (:func:`is_sent`) and the
+numbering rule (:func:`issue_number`: a number is given when the send starts) live here and
+nowhere else. Time always comes in as an argument; only ``roundup.cli`` reads the
 clock.
 """
 
@@ -795,7 +798,7 @@ def run_once(
     current = resolve_window(config, "current", now=now)
     latest = None if is_sent(store.issue(current.week)) else _prepare(config, store, current)
     briefing = brief_editors(
-        config, store, now=now, fetch=report, connect=connect, prepared=latest, links=link_check
+        config, store, now=now, connect=connect, prepared=latest, links=link_check
     )
     due = due_window(config.newsletter, now=now)
     if due is None:
@@ -895,7 +898,6 @@ def brief_editors(
     store: Store,
     *,
     now: datetime,
-    fetch: FetchReport,
     connect: Connect | None = None,
     prepared: RenderResult | None = None,
     links: LinkCheck = no_link_check,
@@ -916,7 +918,7 @@ def brief_editors(
         return None
     rendered = prepared if prepared and prepared.draft.week == window.week else None
     rendered = rendered or _prepare(config, store, window)
-    facts = briefing_facts(config, store, window, rendered, fetch=fetch, links=links)
+    facts = briefing_facts(config, store, window, rendered, links=links)
     subject, body = compose(facts, now=now)
     message = briefing_message(config, subject=subject, body=body, week=window.week, now=now)
     try:
@@ -948,10 +950,10 @@ def briefing_facts(
     window: Window,
     rendered: RenderResult,
     *,
-    fetch: FetchReport | None = None,
     links: LinkCheck = no_link_check,
 ) -> BriefingFacts:
-    """What the briefing of ``window``'s issue says, gathered from the store and the render."""
+    """What the briefing of ``window``'s issue says, gathered from the store (feed health as
+    the last fetch left it, earlier issues) and the render."""
     from roundup.briefing import BriefingFacts, FailingFeed
     from roundup.email_budget import size
     from roundup.schedule import send_moment
@@ -1178,6 +1180,7 @@ def send(
     CLI's prompt for ``--force``). A finished send also publishes the archive.
     """
     from roundup.send import describe_send
+    from roundup.send_checks import summary
 
     window = resolve_window(config, week, now=clock())
     with open_state(config) as store:
@@ -1193,7 +1196,7 @@ def send(
             link_check=link_check,
         )
         if prepared.problems and not dry_run:
-            deliver(config, store, prepared, clock=clock, secret=secret)  # raises: nothing sent
+            raise SendError(summary(window.week, prepared.problems))  # before any "Sending"
         if before is not None:
             plan = describe_send(
                 draft=replace(prepared.rendered.draft, number=prepared.number),

@@ -211,3 +211,27 @@ def test_an_unusable_mailer_does_not_stop_the_run(tmp_path: Path, smtp: SmtpServ
     assert briefing.failed == (
         (EDITOR, f"{config.path}: no smtp: section; add one with at least smtp.host to send"),
     )
+
+
+def test_the_next_briefing_compares_and_names_new_and_failing_feeds(
+    tmp_path: Path, smtp: SmtpServer
+) -> None:
+    """A week after the first issue: the item count against issue 1, a feed added since,
+    and a feed whose file went missing."""
+    config = project(tmp_path, smtp)
+    assert run_at(config, SEND + timedelta(minutes=5))[0] == "sent"
+    (tmp_path / "samples" / "late.rss").write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Late Desk</title>'
+        "<link>https://late.example.org/</link><item><title>A new voice</title>"
+        "<link>https://late.example.org/a</link>"
+        "<pubDate>Mon, 17 Aug 2015 12:00:00 -0400</pubDate></item></channel></rss>"
+    )
+    text = config.path.read_text().replace("feeds:\n", "feeds:\n  - url: samples/late.rss\n", 1)
+    config.path.write_text(text)
+    (tmp_path / "samples" / "feeds" / "strait-talk.rss").unlink()
+    briefing = run_at(load_config(config.path), DAY_BEFORE + timedelta(days=7))[1]
+    assert briefing is not None and briefing.week == "2015-W34"
+    assert "(last issues: 28 in #1)" in briefing.text
+    assert "\nas issue 2 if nothing else is sent first.\n" in briefing.text
+    assert "New feeds since the last issue: 1\n  Late Desk\n" in briefing.text
+    assert "Failing feeds: 1\n  Strait Talk: once:\n    " in briefing.text
