@@ -130,7 +130,7 @@ def _contents(facts: BriefingFacts) -> str:
 def _past_items(past: Sequence[PastIssue]) -> str:
     past = [issue for issue in past if issue.outcome in ("sent", "sent_unapproved")]
     if not past:
-        return " (the first issue)"
+        return " (no earlier issue to compare)"
     shown = ", ".join(
         f"{issue.items} in #{issue.number}" if issue.number is not None else f"{issue.items}"
         for issue in past

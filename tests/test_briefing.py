@@ -157,7 +157,7 @@ NOW = datetime(2015, 10, 1, 15, 0, tzinfo=UTC)
         ({}, "Size: 51 KB of 102 KB (50% of the budget)"),
         ({}, "Quiet week: no (2 items, minimum 1)."),
         ({}, "Feeds: all working, none new."),
-        ({"past": ()}, "Items: 2 (the first issue)"),
+        ({"past": ()}, "Items: 2 (no earlier issue to compare)"),
         (
             {"min_items": 5, "quiet_week": "roll_over"},
             "At send time it will roll over: its items go into next week's issue.",
