@@ -350,14 +350,16 @@ def send(
 @pass_context
 @handle_errors
 def run(ctx: Context, quiet: bool) -> None:
-    """The cron job: fetch, refresh the draft, render, and send the issue when it is due.
+    """The cron job: fetch, refresh the draft, brief the editors, and send the issue when
+    it is due.
 
-    Safe to run every hour: never sends twice, never sends an empty issue, and waits for
-    approval when newsletter.require_approval is true. With --quiet it prints nothing
-    unless something needs attention.
+    Safe to run every hour: never sends twice, never sends an empty issue, and applies
+    newsletter.quiet_week and newsletter.unapproved at send time. With --quiet it prints
+    nothing unless something needs attention. Exit code 3 when it names failing feeds, 5
+    when some recipients did not surely get the issue.
     """
     from roundup import pipeline
-    from roundup.reporting import format_run_summary
+    from roundup.reporting import feeds_worth_reporting, format_run_summary
 
     config = ctx.config
     report = pipeline.run(config, clock=now, secret=_secret())
@@ -372,6 +374,9 @@ def run(ctx: Context, quiet: bool) -> None:
     click.echo(summary, nl=False)
     if report.send is not None and not report.send.complete:
         sys.exit(int(ExitCode.SEND_INCOMPLETE))
+    failing, _recovered = feeds_worth_reporting(report.fetch, after=config.fetch.report_after)
+    if failing:
+        sys.exit(int(ExitCode.FEEDS_FAILED))
 
 
 @cli.command()

@@ -201,3 +201,26 @@ def test_broken_links_hold_the_send_and_say_why(tmp_path: Path, smtp: SmtpServer
     )
     assert smtp.handler.count(LIST) == 0
     assert run(config, AFTER + timedelta(hours=1)).action == "sent"  # no check: nothing broken
+
+
+def test_run_exits_3_when_it_names_a_failing_feed(
+    tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the README's exit-code table says: 3 on the run that reports the failing feed,
+    0 on the runs that stay silent about it."""
+    config = project(tmp_path, smtp, "")
+    text = config.path.read_text().replace("fetch:\n", "fetch:\n  report_after: 2\n", 1)
+    config.path.write_text(text)
+    (tmp_path / "samples" / "feeds" / "strait-talk.rss").unlink()
+    monkeypatch.setenv("ROUNDUP_SECRET", SECRET)
+    codes = []
+    for hours in (0, 1, 2):
+        monkeypatch.setattr(cli_module, "now", lambda h=hours: AFTER + timedelta(hours=h))
+        result = CliRunner().invoke(cli, ["--config", str(config.path), "run", "--quiet"])
+        codes.append(result.exit_code)
+        if result.exit_code == 3:
+            feed = tmp_path / "samples" / "feeds" / "strait-talk.rss"
+            assert result.output == (
+                f"Feeds failing 2 times in a row:\n  {feed} ({feed}): no such file: {feed}\n"
+            )
+    assert codes == [0, 3, 0]
