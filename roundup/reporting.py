@@ -54,8 +54,28 @@ def format_fetch_summary(report: FetchReport, *, quiet: bool = False) -> str:
     warned = [feed for feed in report.feeds if feed.warnings]
     if warned and not quiet:
         lines.append("Parsed with warnings (entries kept):")
-        lines += [f"  {feed.name}: {feed.warnings[0]}" for feed in warned]
+        lines += _folded_warnings(warned)
     return "".join(line + "\n" for line in lines)
+
+
+NAMES_IN_A_FOLD = 3  # feeds named on a folded warning line; the rest are counted
+
+
+def _folded_warnings(warned: list[FeedReport]) -> list[str]:
+    """One line per feed, except that a warning many feeds share is one line with a count:
+    a hundred feeds with the same quirk should not bury the rest of the summary."""
+    by_warning: dict[str, list[str]] = {}
+    for feed in warned:
+        by_warning.setdefault(feed.warnings[0], []).append(feed.name)
+    lines = []
+    for warning, names in by_warning.items():
+        if len(names) == 1:
+            lines.append(f"  {names[0]}: {warning}")
+            continue
+        shown = ", ".join(names[:NAMES_IN_A_FOLD])
+        more = f" and {len(names) - NAMES_IN_A_FOLD} more" if len(names) > NAMES_IN_A_FOLD else ""
+        lines.append(f"  {len(names)} feeds ({shown}{more}): {warning}")
+    return lines
 
 
 def format_draft_summary(result: DraftResult) -> str:
