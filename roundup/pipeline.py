@@ -732,7 +732,7 @@ RunAction = Literal[
     "rolled_over",
     "awaiting_approval",
     "unapproved_skipped",
-    "links_held",
+    "links_broken",
     "incomplete",
 ]
 
@@ -866,7 +866,7 @@ def _verdict(
         return _Verdict("unapproved_skipped", UNAPPROVED_SKIPPED)
     broken = tuple(link_check(rendered.draft)) if nl.block_on_broken_links else ()
     if broken:
-        return _Verdict("links_held", None, broken_links=broken)
+        return _Verdict("links_broken", None, broken_links=broken)
     return _Verdict(None, SENT_UNAPPROVED if waive else None, waive=waive)
 
 

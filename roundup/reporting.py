@@ -172,8 +172,8 @@ _RUN_ACTIONS = {
     " until you run `roundup approve --week {due}`",
     "unapproved_skipped": "{due} was not approved at its send time: skipped, nothing sent"
     " (newsletter.unapproved: skip)",
-    "links_held": "{due} is due but has broken links and newsletter.block_on_broken_links"
-    " is on: held until they are fixed or removed in the draft",
+    "links_broken": "{due} is held: broken links (newsletter.block_on_broken_links); fix or"
+    " remove the items below, or check again with `roundup check-links --week {due}`",
     "incomplete": "{due} was sent to some recipients only; the next run retries the rest",
 }
 # Printed even with --quiet: someone should know.
@@ -182,7 +182,7 @@ _RUN_PROBLEMS = (
     "rolled_over",
     "awaiting_approval",
     "unapproved_skipped",
-    "links_held",
+    "links_broken",
 )
 
 

@@ -193,11 +193,11 @@ def test_broken_links_hold_the_send_and_say_why(tmp_path: Path, smtp: SmtpServer
         report = run_once(
             config, store, clock=lambda: AFTER, secret=SECRET, link_check=lambda d: broken
         )
-    assert report.action == "links_held"
+    assert report.action == "links_broken"
     assert summary(config, report) == (
-        "Drafted 2015-W33; 2015-W33 is due but has broken links and"
-        " newsletter.block_on_broken_links is on: held until they are fixed or removed in the"
-        " draft.\n  Broken: https://a.example/gone: 404 Not Found\n"
+        "Drafted 2015-W33; 2015-W33 is held: broken links (newsletter.block_on_broken_links);"
+        " fix or remove the items below, or check again with `roundup check-links --week"
+        " 2015-W33`.\n  Broken: https://a.example/gone: 404 Not Found\n"
     )
     assert smtp.handler.count(LIST) == 0
     assert run(config, AFTER + timedelta(hours=1)).action == "sent"  # no check: nothing broken
