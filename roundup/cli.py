@@ -292,9 +292,15 @@ def preview(
 
 @cli.command()
 @week_option
-@click.option("--dry-run", is_flag=True, help="Show what would go to whom; write message.eml only.")
 @click.option(
-    "--test-to", metavar="ADDR", help="Send one [TEST] copy to ADDR; the ledger is untouched."
+    "--dry-run",
+    is_flag=True,
+    help="Show what would go to whom and every check that would fail; write message.eml only.",
+)
+@click.option(
+    "--test-to",
+    metavar="ADDR",
+    help="Send one [TEST] copy (its own Message-ID) to ADDR; the ledger is untouched.",
 )
 @click.option(
     "--force", is_flag=True, help="Send again to everyone, even those who already have it."
@@ -318,8 +324,11 @@ def send(
 ) -> None:
     """Send the week's issue to the mailing lists, at most once per recipient.
 
-    Exit code 5 when some recipients were refused, could not be reached, or may not have
-    it (uncertain: --retry-uncertain sends to them).
+    Every check runs before anything is sent or announced: the delivery settings, the
+    message, $ROUNDUP_SECRET, the approval, items, recipients and (with
+    newsletter.block_on_broken_links) broken links; --dry-run lists each one that would
+    fail. Exit code 1 when a check fails; 5 when some recipients were refused, could not
+    be reached, or may not have it (uncertain: --retry-uncertain sends to them).
     """
     from roundup import pipeline
     from roundup.send import format_report
