@@ -52,6 +52,7 @@ class Newsletter:
     list_id: str = ""
     send_at: str = ""  # "friday 15:00" in the newsletter's timezone; "" = when run
     require_approval: bool = False
+    block_on_broken_links: bool = False  # hold the scheduled send while a link is broken
 
     @property
     def tz(self) -> ZoneInfo:
@@ -292,6 +293,7 @@ class _Validator:
             "list_id",
             "send_at",
             "require_approval",
+            "block_on_broken_links",
         )
         p = "newsletter"
         nl = self.mapping(top[p], p, top.value_line(p), keys, ("title", "url", "from"))
@@ -313,6 +315,7 @@ class _Validator:
             list_id=v(nl, p, "list_id", _str, ""),
             send_at=v(nl, p, "send_at", _send_at, ""),
             require_approval=v(nl, p, "require_approval", _bool, False),
+            block_on_broken_links=v(nl, p, "block_on_broken_links", _bool, False),
         )
 
     def sections(self, top: YamlMapping) -> tuple[SectionConfig, ...]:

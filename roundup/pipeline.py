@@ -46,6 +46,7 @@ from roundup.errors import IssueSent
 from roundup.fetch import FetchRequest, FetchResult, fetch_many
 from roundup.group import group_stories
 from roundup.i18n import labels
+from roundup.linkcheck import IssueLink, LinkReport, LinkResult
 from roundup.lock import locked
 from roundup.models import Draft, Entry, Group, ParsedFeed, Story
 from roundup.parsing import parse_executor, parse_job
@@ -549,7 +550,14 @@ def update_archive(
 # --- the cron job ---------------------------------------------------------------------------
 
 RunAction = Literal[
-    "sent", "not_due", "already_sent", "missed", "empty", "awaiting_approval", "incomplete"
+    "sent",
+    "not_due",
+    "already_sent",
+    "missed",
+    "empty",
+    "awaiting_approval",
+    "incomplete",
+    "links_broken",
 ]
 
 
@@ -562,6 +570,7 @@ class RunReport:
     due: str | None  # the week that is due for sending, if any
     action: RunAction
     send: SendReport | None = None
+    links: LinkReport | None = None  # the pre-send link check (block_on_broken_links)
 
 
 def run_once(
@@ -601,6 +610,9 @@ def run_once(
         return RunReport(report, current.week, due.week, "empty")
     if not may_send(config, record, rendered.issue):
         return RunReport(report, current.week, due.week, "awaiting_approval")
+    links = links_before_send(config, store, rendered.draft, now=now, transport=transport)
+    if links is not None and links.broken:
+        return RunReport(report, current.week, due.week, "links_broken", links=links)
     sent = send_week(
         config,
         store,
@@ -614,7 +626,25 @@ def run_once(
     if sent.finished:
         update_archive(config, store, publisher=publisher)
     action: RunAction = "sent" if sent.finished else "incomplete"
-    return RunReport(report, current.week, due.week, action, sent)
+    return RunReport(report, current.week, due.week, action, sent, links)
+
+
+def links_before_send(
+    config: Config,
+    store: Store,
+    draft: Draft,
+    *,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> LinkReport | None:
+    """The pre-send link check, when ``newsletter.block_on_broken_links`` asks for one
+    (None otherwise): a link found broken earlier is asked again, since the site may be
+    back, before it holds the send."""
+    if not config.newsletter.block_on_broken_links:
+        return None
+    return check_issue_links(
+        config, store, draft, now=now, transport=transport, recheck_broken=True
+    )
 
 
 def _prepare(config: Config, store: Store, window: Window) -> RenderResult:
@@ -881,3 +911,80 @@ def approve_as_shown(
     with open_state(config) as store:
         check()
         return approve_week(config, store, week=week, by=by, now=now)
+
+
+# --- link checks ------------------------------------------------------------------------------
+
+
+def issue_links(draft: Draft) -> list[tuple[str, str, str]]:
+    """Every web link of the draft as (where, item key, url), in reading order: each item's
+    link, then the links in its note; the intro's links first."""
+    from roundup.markdown_blocks import parse_markdown
+
+    def marked(source: str) -> list[str]:
+        spans = (span for block in parse_markdown(source) for span in block.spans)
+        return list(dict.fromkeys(span.href for span in spans if span.href.startswith("http")))
+
+    found = [("the intro", "", url) for url in marked(draft.intro)]
+    for number, item in enumerate(draft.items, start=1):
+        where = f'item {number} "{item.title}"'
+        found.append((where, item.key, item.link))
+        found += [(f"the note of {where}", item.key, url) for url in marked(item.note)]
+    return found
+
+
+def check_issue_links(
+    config: Config,
+    store: Store,
+    draft: Draft,
+    *,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None = None,
+    recheck_broken: bool = False,
+    reuse: bool = True,
+) -> LinkReport:
+    """Check every link of ``draft``, reusing the store's results of the last day (broken
+    ones asked again with ``recheck_broken``; none with ``reuse`` off), and keep the new
+    results."""
+    from roundup.linkcheck import check_links, reusable
+
+    links = issue_links(draft)
+    urls = [url for _, _, url in links]
+    kept = store.link_checks(urls) if reuse else {}
+    known = reusable(kept, now=now, recheck_broken=recheck_broken)
+    checked = check_links(urls, config.fetch, now=now, known=known, transport=transport)
+    results = {result.url: result for result in checked}
+    fresh = [result for url, result in results.items() if url not in known]
+    # a redirect's target answered 2xx just now: adopting it needs no second check
+    landed = [
+        LinkResult(r.final_url, "ok", r.code, "", "", r.checked_at)
+        for r in fresh
+        if r.status == "redirect"
+    ]
+    store.keep_link_checks([*landed, *fresh])
+    found = tuple(IssueLink(where, key, results[url]) for where, key, url in links)
+    return LinkReport(draft.week, found, sum(1 for url in results if url in known))
+
+
+def check_links(
+    config: Config,
+    *,
+    week: str,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None = None,
+    fresh: bool = False,
+) -> LinkReport:
+    """``roundup check-links``: check every link of the week's draft (``fresh``: ask every
+    server again, ignoring the last day's results)."""
+    window = resolve_window(config, week, now=now)
+    draft = load_draft(draft_path(config, window.week))
+    with open_state(config) as store:
+        return check_issue_links(
+            config, store, draft, now=now, transport=transport, reuse=not fresh
+        )
+
+
+def kept_link_checks(config: Config, urls: Sequence[str]) -> dict[str, LinkResult]:
+    """What the last checks found for ``urls`` (read only, no network): the desk's view."""
+    with read_state(config) as store:
+        return store.link_checks(urls)

@@ -14,6 +14,7 @@ from typing import TextIO
 
 import click
 
+from roundup.linkcheck import hold_lines
 from roundup.pipeline import DraftResult, FeedReport, FetchReport, RenderResult, RunReport
 
 
@@ -114,6 +115,8 @@ _RUN_ACTIONS = {
     "empty": "{due} has no items: nothing sent",
     "awaiting_approval": "{due} is due but not approved: run `roundup approve --week {due}`",
     "incomplete": "{due} was sent to some recipients only; the next run retries the rest",
+    "links_broken": "{due} is held: broken links (newsletter.block_on_broken_links); fix or"
+    " remove the items below, or check again with `roundup check-links --week {due}`",
 }
 
 
@@ -129,11 +132,13 @@ def format_run_summary(report: RunReport, *, report_after: int, quiet: bool) -> 
     if recovered:
         lines.append("Feeds working again:")
         lines += [f"  {f.name} ({f.key}) after {f.recovered_after} failures" for f in recovered]
-    problem = report.action in ("empty", "awaiting_approval", "incomplete")
+    problem = report.action in ("empty", "awaiting_approval", "incomplete", "links_broken")
     if not quiet or problem:
         lines.append(
             f"Drafted {report.drafted}; " + _RUN_ACTIONS[report.action].format(due=report.due) + "."
         )
+    if report.action == "links_broken" and report.links is not None:
+        lines += [f"  {line}" for line in hold_lines(report.links)]
     if report.send is not None and (not quiet or not report.send.complete):
         lines.append(format_report(report.send))
     return "".join(line + "\n" for line in lines)
