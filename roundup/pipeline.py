@@ -988,3 +988,9 @@ def kept_link_checks(config: Config, urls: Sequence[str]) -> dict[str, LinkResul
     """What the last checks found for ``urls`` (read only, no network): the desk's view."""
     with read_state(config) as store:
         return store.link_checks(urls)
+
+
+def delivered(config: Config, week: str) -> int:
+    """How many recipients accepted the week's issue (the ledger's ``accepted`` rows)."""
+    with read_state(config) as store:
+        return sum(1 for status, _ in store.deliveries(week).values() if status == "accepted")
