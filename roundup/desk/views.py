@@ -375,9 +375,11 @@ def _dates(window: Window) -> str:
 
 
 def mark_items(html: str, items: Sequence[DraftItem]) -> str:
-    """The rendered ``html`` with ``id="desk-item-N"`` on the first link to each item, in
-    order, so that the preview can scroll to the item being edited (``#desk-item-N``).
-    Nothing else changes: the preview stays the email as it will be sent."""
+    """The rendered ``html`` with an empty ``<span id="desk-item-N"></span>`` before the
+    first link to each item, in order, so that the preview can scroll to the item being
+    edited (``#desk-item-N``). A span, not an id on the link: a frame scrolled to a link
+    takes the keyboard focus, and the editor would lose their place. Nothing else changes:
+    the preview stays the email as it will be sent."""
     from markupsafe import escape
 
     from roundup.text import safe_url
@@ -392,6 +394,6 @@ def mark_items(html: str, items: Sequence[DraftItem]) -> str:
         found = html.find(needle, cursor)
         if found < 0:
             continue  # dropped to fit the size budget, or linked in another form
-        parts += [html[cursor:found], f'<a id="desk-item-{number}" href="{escape(url)}"']
+        parts += [html[cursor:found], f'<span id="desk-item-{number}"></span>{needle}']
         cursor = found + len(needle)
     return "".join(parts) + html[cursor:]
