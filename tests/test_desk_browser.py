@@ -334,6 +334,9 @@ def test_the_preview_is_a_tab_at_390(browser: Any, desk: DeskServer) -> None:
         assert not page.locator(".editor").is_visible()
         frame = box(page, "#tab-desktop iframe")
         assert frame["width"] <= 390 and frame["height"] > 300
+        email = page.frame_locator("#tab-desktop iframe")
+        email.get_by_text("The Elicitor Weekly Roundup: August 14, 2015").first.wait_for()
+        page.wait_for_timeout(300)  # let the shown frame paint before the screenshot
         assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
         screenshot(page, "desk-390-preview-tab.png")
         page.get_by_role("button", name="Edit", exact=True).click()
@@ -382,7 +385,8 @@ def test_the_preview_follows_the_item_being_edited(browser: Any, desk: DeskServe
         late.locator("[data-field=note]").focus()
         frame = page.frame_locator("#tab-desktop iframe")
         frame.locator(f"#desk-item-{number}").wait_for(state="attached")
-        script = "n => document.querySelector('#tab-desktop iframe').src.endsWith('#desk-item-' + n)"
+        frame_src = "document.querySelector('#tab-desktop iframe').src"
+        script = f"n => {frame_src}.endsWith('#desk-item-' + n)"
         page.wait_for_function(script, arg=number)
         email = next(f for f in page.frames if f.url.endswith(f"#desk-item-{number}"))
         email.wait_for_function("() => window.scrollY > 200")
@@ -461,6 +465,7 @@ def test_a_sent_issue_in_the_browser(browser: Any, desk: DeskServer) -> None:
             is not None
         )
         screenshot(page, "desk-sent.png")
+        page.screenshot(path=str(ARTIFACTS / "desk-sent-top.png"))
 
 
 def test_link_status_and_adopting_a_redirect(browser: Any, desk: DeskServer) -> None:
@@ -496,6 +501,8 @@ def test_link_status_and_adopting_a_redirect(browser: Any, desk: DeskServer) -> 
             assert home.get_attribute("data-link-status") == "home_redirect"
             moved = page.locator(f'li.item[data-key="{keep[1]}"]')
             screenshot(page, "desk-link-status.png")
+            gone.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "desk-link-status-items.png"))
             click_in_place(page, moved.get_by_role("button", name="Use the new address"))
             assert moved.get_attribute("data-link-status") == "ok"
         adopted = next(i for i in load_draft(path).items if i.key == keep[1])

@@ -188,7 +188,9 @@ def test_a_form_without_the_token_or_from_a_stale_page_is_refused(site: Site) ->
 def test_the_items_panel_is_the_list_alone(site: Site) -> None:
     panel = site.client.get("/panel/items").text
     assert panel.count('<li class="item"') == len(load_draft(site.draft_file).items)
-    assert "<html" not in panel and "Removed items" in panel
+    assert "<html" not in panel and "Removed items" not in panel
+    removed = site.client.get("/panel/removed").text
+    assert "<html" not in removed and "Removed items" in removed
 
 
 # --- a sent issue ---------------------------------------------------------------------------------

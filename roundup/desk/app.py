@@ -324,6 +324,11 @@ def _items_panel(desk: Desk, request: Request) -> Response:
     return _panel(desk, "_items.html")
 
 
+@_route("GET", "/panel/removed")
+def _removed_panel(desk: Desk, request: Request) -> Response:
+    return _panel(desk, "_removed.html")
+
+
 @_route("GET", "/panel/approval")
 def _approval_panel(desk: Desk, request: Request) -> Response:
     return _panel(desk, "_approval.html")
