@@ -24,6 +24,7 @@ from roundup.cli import cli
 from roundup.config import Config, FetchSettings, load_config
 from roundup.draft_file import load_draft, save_draft
 from roundup.edit import add_item, editor_item
+from roundup.errors import ConfigError
 from roundup.linkcheck import (
     LinkResult,
     check_links,
@@ -484,3 +485,30 @@ class _Internet(httpx.AsyncBaseTransport):
 class _Refuse(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         raise AssertionError(f"no request expected, got {request.url}")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("", False),
+        ("  block_on_broken_links: true\n", True),
+        ("  block_on_broken_links: false\n", False),
+    ],
+)
+def test_block_on_broken_links_setting(tmp_path: Path, line: str, expected: bool) -> None:
+    text = (ROOT / "feeds.yaml").read_text().replace("  max_items: 40", f"{line}  max_items: 40")
+    (tmp_path / "feeds.yaml").write_text(text)
+    assert load_config(tmp_path / "feeds.yaml").newsletter.block_on_broken_links is expected
+
+
+def test_block_on_broken_links_must_be_true_or_false(tmp_path: Path) -> None:
+    text = (ROOT / "feeds.yaml").read_text()
+    text = text.replace("  max_items: 40", "  block_on_broken_links: yes\n  max_items: 40")
+    (tmp_path / "feeds.yaml").write_text(text)
+    line = text.splitlines().index("  block_on_broken_links: yes") + 1
+    with pytest.raises(ConfigError) as raised:
+        load_config(tmp_path / "feeds.yaml")
+    assert str(raised.value) == (
+        f"{tmp_path / 'feeds.yaml'}:{line}: newsletter.block_on_broken_links:"
+        " expected true or false, got 'yes'"
+    )
