@@ -946,11 +946,29 @@ def check_issue_links(
     """Check every link of ``draft``, reusing the store's results of the last day (broken
     ones asked again with ``recheck_broken``; none with ``reuse`` off), and keep the new
     results."""
+    links = issue_links(draft)
+    kept = store.link_checks(url for _, _, url in links) if reuse else {}
+    report, fresh = _check_issue_links(
+        config, draft, links, kept, now=now, transport=transport, recheck_broken=recheck_broken
+    )
+    store.keep_link_checks(fresh)
+    return report
+
+
+def _check_issue_links(
+    config: Config,
+    draft: Draft,
+    links: Sequence[tuple[str, str, str]],
+    kept: Mapping[str, LinkResult],
+    *,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None,
+    recheck_broken: bool = False,
+) -> tuple[LinkReport, list[LinkResult]]:
+    """The report, and the new results to keep (the network part: no store, no lock)."""
     from roundup.linkcheck import check_links, reusable
 
-    links = issue_links(draft)
     urls = [url for _, _, url in links]
-    kept = store.link_checks(urls) if reuse else {}
     known = reusable(kept, now=now, recheck_broken=recheck_broken)
     checked = check_links(urls, config.fetch, now=now, known=known, transport=transport)
     results = {result.url: result for result in checked}
@@ -961,9 +979,9 @@ def check_issue_links(
         for r in fresh
         if r.status == "redirect"
     ]
-    store.keep_link_checks([*landed, *fresh])
     found = tuple(IssueLink(where, key, results[url]) for where, key, url in links)
-    return LinkReport(draft.week, found, sum(1 for url in results if url in known))
+    cached = sum(1 for url in results if url in known)
+    return LinkReport(draft.week, found, cached), [*landed, *fresh]
 
 
 def check_links(
@@ -975,13 +993,21 @@ def check_links(
     fresh: bool = False,
 ) -> LinkReport:
     """``roundup check-links``: check every link of the week's draft (``fresh``: ask every
-    server again, ignoring the last day's results)."""
+    server again, ignoring the last day's results).
+
+    The run lock is not taken: a check can take minutes (``fetch.budget``), and cron's run
+    or the desk's edits must not wait for it. The results are a cache, written in one
+    short SQLite transaction of their own.
+    """
     window = resolve_window(config, week, now=now)
     draft = load_draft(draft_path(config, window.week))
-    with open_state(config) as store:
-        return check_issue_links(
-            config, store, draft, now=now, transport=transport, reuse=not fresh
-        )
+    links = issue_links(draft)
+    with read_state(config) as store:
+        kept = {} if fresh else store.link_checks(url for _, _, url in links)
+    report, results = _check_issue_links(config, draft, links, kept, now=now, transport=transport)
+    with read_state(config) as store:
+        store.keep_link_checks(results)
+    return report
 
 
 def kept_link_checks(config: Config, urls: Sequence[str]) -> dict[str, LinkResult]:

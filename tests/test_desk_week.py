@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from roundup.draft_file import load_draft, save_draft
+from roundup.edit import set_link
+from roundup.errors import DraftError
 from roundup.pipeline import check_links
 from roundup.store import Store
 from tests.test_desk import WEEK, Site, copy_site, keys, seeded, start
@@ -255,3 +257,10 @@ def test_the_page_data_says_read_only(site: Site) -> None:
     html, _, _ = site.page()
     data = json.loads(re.search(r'id="desk-data">(.*?)</script>', html)[1])  # type: ignore[index]
     assert data["readonly"] is True
+
+
+@pytest.mark.parametrize("link", ["ftp://example.org/a", "not a url", ""])
+def test_only_a_web_address_can_be_adopted(site: Site, link: str) -> None:
+    draft = load_draft(site.draft_file)
+    with pytest.raises(DraftError, match="is not a web address"):
+        set_link(draft, draft.items[0].key, link)

@@ -31,6 +31,7 @@ from roundup.linkcheck import (
     is_home,
     reusable,
 )
+from roundup.lock import locked
 from roundup.models import Draft
 from roundup.pipeline import draft_path, issue_links, make_draft, resolve_window, run_once
 from roundup.reporting import format_run_summary
@@ -509,3 +510,18 @@ def test_block_on_broken_links_must_be_true_or_false(tmp_path: Path) -> None:
         f"{tmp_path / 'feeds.yaml'}:{line}: newsletter.block_on_broken_links:"
         " expected true or false, got 'yes'"
     )
+
+
+def test_check_links_does_not_wait_for_the_run_lock(tmp_path: Path, site: Site) -> None:
+    """A check may take minutes: it runs beside cron's run (which holds the lock), and
+    keeps its results all the same."""
+    config = project(tmp_path)
+    relink(config, site, ["/article"])
+    with locked(config.state):
+        code, output = invoke(config, "check-links", "--week", WEEK)
+    assert (code, output.splitlines()[0]) == (
+        0,
+        f"Checked 1 link in {WEEK}: 1 OK, 0 redirected, 0 to a home page, 0 broken.",
+    )
+    with Store.open(config.state) as store:
+        assert store.link_checks([site.url("/article")])[site.url("/article")].status == "ok"
