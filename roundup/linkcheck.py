@@ -159,13 +159,14 @@ async def _check_all(
         done, late = await asyncio.wait(tasks, timeout=settings.budget) if tasks else (set(), set())
         for task in late:
             task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)  # let them close their sockets
         results: dict[str, LinkResult] = {}
         for url, task in zip(urls, tasks, strict=True):
             if task in done:
                 results[url] = task.result()
-            else:
+            else:  # never asked, so nothing to keep: no checked_at
                 reason = f"not checked within the {settings.budget:g} s budget of the whole check"
-                results[url] = _broken(url, now, reason)
+                results[url] = LinkResult(url, "broken", None, "", reason, None)
         return results
 
 

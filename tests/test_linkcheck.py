@@ -525,3 +525,14 @@ def test_check_links_does_not_wait_for_the_run_lock(tmp_path: Path, site: Site) 
     )
     with Store.open(config.state) as store:
         assert store.link_checks([site.url("/article")])[site.url("/article")].status == "ok"
+
+
+def test_the_budget_bounds_the_whole_check(site: Site) -> None:
+    """Links still waiting when the budget runs out are reported, and not kept as checked."""
+    settings = replace(SETTINGS, timeout=10.0, deadline=10.0, budget=0.5, per_host=1)
+    slow, waiting = site.url("/slow"), site.url("/article")
+    results = check_links([slow, waiting], settings, now=NOW)
+    assert [(r.status, r.reason, r.checked_at) for r in results] == [
+        ("broken", "not checked within the 0.5 s budget of the whole check", None),
+        ("broken", "not checked within the 0.5 s budget of the whole check", None),
+    ]
