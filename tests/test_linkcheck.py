@@ -23,7 +23,7 @@ from roundup.cli import cli
 from roundup.config import Config, FetchSettings, load_config
 from roundup.draft_file import load_draft, save_draft
 from roundup.edit import add_item, editor_item
-from roundup.errors import ConfigError
+from roundup.errors import ConfigError, SendError
 from roundup.linkcheck import (
     LinkResult,
     check_links,
@@ -33,7 +33,7 @@ from roundup.linkcheck import (
 )
 from roundup.lock import locked
 from roundup.models import Draft
-from roundup.pipeline import draft_path, issue_links, make_draft, resolve_window, run_once
+from roundup.pipeline import draft_path, issue_links, make_draft, resolve_window
 from roundup.reporting import format_run_summary
 from roundup.store import Store
 from tests.smtpserver import SmtpServer
@@ -439,29 +439,44 @@ def test_run_holds_the_send_on_a_broken_link(tmp_path: Path, site: Site, smtp: S
         f"Drafted {WEEK}; {WEEK} is held: broken links (newsletter.block_on_broken_links);"
         f" fix or remove the items below, or check again with"
         f" `roundup check-links --week {WEEK}`.\n"
-        f'  item {number} "A gone page": {site.url("/gone")}: HTTP 404 Not Found\n'
+        f'  Broken: item {number} "A gone page": {site.url("/gone")}: HTTP 404 Not Found\n'
     )
+    assert smtp.handler.count("roundup@lists.example.org") == 0
+
+
+def test_send_refuses_a_broken_link_when_blocking(
+    tmp_path: Path, site: Site, smtp: SmtpServer
+) -> None:
+    """`roundup send` runs the same check before "Sending": the broken item is named."""
+    config = project(tmp_path, extra="  block_on_broken_links: true\n", smtp=smtp)
+    relink(config, site, ["/article", "/moved"])  # only loopback links: the send asks them all
+    broken_editor_item(config, site)
+    with Store.open(config.state) as store:
+        check = pipeline.issue_link_check(config, store, now=AFTER)
+        lines = check(load_draft(draft_path(config, WEEK)))
+    assert lines == [f'item 3 "A gone page": {site.url("/gone")}: HTTP 404 Not Found']
+    problem = r"has 1 broken link and newsletter\.block_on_broken_links is on: item 3"
+    with pytest.raises(SendError, match=problem):
+        pipeline.send(config, week=WEEK, clock=lambda: AFTER, secret="s")
     assert smtp.handler.count("roundup@lists.example.org") == 0
 
 
 def test_run_sends_when_the_links_work(tmp_path: Path, site: Site, smtp: SmtpServer) -> None:
     config = project(tmp_path, extra="  block_on_broken_links: true\n", smtp=smtp)
-    with Store.open(config.state) as store:
-        report = run_once(
-            config, store, clock=lambda: AFTER, secret="s", transport=_Internet(), sleep=_no_wait
-        )
-    assert report.action == "sent"
-    assert report.links is not None and not report.links.broken
-    assert len(report.links.links) == len(load_draft(draft_path(config, WEEK)).items)
+    report = pipeline.run(config, clock=lambda: AFTER, secret="s", transport=_Internet())
+    assert (report.action, report.broken_links) == ("sent", ())
+    items = load_draft(draft_path(config, WEEK)).items
+    with Store.open(config.state) as store:  # every link was asked, and the answers kept
+        assert len(store.link_checks(item.link for item in items)) == len(items)
 
 
 def test_run_does_not_check_links_unless_asked(tmp_path: Path, smtp: SmtpServer) -> None:
     config = project(tmp_path, smtp=smtp)
+    report = pipeline.run(config, clock=lambda: AFTER, secret="s", transport=_Refuse())
+    assert (report.action, report.broken_links) == ("sent", ())
+    items = load_draft(draft_path(config, WEEK)).items
     with Store.open(config.state) as store:
-        report = run_once(
-            config, store, clock=lambda: AFTER, secret="s", transport=_Refuse(), sleep=_no_wait
-        )
-    assert (report.action, report.links) == ("sent", None)
+        assert store.link_checks(item.link for item in items) == {}
 
 
 def _no_wait(seconds: float) -> None:
