@@ -3,8 +3,12 @@
 The send ledger (:mod:`roundup.send`) decides who still needs the issue, retries, and
 records each outcome; it knows nothing about the protocol underneath. A backend is one
 module that defines a class satisfying :class:`Mailer` and a ``from_config(config,
-environ)`` function, listed once in :data:`BACKENDS`. SMTP (:mod:`roundup.smtp`) is the
-first.
+environ)`` function, listed once in :data:`BACKENDS`; ``delivery.via`` in feeds.yaml picks
+one. SMTP (:mod:`roundup.smtp`) sends each recipient their copy. The list engines
+(:mod:`roundup.mailman`, :mod:`roundup.listmonk`, :mod:`roundup.buttondown`) own the
+subscribers, so an issue is ONE delivery to them: the ledger holds one row, named by the
+module's ``destination(config)``, and the mailer receives the issue's message once and
+reads what it needs from it (:func:`read_issue`).
 
 Outcomes are four: ``accepted`` (the server took this recipient's copy), ``refused`` (a
 permanent refusal of this recipient, not retried), ``pending`` (the copy was certainly not
@@ -21,9 +25,15 @@ at any moment never leads to a second copy.
 
 from __future__ import annotations
 
+import email
+import hashlib
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol
 
 from roundup.config import Config
@@ -36,8 +46,13 @@ UNCERTAIN: Status = "uncertain"
 
 # delivery backend name → the module that implements it (imported on first use, so that a
 # run that sends nothing never loads smtplib or ssl).
-BACKENDS: Mapping[str, str] = {"smtp": "roundup.smtp"}
+BACKENDS: Mapping[str, str] = {
+    "smtp": "roundup.smtp",
+    "mailman": "roundup.mailman",
+}
 DEFAULT_BACKEND = "smtp"
+# The backends that own the subscribers: one delivery per issue, to the list.
+LIST_ENGINES = frozenset({"mailman", "listmonk", "buttondown"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +93,68 @@ class Backend(Protocol):
     def describe(self, config: Config) -> str: ...
 
 
+class ListEngine(Backend, Protocol):
+    """A backend that delivers the issue once to a list it owns."""
+
+    def destination(self, config: Config) -> str: ...
+
+
 def backend(config: Config) -> Backend:
-    """The configured delivery backend's module (SMTP until feeds.yaml can name another)."""
-    module: Backend = importlib.import_module(BACKENDS[DEFAULT_BACKEND])
+    """The module of the backend ``delivery.via`` names."""
+    module: Backend = importlib.import_module(BACKENDS[config.via])
     return module
 
 
+def destination(config: Config) -> str | None:
+    """The one ledger entry a list engine's delivery is recorded under (e.g. the Mailman
+    list's posting address); ``None`` for SMTP, which records every recipient."""
+    if config.via not in LIST_ENGINES:
+        return None
+    module: ListEngine = importlib.import_module(BACKENDS[config.via])
+    return module.destination(config)
+
+
+@dataclass(frozen=True, slots=True)
+class IssueMail:
+    """What a list engine takes from the issue's message."""
+
+    message_id: str  # with its angle brackets: the issue's identity
+    subject: str
+    from_addr: str
+    date: datetime
+    text: str
+    html: str
+
+    @property
+    def key(self) -> str:
+        """A short stable name for the issue, for tags and idempotency keys: ``roundup-``
+        and 24 hex digits of the Message-ID's SHA-256."""
+        digest = hashlib.sha256(self.message_id.encode("utf-8")).hexdigest()
+        return f"roundup-{digest[:24]}"
+
+
+def read_issue(data: bytes) -> IssueMail:
+    """The parts of ``data`` (a message from :func:`roundup.message.build_message`)."""
+    message = email.message_from_bytes(data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    parts = {"plain": "", "html": ""}
+    for kind in parts:
+        part = message.get_body(preferencelist=(kind,))
+        if part is not None and part.get_content_subtype() == kind:
+            parts[kind] = str(part.get_content())
+    return IssueMail(
+        message_id=str(message["Message-ID"]).strip(),
+        subject=str(message["Subject"]),
+        from_addr=str(message["From"]),
+        date=parsedate_to_datetime(str(message["Date"])),
+        text=parts["plain"],
+        html=parts["html"],
+    )
+
+
 def open_mailer(config: Config, environ: Mapping[str, str]) -> Mailer:
-    """The configured backend's mailer; raises :class:`SendError` when it is not usable.
+    """The backend's mailer ``delivery.via`` names; raises :class:`SendError` when it is not
+    usable (its block or a credential missing).
 
     Example: ``mailer = open_mailer(config, os.environ)`` then ``mailer.send(addr, data)``.
     """

@@ -1,7 +1,9 @@
 """The send ledger: an issue goes to each recipient at most once, through any :class:`Mailer`.
 
 Each recipient gets their own copy (their own unsubscribe token); for list addresses
-(``newsletter.to``) each list address gets one. The delivery ledger in the store holds one
+(``newsletter.to``) each list address gets one; a list engine (``delivery.via`` mailman,
+listmonk or buttondown) gets one delivery of the issue, recorded under its one
+:func:`~roundup.mailer.destination`. The delivery ledger in the store holds one
 row per recipient of the week, in one of four states:
 
 - no row: *pending*, the copy is due (never tried, or certainly not delivered yet);
@@ -49,8 +51,9 @@ from roundup.mailer import (
     Mailer,
     Outcome,
     describe_route,
+    destination,
 )
-from roundup.message import list_id, personalize, unsubscribe_token
+from roundup.message import UNDISCLOSED, list_id, personalize, unsubscribe_token
 from roundup.models import Draft
 from roundup.recipients import Recipient, RecipientList, is_address, load_recipients
 from roundup.store import Store
@@ -116,7 +119,7 @@ def describe_send(
             " the delivery ledger is left alone."
         )
     ledger = {} if force else store.deliveries(draft.week)
-    status = [_state(ledger, r.address) for r in load_recipients(config).recipients]
+    status = [_state(ledger, r.address) for r in recipients_of(config).recipients]
     todo = sum(1 for s in status if _is_due(s, retry_uncertain))
     lines = [f"{verb} {issue} to {_count(todo, 'recipient')}{describe_route(config)}."]
     if force and not dry_run:
@@ -206,8 +209,13 @@ def send_issue(
             " unsubscribe links (keep it the same from one issue to the next)"
         )
     if test_to is not None:
+        if destination(config) is not None:
+            raise SendError(
+                f"--test-to sends one copy over SMTP, but delivery.via is {config.via}:"
+                f" send the test from {config.via} itself, or post to a test list"
+            )
         return _send_test(message, draft, config, secret, test_to, dry_run, connect)
-    listed = load_recipients(config)
+    listed = recipients_of(config)
     if dry_run:
         ledger = {} if force else store.deliveries(draft.week)
         return _plan_report(draft.week, listed, ledger, dry_run=True, retry=retry_uncertain)
@@ -243,6 +251,14 @@ def send_issue(
 
 
 # --- checks and the plan ---------------------------------------------------------------
+
+
+def recipients_of(config: Config) -> RecipientList:
+    """Who the ledger tracks: each address for SMTP, the one destination of a list engine."""
+    target = destination(config)
+    if target is None:
+        return load_recipients(config)
+    return RecipientList((Recipient(target, target if is_address(target) else UNDISCLOSED),))
 
 
 def _check_sendable(draft: Draft, config: Config, *, approved: bool) -> None:
