@@ -28,6 +28,7 @@ from __future__ import annotations
 import email
 import hashlib
 import importlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,7 +37,9 @@ from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol
 
-from roundup.config import Config
+from roundup.config import Config, Newsletter
+from roundup.schedule import send_moment
+from roundup.week import window_for
 
 Status = Literal["accepted", "refused", "pending", "uncertain"]
 ACCEPTED: Status = "accepted"
@@ -49,8 +52,11 @@ UNCERTAIN: Status = "uncertain"
 BACKENDS: Mapping[str, str] = {
     "smtp": "roundup.smtp",
     "mailman": "roundup.mailman",
+    "listmonk": "roundup.listmonk",
+    "buttondown": "roundup.buttondown",
 }
 DEFAULT_BACKEND = "smtp"
+_WEEK = re.compile(r"<roundup\.(\d{4}-W\d{2})\.")  # the week in an issue's Message-ID
 # The backends that own the subscribers: one delivery per issue, to the list.
 LIST_ENGINES = frozenset({"mailman", "listmonk", "buttondown"})
 
@@ -164,3 +170,14 @@ def open_mailer(config: Config, environ: Mapping[str, str]) -> Mailer:
 def describe_route(config: Config) -> str:
     """Where mail goes, for the send plan: e.g. ``" via smtp.example.org:587 (starttls)"``."""
     return backend(config).describe(config)
+
+
+def scheduled_moment(issue: IssueMail, newsletter: Newsletter) -> datetime | None:
+    """When the issue should go out, if ``newsletter.send_at`` is later than the message's
+    Date (a send run ahead of time); ``None`` to start at once."""
+    match = _WEEK.match(issue.message_id)
+    if not newsletter.send_at or match is None:
+        return None
+    window = window_for(match[1], week_ends=newsletter.week_ends, tz=newsletter.tz, now=issue.date)
+    moment = send_moment(window, newsletter)
+    return moment if moment > issue.date else None

@@ -27,6 +27,7 @@ import httpx
 
 from roundup.config import Config, MailmanSettings
 from roundup.errors import SendError
+from roundup.http_api import open_client, status_line, why
 from roundup.mailer import ACCEPTED, PENDING, REFUSED, UNCERTAIN, Outcome, read_issue
 
 PAGE = 100  # held messages asked for per request
@@ -56,7 +57,7 @@ class MailmanMailer:
             list_id = self.list_id()
             held = self.held_request(list_id, issue.message_id)
         except httpx.TransportError as exc:
-            return Outcome(PENDING, f"{self.settings.api_url}: {_why(exc)}", unreachable=True)
+            return Outcome(PENDING, f"{self.settings.api_url}: {why(exc)}", unreachable=True)
         if held is not None:
             on_handover()
             return self._answer(
@@ -106,31 +107,32 @@ class MailmanMailer:
         try:
             response = request(self._client())
         except httpx.TimeoutException as exc:
-            return Outcome(UNCERTAIN, f"no answer from Mailman after posting ({_why(exc)})")
+            return Outcome(UNCERTAIN, f"no answer from Mailman after posting ({why(exc)})")
         except httpx.TransportError as exc:
             # The request may have reached Mailman before the connection broke.
-            return Outcome(UNCERTAIN, f"connection lost while posting ({_why(exc)})")
+            return Outcome(UNCERTAIN, f"connection lost while posting ({why(exc)})")
         if response.status_code in (200, 201, 204):
             return Outcome(ACCEPTED, done)
         self._check(response)
         if response.status_code >= 500:
-            return Outcome(UNCERTAIN, f"Mailman answered {_status(response)} after the post")
-        return Outcome(REFUSED, f"Mailman refused the post: {_status(response)}")
+            return Outcome(UNCERTAIN, f"Mailman answered {status_line(response)} after the post")
+        return Outcome(REFUSED, f"Mailman refused the post: {status_line(response)}")
 
     def _check(self, response: httpx.Response) -> None:
         """Raise for the answers no retry can fix: a refused login."""
         if response.status_code in (401, 403):
             raise SendError(
-                f"mailman: {self.settings.api_url} refused the REST login ({_status(response)});"
-                f" check ${self.settings.username_env} and ${self.settings.password_env}"
+                f"mailman: {self.settings.api_url} refused the REST login"
+                f" ({status_line(response)}); check ${self.settings.username_env}"
+                f" and ${self.settings.password_env}"
             )
         if response.status_code >= 400 and response.request.method == "GET":
-            raise SendError(f"mailman: {response.request.url}: {_status(response)}")
+            raise SendError(f"mailman: {response.request.url}: {status_line(response)}")
 
     def _client(self) -> httpx.Client:
         if self.client is None:
-            self.client = httpx.Client(
-                base_url=self.settings.api_url,
+            self.client = open_client(
+                self.settings.api_url,
                 auth=self.login,
                 timeout=self.settings.timeout,
                 transport=self.transport,
@@ -175,12 +177,3 @@ def describe(config: Config) -> str:
 def destination(config: Config) -> str:
     """The ledger's one entry: the list's posting address."""
     return parseaddr(config.mailman.list)[1].lower() if config.mailman else "mailman"
-
-
-def _status(response: httpx.Response) -> str:
-    detail = " ".join(response.text.split())[:200]
-    return f"{response.status_code} {response.reason_phrase}" + (f": {detail}" if detail else "")
-
-
-def _why(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
