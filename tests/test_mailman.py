@@ -15,9 +15,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from roundup import mailman as mailman_backend
 from roundup.cli import cli
+from roundup.config import load_config
+from roundup.errors import SendError
 from roundup.store import Store
 from tests.mailmanserver import MODERATOR_PASSWORD, REST_PASSWORD, REST_USER, Mailman, mailman
 
@@ -185,3 +189,35 @@ def _in_flight(tmp_path: Path) -> bool:
         return bool(ledger(tmp_path))
     except Exception:  # the store is being created or migrated by the send
         return False
+
+
+# --- without Mailman ----------------------------------------------------------------------------
+
+
+def test_a_missing_credential_is_one_clear_line(tmp_path: Path) -> None:
+    """No Mailman needed: the variables are checked before anything is posted."""
+    path = tmp_path / "feeds.yaml"
+    text = re.sub(r"(?m)^  to: .*\n", "", (ROOT / "feeds.yaml").read_text())
+    text = text.replace("samples/", str(ROOT / "samples") + "/")
+    text += (
+        "delivery: {via: mailman}\nmailman: {api_url: 'http://127.0.0.1:9/3.1', list: n@l.org}\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    config = load_config(path)
+    environ = {"MAILMAN_REST_USER": "u", "MAILMAN_REST_PASSWORD": "p"}
+    with pytest.raises(SendError) as caught:
+        mailman_backend.from_config(config, environ)
+    assert str(caught.value) == (
+        "$MAILMAN_MODERATOR_PASSWORD is not set (feeds.yaml's mailman: block names it)"
+    )
+    mailer = mailman_backend.from_config(config, {**environ, "MAILMAN_MODERATOR_PASSWORD": "m"})
+    handed_over: list[bool] = []
+    message = (
+        b"From: a@example.org\r\nSubject: s\r\nDate: Fri, 14 Aug 2015 19:00:00 +0000\r\n"
+        b"Message-ID: <roundup.2015-W33.1.x@example.org>\r\n\r\nHello\r\n"
+    )
+    outcome = mailer.send("n@l.org", message, lambda: handed_over.append(True))
+    mailer.close()
+    assert outcome.status == "pending" and outcome.unreachable and not handed_over
+    assert outcome.detail.startswith("http://127.0.0.1:9/3.1: ConnectError")
+    assert mailman_backend.destination(config) == "n@l.org"
