@@ -513,6 +513,17 @@ class _Validator:
                 "delivery.via",
                 f"'{via}' needs a {via}: block (see the README's Delivery section)",
             )
+        smtp = top.get("smtp")
+        direct = isinstance(smtp, YamlMapping) and smtp.get("subscribers") is not None
+        if via != "smtp" and (top["newsletter"].get("to") or direct):
+            # Two answers to "who gets the issue": refuse rather than silently pick one.
+            key = "newsletter.to" if top["newsletter"].get("to") else "smtp.subscribers"
+            raise self.fail(
+                d.value_line("via"),
+                "delivery.via",
+                f"{via} delivers to the subscribers it keeps, so {key} would be ignored;"
+                f" remove {key}, or send with via: smtp",
+            )
         return via
 
     def mailman(self, top: YamlMapping) -> MailmanSettings | None:

@@ -465,19 +465,41 @@ def test_an_alias_bomb_is_refused_quickly() -> None:
 )
 def test_bad_delivery_blocks(block: str, message: str) -> None:
     """A wrong backend, a missing block or key: one line naming the key."""
+    without_to = GOOD.replace('  to: ["roundup@lists.example.org"]\n', "")
     with pytest.raises(ConfigError) as caught:
-        parse_config(config_with("feeds:\n", block + "feeds:\n"), P)
+        parse_config(without_to.replace("feeds:\n", block + "feeds:\n", 1), P)
     assert str(caught.value).split(": ", 1)[1] == message
 
 
+@pytest.mark.parametrize(
+    ("to", "block", "key"),
+    [
+        (True, "", "newsletter.to"),
+        (False, "smtp: {host: mail.example.org, subscribers: people.csv}\n", "smtp.subscribers"),
+    ],
+)
+def test_a_list_engine_refuses_a_second_answer_to_who_gets_the_issue(
+    to: bool, block: str, key: str
+) -> None:
+    text = GOOD if to else GOOD.replace('  to: ["roundup@lists.example.org"]\n', "")
+    block += "delivery: {via: buttondown}\nbuttondown: {}\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text.replace("feeds:\n", block + "feeds:\n", 1), P)
+    assert str(caught.value).split(": ", 1)[1] == (
+        f"delivery.via: buttondown delivers to the subscribers it keeps, so {key} would be"
+        f" ignored; remove {key}, or send with via: smtp"
+    )
+
+
 def test_delivery_blocks_and_their_defaults() -> None:
-    text = config_with(
+    text = GOOD.replace('  to: ["roundup@lists.example.org"]\n', "").replace(
         "feeds:\n",
         "delivery: {via: listmonk}\n"
         "mailman: {api_url: 'http://127.0.0.1:8001/3.1/', list: news@lists.example.org}\n"
         "listmonk: {url: 'https://lm.example.org/', lists: [3, 4], template_id: 2}\n"
         "buttondown: {}\n"
         "feeds:\n",
+        1,
     )
     config = parse_config(text, P)
     assert config.via == "listmonk"

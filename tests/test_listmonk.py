@@ -266,3 +266,17 @@ def _message(mail: IssueMail) -> bytes:
     message.set_content(mail.text)
     message.add_alternative(mail.html, subtype="html")
     return message.as_bytes()
+
+
+def test_a_test_copy_is_refused_with_a_list_engine(
+    tmp_path: Path, listmonk_server: Listmonk
+) -> None:
+    """--test-to would post to every subscriber through the engine: refused, nothing sent."""
+    config = project(tmp_path, listmonk_server)
+    code, output = send(config, "--test-to", "editor@example.org")
+    assert code == 1
+    assert output.splitlines()[-1] == (
+        "Error: --test-to sends one copy over SMTP, but delivery.via is listmonk: send the"
+        " test from listmonk itself, or post to a test list"
+    )
+    assert listmonk_server.requests == []
