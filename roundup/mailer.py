@@ -59,6 +59,11 @@ DEFAULT_BACKEND = "smtp"
 _WEEK = re.compile(r"<roundup\.(\d{4}-W\d{2})\.")  # the week in an issue's Message-ID
 # The backends that own the subscribers: one delivery per issue, to the list.
 LIST_ENGINES = frozenset({"mailman", "listmonk", "buttondown"})
+# The engines whose own records say whether an issue was delivered, and whose mailers look
+# there before acting: a delivery left in flight or uncertain is simply tried again (the
+# retry finds what the interrupted attempt did). Mailman core cannot be asked that about
+# a distributed post, and SMTP never can.
+SELF_CHECKING = frozenset({"listmonk", "buttondown"})
 
 
 @dataclass(frozen=True, slots=True)

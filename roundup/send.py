@@ -17,7 +17,9 @@ row per recipient of the week, in one of four states:
 Transitions: pending → in_flight → accepted | refused | uncertain, or back to pending when
 the server answers that it did not take the copy; an in_flight row found when a send starts
 (the caller holds the run lock, so its process is dead) → uncertain; uncertain → pending
-with ``retry_uncertain``; everything → pending with ``force``. A second ``send`` of the same
+with ``retry_uncertain``; everything → pending with ``force``. For a list engine that can be
+asked what was delivered (``SELF_CHECKING``: listmonk, Buttondown), in_flight and uncertain
+rows go back to pending at the start of a send: its mailer looks the issue up before acting. A second ``send`` of the same
 issue therefore sends nothing more, and one killed at any moment resumes without sending
 anyone a second copy and without losing anyone.
 
@@ -47,6 +49,7 @@ from roundup.mailer import (
     ACCEPTED,
     PENDING,
     REFUSED,
+    SELF_CHECKING,
     UNCERTAIN,
     Mailer,
     Outcome,
@@ -119,6 +122,8 @@ def describe_send(
             " the delivery ledger is left alone."
         )
     ledger = {} if force else store.deliveries(draft.week)
+    if config.via in SELF_CHECKING:
+        ledger = {a: row for a, row in ledger.items() if row[0] not in (IN_FLIGHT, UNCERTAIN)}
     status = [_state(ledger, r.address) for r in recipients_of(config).recipients]
     todo = sum(1 for s in status if _is_due(s, retry_uncertain))
     lines = [f"{verb} {issue} to {_count(todo, 'recipient')}{describe_route(config)}."]
@@ -218,13 +223,17 @@ def send_issue(
     listed = recipients_of(config)
     if dry_run:
         ledger = {} if force else store.deliveries(draft.week)
-        return _plan_report(draft.week, listed, ledger, dry_run=True, retry=retry_uncertain)
+        retry = retry_uncertain or config.via in SELF_CHECKING
+        return _plan_report(draft.week, listed, ledger, dry_run=True, retry=retry)
     mailer = connect()
     if force:
         store.clear_deliveries(draft.week)
-    interrupted = store.change_deliveries(
-        draft.week, status=IN_FLIGHT, to=UNCERTAIN, detail=INTERRUPTED
-    )
+    if config.via in SELF_CHECKING:
+        notes = _recheck(store, draft.week, config.via)
+    else:
+        notes = _interrupted_note(
+            store.change_deliveries(draft.week, status=IN_FLIGHT, to=UNCERTAIN, detail=INTERRUPTED)
+        )
     ledger = store.deliveries(draft.week)
     plan = _plan_report(draft.week, listed, ledger, dry_run=False, retry=retry_uncertain)
     due = set(plan.accepted)
@@ -241,7 +250,7 @@ def send_issue(
         refused=(*plan.refused, *run.refused),
         uncertain=(*plan.uncertain, *run.uncertain),
         pending=tuple(run.pending),
-        notes=(*_interrupted_note(interrupted), *run.notes),
+        notes=(*notes, *run.notes),
     )
     issue = store.issue(draft.week)
     settled = run.accepted or run.refused or run.uncertain
@@ -308,6 +317,19 @@ def _plan_report(
         dry_run=dry_run,
         uncertain=tuple((a, d) for a, s, d in rows if s == UNCERTAIN and not retry),
         warnings=listed.skipped,
+    )
+
+
+def _recheck(store: Store, week: str, via: str) -> tuple[str, ...]:
+    """Make a self-checking engine's unknown outcome due again: its mailer looks up what
+    the earlier attempt did before doing anything (see ``SELF_CHECKING``)."""
+    unknown = [a for a, (s, _d) in store.deliveries(week).items() if s in (IN_FLIGHT, UNCERTAIN)]
+    if not unknown:
+        return ()
+    store.forget_deliveries(week, unknown)
+    return (
+        f"Rechecked: the outcome of an earlier delivery was unknown; {via}'s own record"
+        " was asked before anything was sent again.",
     )
 
 

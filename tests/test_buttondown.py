@@ -84,9 +84,8 @@ def test_the_issue_becomes_one_draft_with_an_idempotency_key(
 def test_a_crash_after_the_email_was_created_never_makes_a_second(
     tmp_path: Path, buttondown_server: Buttondown, keys_kept: bool
 ) -> None:
-    """Killed while Buttondown answered the creation: the next send reports it uncertain;
-    --retry-uncertain finds the email (by its metadata, or through the idempotency key)
-    and creates none."""
+    """Killed while Buttondown answered the creation: the next send asks Buttondown first,
+    finds the email (by its metadata, or through the idempotency key) and creates none."""
     buttondown_server.keep_keys = keys_kept
     config = project(tmp_path, buttondown_server)
     buttondown_server.hold["POST /v1/emails"] = 60.0
@@ -108,9 +107,8 @@ def test_a_crash_after_the_email_was_created_never_makes_a_second(
     assert ledger(tmp_path) == {"buttondown": ("in_flight", "")}
 
     code, output = send(config)
-    assert code == 5 and "Uncertain: buttondown: " in output
-    code, output = send(config, "--retry-uncertain")
     assert code == 0, output
+    assert "Rechecked: " in output
     email = buttondown_server.emails[0]
     assert ledger(tmp_path) == {
         "buttondown": ("accepted", f"email {email['id']} was already draft")
@@ -130,7 +128,7 @@ def test_a_lost_answer_is_retried_with_the_same_key(
     assert code == 5 and "Uncertain: buttondown: connection lost creating the email" in output
     buttondown_server.drop.clear()
     buttondown_server.emails[0]["metadata"] = {}  # the lookup will not find it
-    code, output = send(config, "--retry-uncertain")
+    code, output = send(config)
     assert code == 0, output
     first, second = posts(buttondown_server)
     assert first == second and len(buttondown_server.emails) == 1

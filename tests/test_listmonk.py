@@ -164,19 +164,21 @@ def test_a_crash_after_the_campaign_was_created_never_makes_a_second(
     assert listmonk_server.errors == []
 
 
-def test_a_crash_after_the_start_is_reported_and_a_retry_never_starts_it_again(
+def test_a_crash_after_the_start_is_resolved_by_asking_listmonk(
     tmp_path: Path, listmonk_server: Listmonk
 ) -> None:
-    """Killed while listmonk answered the start: the next send reports it uncertain and
-    sends nothing; --retry-uncertain finds the campaign running and records it."""
+    """Killed while listmonk answered the start (the ledger says in flight): the next send
+    asks listmonk, finds the campaign running, records it, and starts nothing again."""
     config = project(tmp_path, listmonk_server)
     run_killed(config, listmonk_server, "PUT /api/campaigns/1/status", 1)
     assert ledger(tmp_path) == {TARGET: ("in_flight", "")}
 
     code, output = send(config)
-    assert code == 5 and f"Uncertain: {TARGET}: " in output
-    code, output = send(config, "--retry-uncertain")
     assert code == 0, output
+    assert (
+        "Rechecked: the outcome of an earlier delivery was unknown; listmonk's own record"
+        " was asked before anything was sent again."
+    ) in output
     assert ledger(tmp_path) == {TARGET: ("accepted", "campaign 1 was already running")}
     assert listmonk_server.started == [(1, "running")]
     assert len(listmonk_server.campaigns) == 1
