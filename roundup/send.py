@@ -19,9 +19,9 @@ the server answers that it did not take the copy; an in_flight row found when a 
 (the caller holds the run lock, so its process is dead) → uncertain; uncertain → pending
 with ``retry_uncertain``; everything → pending with ``force``. For a list engine that can be
 asked what was delivered (``SELF_CHECKING``: listmonk, Buttondown), in_flight and uncertain
-rows go back to pending at the start of a send: its mailer looks the issue up before acting. A second ``send`` of the same
-issue therefore sends nothing more, and one killed at any moment resumes without sending
-anyone a second copy and without losing anyone.
+rows go back to pending at the start of a send: its mailer looks the issue up before acting.
+A second ``send`` of the same issue therefore sends nothing more, and one killed at any
+moment resumes without sending anyone a second copy and without losing anyone.
 
 One recipient's fault never stops the others: after a failure the mailer reconnects and
 the send goes on. Temporary failures (4xx, a dropped or timed-out connection before the
@@ -56,7 +56,14 @@ from roundup.mailer import (
     describe_route,
     destination,
 )
-from roundup.message import UNDISCLOSED, list_id, personalize, unsubscribe_token
+from roundup.message import (
+    TEST_PREFIX,
+    UNDISCLOSED,
+    list_id,
+    personalize,
+    test_copy,
+    unsubscribe_token,
+)
 from roundup.models import Draft
 from roundup.recipients import Recipient, RecipientList, is_address, load_recipients
 from roundup.store import Store
@@ -64,7 +71,6 @@ from roundup.store import Store
 MailerFactory = Callable[[], Mailer]
 
 SECRET_ENV = "ROUNDUP_SECRET"
-TEST_PREFIX = "[TEST] "
 IN_FLIGHT = "in_flight"  # the ledger's own state; the other three are outcomes
 PASSES = 3  # the first pass over everyone, then two over whoever was temporarily refused
 # Seconds between a recipient's 1st and 2nd try, and 2nd and 3rd (a pass over a long list
@@ -215,10 +221,7 @@ def send_issue(
         )
     if test_to is not None:
         if destination(config) is not None:
-            raise SendError(
-                f"--test-to sends one copy over SMTP, but delivery.via is {config.via}:"
-                f" send the test from {config.via} itself, or post to a test list"
-            )
+            raise SendError(test_copy_problem(config))
         return _send_test(message, draft, config, secret, test_to, dry_run, connect)
     listed = recipients_of(config)
     if dry_run:
@@ -260,6 +263,14 @@ def send_issue(
 
 
 # --- checks and the plan ---------------------------------------------------------------
+
+
+def test_copy_problem(config: Config) -> str:
+    """Why ``--test-to`` cannot go through a list engine: it would reach the whole list."""
+    return (
+        f"--test-to sends one copy over SMTP, but delivery.via is {config.via}:"
+        f" send the test from {config.via} itself, or post to a test list"
+    )
 
 
 def recipients_of(config: Config) -> RecipientList:
@@ -371,8 +382,9 @@ def _send_test(
     report = SendReport(draft.week, (address,), (), (), (), dry_run=dry_run)
     if dry_run:
         return report
-    copy = _personal(message, Recipient(address, test_to), config, secret)
-    copy.replace_header("Subject", TEST_PREFIX + str(copy["Subject"]))
+    copy = test_copy(
+        _personal(message, Recipient(address, test_to), config, secret), draft=draft, config=config
+    )
     mailer = connect()
     try:
         outcome = mailer.send(address, copy.as_bytes(), lambda: None)

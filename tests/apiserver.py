@@ -146,11 +146,14 @@ class ApiServer:
             return
         time.sleep(self.hold.get(key, 0.0))
         data = json.dumps(answer).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+        except OSError:  # the client was killed while the answer was held back: expected
+            handler.close_connection = True
 
 
 class Listmonk(ApiServer):
