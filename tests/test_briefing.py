@@ -205,7 +205,7 @@ def test_an_unusable_mailer_does_not_stop_the_run(tmp_path: Path, smtp: SmtpServ
     config = project(tmp_path, smtp)
     text = config.path.read_text()
     config.path.write_text(text[: text.index("smtp: {")])
-    _action, briefing = run_at(load_config(config.path), DAY_BEFORE)
+    action, briefing = run_at(load_config(config.path), DAY_BEFORE)
     assert action == "missed"
     assert briefing is not None and briefing.accepted == ()
     assert briefing.failed == (
