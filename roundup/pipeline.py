@@ -907,8 +907,13 @@ def brief_editors(
     ``newsletter.brief_before`` ahead, once: recorded on the week when any editor got it
     (or may have), tried again by the next run otherwise. None when none is due."""
     from roundup.briefing import briefing_message, compose
-    from roundup.mailer import ACCEPTED, UNCERTAIN
+    from roundup.mailer import ACCEPTED, LIST_ENGINES, UNCERTAIN
     from roundup.schedule import briefing_window
+
+    if config.via in LIST_ENGINES:
+        # A list engine would deliver the briefing to every subscriber: editors get it over
+        # SMTP (the smtp: block), whatever delivers the issue.
+        connect = default_connect(replace(config, via="smtp"))
 
     nl = config.newsletter
     window = briefing_window(nl, now=now) if nl.editors else None
