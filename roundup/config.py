@@ -29,6 +29,7 @@ DEFAULT_CONFIG_NAME = "feeds.yaml"
 CONFIG_ENV = "ROUNDUP_CONFIG"
 SECURITY = ("none", "starttls", "tls")
 SECTION_ORDERS = ("newest", "oldest", "source")
+POST_FORMATS = ("jekyll", "hugo", "pelican")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_USER_AGENT = f"roundup/{__version__} (+https://github.com/roundup-newsletter/roundup)"
 
@@ -52,6 +53,8 @@ class Newsletter:
     list_id: str = ""
     send_at: str = ""  # "friday 15:00" in the newsletter's timezone; "" = when run
     require_approval: bool = False
+    subscribe_url: str = ""  # https page to subscribe, or the action of the subscribe form
+    subscribe_form: bool = False  # the web pages show an email form that posts to it
 
     @property
     def tz(self) -> ZoneInfo:
@@ -112,6 +115,27 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PostSettings:
+    """The ``post:`` block: which site generator ``post.md`` is written for."""
+
+    format: str = "jekyll"  # jekyll | hugo | pelican
+
+
+@dataclass(frozen=True, slots=True)
+class PublishSettings:
+    """The ``publish:`` block: where ``roundup publish`` puts the web copy (``out/site``).
+
+    Neither set: the site stays in ``<output_dir>/site``. ``to``: a local folder, replaced
+    atomically. ``command``: run with the site folder as an argument (``{site}`` in it, else
+    appended), e.g. ``rsync -a --delete {site}/ web:/srv/roundup/``.
+    """
+
+    to: Path | None = None
+    command: tuple[str, ...] = ()
+    timeout: float = 600.0  # seconds the command may take
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path  # feeds.yaml itself, absolute
     newsletter: Newsletter
@@ -122,6 +146,8 @@ class Config:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     smtp: SmtpSettings | None = None
     templates: Path | None = None
+    post: PostSettings = field(default_factory=PostSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
 
     @property
     def enabled_feeds(self) -> tuple[FeedConfig, ...]:
@@ -258,6 +284,8 @@ class _Validator:
                 "fetch",
                 "smtp",
                 "templates",
+                "post",
+                "publish",
             ),
             ("newsletter", "feeds"),
         )
@@ -273,6 +301,8 @@ class _Validator:
             fetch=self.fetch(top),
             smtp=self.smtp(top),
             templates=self.templates_dir(top),
+            post=self.post(top),
+            publish=self.publish(top),
         )
 
     def newsletter(self, top: YamlMapping) -> Newsletter:
@@ -292,6 +322,8 @@ class _Validator:
             "list_id",
             "send_at",
             "require_approval",
+            "subscribe_url",
+            "subscribe_form",
         )
         p = "newsletter"
         nl = self.mapping(top[p], p, top.value_line(p), keys, ("title", "url", "from"))
@@ -313,6 +345,46 @@ class _Validator:
             list_id=v(nl, p, "list_id", _str, ""),
             send_at=v(nl, p, "send_at", _send_at, ""),
             require_approval=v(nl, p, "require_approval", _bool, False),
+            subscribe_url=v(nl, p, "subscribe_url", _url(https_only=True), ""),
+            subscribe_form=self.subscribe_form(nl),
+        )
+
+    def subscribe_form(self, nl: YamlMapping) -> bool:
+        """``subscribe_form: true`` needs the ``subscribe_url`` its form posts to."""
+        wanted: bool = self.value(nl, "newsletter", "subscribe_form", _bool, False)
+        if wanted and nl.get("subscribe_url") is None:
+            raise self.fail(
+                nl.key_line("subscribe_form"),
+                "newsletter.subscribe_form",
+                "needs newsletter.subscribe_url, the address the form posts to",
+            )
+        return wanted
+
+    def post(self, top: YamlMapping) -> PostSettings:
+        if top.get("post") is None:
+            return PostSettings()
+        post = self.mapping(top["post"], "post", top.value_line("post"), ("format",))
+        return PostSettings(
+            format=self.value(post, "post", "format", _choice(POST_FORMATS), "jekyll")
+        )
+
+    def publish(self, top: YamlMapping) -> PublishSettings:
+        if top.get("publish") is None:
+            return PublishSettings()
+        p = "publish"
+        pub = self.mapping(top[p], p, top.value_line(p), ("to", "command", "timeout"))
+        if pub.get("to") is not None and pub.get("command") is not None:
+            raise self.fail(
+                pub.key_line("command"),
+                "publish.command",
+                "set publish.to (a local folder) or publish.command (a program that uploads"
+                " the site), not both",
+            )
+        folder = self.value(pub, p, "to", _str)
+        return PublishSettings(
+            to=self.base / folder if folder else None,
+            command=self.value(pub, p, "command", _command, ()),
+            timeout=self.value(pub, p, "timeout", _number(1, 86400), 600.0),
         )
 
     def sections(self, top: YamlMapping) -> tuple[SectionConfig, ...]:
@@ -623,6 +695,24 @@ def _send_at(validator: _Validator, v: _Value) -> str:
     if not match or match["day"] not in WEEKDAYS or int(match["h"]) > 23 or int(match["m"]) > 59:
         raise validator.bad(v, 'a weekday and a time like "friday 15:00"')
     return text.lower()
+
+
+def _command(validator: _Validator, v: _Value) -> tuple[str, ...]:
+    """A program and its arguments: a list, or one line split as a shell would (no shell runs)."""
+    import shlex
+
+    if isinstance(v.node, str):
+        try:
+            words = shlex.split(v.node)
+        except ValueError as exc:
+            raise validator.fail(v.line, v.path, f"cannot split the command ({exc})") from None
+    elif isinstance(v.node, list) and all(isinstance(word, str) for word in v.node):
+        words = [str(word) for word in v.node]
+    else:
+        words = []
+    if not words or not words[0].strip():
+        raise validator.bad(v, 'a command like "rsync -a --delete {site}/ web:/srv/roundup/"')
+    return tuple(words)
 
 
 def _env_name(validator: _Validator, v: _Value) -> str:

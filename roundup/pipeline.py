@@ -9,12 +9,12 @@ editor's desk call these and nothing else touches the store or the lock:
     build      fetch, draft and render in turn
     approve    record an editor's approval, bound to the rendered email
     send       render, write message.eml, send exactly once through the configured Mailer
-    publish    hand the sent issues to the configured Publisher (the archive pages)
+    publish    hand the published issues to the configured Publisher (the web copy, out/site)
     run        the hourly cron job: fetch, draft, render, send and publish what is due
     explain    why a post is, or is not, in a week's issue
 
 The stage functions they chain (:func:`fetch_feeds`, :func:`make_draft`, :func:`render_week`,
-:func:`approve_week`, :func:`send_week`, :func:`run_once`, :func:`update_archive`) take an
+:func:`approve_week`, :func:`send_week`, :func:`run_once`, :func:`publish_site`) take an
 open :class:`~roundup.store.Store`, for callers that manage one themselves (tests, scripts).
 
 The approval rule (:func:`is_approved`) and the "was it sent" rule (:func:`is_sent`) live
@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -42,19 +42,19 @@ from roundup.config import Config, FeedConfig
 from roundup.draft import build_draft
 from roundup.draft_file import load_draft, save_draft
 from roundup.entries import keep_newest
-from roundup.errors import IssueSent
+from roundup.errors import DraftError, IssueSent, PublishError, RenderError
 from roundup.fetch import FetchRequest, FetchResult, fetch_many
 from roundup.group import group_stories
 from roundup.i18n import labels
 from roundup.lock import locked
 from roundup.models import Draft, Entry, Group, ParsedFeed, Story
 from roundup.parsing import parse_executor, parse_job
-from roundup.publisher import SentIssue
 from roundup.select import Selection, select_stories
 from roundup.store import FeedState, FeedUpdate, IssueRecord, Store
 from roundup.week import Window, window_for
 
 if TYPE_CHECKING:
+    from roundup.issue_view import IssueView
     from roundup.mailer import Mailer
     from roundup.publisher import Publisher
     from roundup.render import RenderedIssue
@@ -514,36 +514,61 @@ def send_week(
 # --- publishing -----------------------------------------------------------------------------
 
 
-def sent_issues(config: Config, store: Store) -> list[SentIssue]:
-    """Every sent issue whose draft is still on disk, as publishers list them."""
-    from roundup.issue_view import post_url
+@dataclass(frozen=True, slots=True)
+class PublishReport:
+    """What one publish did: the weeks on the web copy, where it went, or why it failed."""
 
+    weeks: tuple[str, ...]
+    places: tuple[str, ...] = ()  # out/site, then publish.to or the command run
+    error: str | None = None  # the failure; the next run tries again
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def published_issues(config: Config, store: Store) -> list[IssueView]:
+    """Every issue on the web copy (sent, or published on purpose) whose draft is still on
+    disk, as templates see it."""
+    from roundup.issue_view import issue_view
+
+    weeks = [publication.week for publication in store.publications()]
+    weeks += [record.week for record in store.issues() if is_sent(record)]
     issues = []
-    for record in store.issues():
-        path = draft_path(config, record.week)
-        if not is_sent(record) or not path.exists():
-            continue
-        draft = load_draft(path)
-        issues.append(
-            SentIssue(
-                week=draft.week,
-                number=draft.number,
-                subject=draft.subject,
-                date=(draft.window_end - timedelta(days=1)).date(),
-                post_url=post_url(draft, config),
-                summary=draft.preheader,
-            )
-        )
+    for week in dict.fromkeys(weeks):
+        path = draft_path(config, week)
+        if path.exists():
+            issues.append(issue_view(load_draft(path), config))
     return issues
 
 
-def update_archive(
-    config: Config, store: Store, *, publisher: Publisher | None = None
-) -> list[Path]:
-    """Hand the sent issues to the publisher (default: the archive pages); returns its files."""
+def publish_site(
+    config: Config, store: Store, *, now: datetime, publisher: Publisher | None = None
+) -> PublishReport:
+    """Hand every published issue to the publisher (default: the web copy) and record the
+    outcome. A failure is returned, not raised: the issues stay pending, and the next
+    ``run`` (or ``publish``) tries again."""
     from roundup.publisher import open_publisher
 
-    return (publisher or open_publisher(config)).publish(sent_issues(config, store))
+    issues = published_issues(config, store)
+    weeks = tuple(issue.week for issue in issues)
+    try:
+        places = (publisher or open_publisher(config)).publish(issues)
+    except (PublishError, RenderError) as exc:
+        store.record_publication(weeks, at=now, error=str(exc))
+        return PublishReport(weeks, error=str(exc))
+    store.record_publication(weeks, at=now)
+    return PublishReport(weeks, tuple(places))
+
+
+def publish_pending(
+    config: Config, store: Store, *, now: datetime, publisher: Publisher | None = None
+) -> PublishReport | None:
+    """:func:`publish_site` when an issue waits to be published (just sent, or its last
+    publish failed); None when nothing waits."""
+    if not any(publication.pending for publication in store.publications()):
+        return None
+    return publish_site(config, store, now=now, publisher=publisher)
 
 
 # --- the cron job ---------------------------------------------------------------------------
@@ -562,6 +587,7 @@ class RunReport:
     due: str | None  # the week that is due for sending, if any
     action: RunAction
     send: SendReport | None = None
+    publish: PublishReport | None = None  # None when nothing waited to be published
 
 
 def run_once(
@@ -579,8 +605,34 @@ def run_once(
     """The cron job: fetch, refresh the draft, render, send the issue that is due, publish.
 
     Safe to run every hour: an issue is sent once (the ledger), never empty, and only when
-    approved if approval is required. The caller holds the run lock.
+    approved if approval is required. A sent issue joins the web copy; a publish that
+    failed before is tried again. The caller holds the run lock.
     """
+    report = _send_due(
+        config,
+        store,
+        clock=clock,
+        secret=secret,
+        connect=connect,
+        sleep=sleep,
+        transport=transport,
+        on_feed=on_feed,
+    )
+    published = publish_pending(config, store, now=clock(), publisher=publisher)
+    return replace(report, publish=published)
+
+
+def _send_due(
+    config: Config,
+    store: Store,
+    *,
+    clock: Clock,
+    secret: str,
+    connect: Connect | None,
+    sleep: Callable[[float], None],
+    transport: httpx.AsyncBaseTransport | None,
+    on_feed: Callable[[FeedReport], None] | None,
+) -> RunReport:
     from roundup.schedule import due_window, too_late
 
     now = clock()
@@ -612,7 +664,7 @@ def run_once(
         rendered=rendered,
     )
     if sent.finished:
-        update_archive(config, store, publisher=publisher)
+        store.add_publication(due.week, at=clock())
     action: RunAction = "sent" if sent.finished else "incomplete"
     return RunReport(report, current.week, due.week, action, sent)
 
@@ -745,11 +797,14 @@ def send(
     connect: Connect | None = None,
     before: Callable[[str], None] | None = None,
     retry_uncertain: bool = False,
+    on_publish: Callable[[PublishReport], None] | None = None,
+    publisher: Publisher | None = None,
 ) -> SendReport:
     """``roundup send``: say what is about to happen (``before``), then send exactly once.
 
     ``before`` receives the plan in one paragraph and may raise to stop (the CLI's prompt
-    for ``--force``). A finished send also publishes the archive.
+    for ``--force``). A finished send also publishes the issue on the web copy;
+    ``on_publish`` hears how that went.
     """
     from roundup.send import describe_send
 
@@ -779,7 +834,10 @@ def send(
             retry_uncertain=retry_uncertain,
         )
         if report.finished and not dry_run and test_to is None:
-            update_archive(config, store)
+            store.add_publication(window.week, at=clock())
+            published = publish_site(config, store, now=clock(), publisher=publisher)
+            if on_publish is not None:
+                on_publish(published)
     return report
 
 
@@ -805,10 +863,33 @@ def run(
         )
 
 
-def publish(config: Config) -> list[Path]:
-    """``roundup archive``: rewrite the published archive from the issues sent so far."""
+def publish(
+    config: Config,
+    *,
+    now: datetime,
+    week: str | None = None,
+    publisher: Publisher | None = None,
+) -> PublishReport:
+    """``roundup publish``: rebuild the web copy of every published issue and deliver it.
+
+    With ``week``, that week's issue is published on purpose first (sent or not; its
+    draft.yaml must exist). Raises :class:`PublishError` when the copy or upload failed
+    (recorded; the next run tries again).
+    """
     with open_state(config) as store:
-        return update_archive(config, store)
+        if week is not None:
+            window = resolve_window(config, week, now=now)
+            path = draft_path(config, window.week)
+            if not path.exists():
+                raise DraftError(
+                    f"{path}: no draft for {window.week}, so there is nothing to publish"
+                    f" (run roundup build --week {window.week} first)"
+                )
+            store.add_publication(window.week, at=now)
+        report = publish_site(config, store, now=now, publisher=publisher)
+    if report.error is not None:
+        raise PublishError(report.error)
+    return report
 
 
 def explain(config: Config, *, url: str, week: str, now: datetime) -> str:

@@ -18,7 +18,8 @@ from ruamel.yaml import YAML
 from roundup.config import Config, Newsletter
 from roundup.email_budget import EMAIL_LIMIT, EMAIL_WARN, MORE_LIMIT
 from roundup.errors import RenderError
-from roundup.issue_view import markdown_html, post_url
+from roundup.issue_url import post_url
+from roundup.issue_view import markdown_html
 from roundup.models import UNSUBSCRIBE_TOKEN, Draft, DraftItem, DraftSection
 from roundup.outputs import IssueContext, Renderer, post_md
 from roundup.plain_text import tidy

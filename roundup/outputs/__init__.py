@@ -41,6 +41,7 @@ class IssueContext:
     issue: IssueView
     labels: dict[str, str]  # the interface words in the newsletter's language
     email: FittedEmail
+    post_format: str = "jekyll"  # the site generator post.md is for: config.post.format
 
     def render(self, template: str, /, **values: Any) -> str:
         """``template`` rendered with ``issue``, ``labels`` and ``values``.
@@ -71,4 +72,4 @@ def issue_context(draft: Draft, config: Config, env: jinja2.Environment) -> Issu
         {"issue": issue, "labels": words},
         regular=from_default_theme(env, _EMAIL_TEMPLATES),
     )
-    return IssueContext(env, issue, words, email.fitted(EMAIL_WARN))
+    return IssueContext(env, issue, words, email.fitted(EMAIL_WARN), config.post.format)
