@@ -18,8 +18,9 @@ from roundup.markdown_blocks import Block, Span, join_blocks, line_prefixes
 _MD_BACKSLASH = re.compile(r"([\\`*_\[\]#])")
 # and these become numeric character references, which all three read as the character: raw
 # HTML and entities, tables, strikethrough, math ("$$"), Liquid tags and Hugo shortcodes.
+# A lone "&" is literal in all three; only one that would start an entity is replaced.
 _MD_ENTITY = {char: f"&#{ord(char)};" for char in "&<>|~${}"}
-_MD_ENTITIES = re.compile("[" + re.escape("".join(_MD_ENTITY)) + "]")
+_MD_ENTITIES = re.compile(r"[<>|~${}]|&(?=#?[A-Za-z0-9]+;)")
 # Only special at the start of a line: headings, quotes, lists, setext underlines, and
 # kramdown's and Python-Markdown's definition lists.
 _MD_LINE_START = re.compile(r"^(\s*)([-+=:]|\d+[.)])")
@@ -28,8 +29,8 @@ _MD_LINE_START = re.compile(r"^(\s*)([-+=:]|\d+[.)])")
 def md_escape(text: str) -> str:
     """Plain text made literal in Markdown, and shown as written by Jekyll, Hugo and Pelican.
 
-    Example: ``md_escape("Deterrence & *Its* Discontents")`` is
-    ``"Deterrence &#38; \\*Its\\* Discontents"``.
+    Example: ``md_escape("Deterrence & *Its* <Discontents>")`` is
+    ``"Deterrence & \\*Its\\* &#60;Discontents&#62;"``.
     """
     text = _MD_BACKSLASH.sub(r"\\\1", text)
     text = _MD_ENTITIES.sub(lambda m: _MD_ENTITY[m[0]], text)

@@ -16,8 +16,9 @@ from roundup.safe_markdown import blocks_to_markdown, md_escape, md_link, md_quo
         ("# not a heading", r"\# not a heading"),
         ("1. not a list", r"1\. not a list"),
         ("- not a bullet", r"\- not a bullet"),
-        ("<b>raw</b> & {% tag %}", "&#60;b&#62;raw&#60;/b&#62; &#38; &#123;% tag %&#125;"),
-        ("Deterrence & Its Discontents", "Deterrence &#38; Its Discontents"),
+        ("<b>raw</b> & {% tag %}", "&#60;b&#62;raw&#60;/b&#62; & &#123;% tag %&#125;"),
+        ("Deterrence & Its Discontents", "Deterrence & Its Discontents"),
+        ("AT&T &copy; &#169; &x", r"AT&T &#38;copy; &\#169; &x"),
         (
             "a | b ~~c~~ $$d$$ {{< e >}}",
             "a &#124; b &#126;&#126;c&#126;&#126; &#36;&#36;d&#36;&#36;"

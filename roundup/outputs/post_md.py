@@ -39,7 +39,7 @@ def front_matter(issue: IssueView, sections: Sequence[SectionView], post_format:
     if post_format == "pelican":
         return _pelican(issue, sections)
     image = lead_image(sections)
-    fields: list[tuple[str, object]] = [("layout", "post")] if post_format == "jekyll" else []
+    fields: list[tuple[str, object]] = [("layout", _Raw("post"))] if post_format == "jekyll" else []
     fields += [
         ("title", issue.subject),
         ("date", _Raw(issue.published)),
