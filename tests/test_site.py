@@ -204,7 +204,7 @@ def test_subscribe_call_to_action(tmp_path: Path, extra: str, form: bool, link: 
     draft(config, week="2015-W33", now=NOW)
     publish(config, now=NOW, week="2015-W33")
     for relative in ("index.html", f"{SLUG}/index.html"):
-        box = page(config, relative).xpath("//aside[@class='subscribe']")[0]
+        box = page(config, relative).xpath("//aside[@id='subscribe']")[0]
         if form:
             assert box.xpath(".//form/@action") == [link]
             assert box.xpath(".//form/@method") == ["post"]

@@ -91,7 +91,7 @@ def test_view_online_leads_to_the_issue_then_the_archive_and_back(
         assert page.url == issue_url  # type: ignore[attr-defined]
         assert _heading(page) == SUBJECT
         browser.screenshot(page, "site-issue.png")
-        _follow(page, "All issues")
+        _follow(page, "← All issues")
         assert page.url == f"{served.base}roundup/index.html"  # type: ignore[attr-defined]
         assert _heading(page) == "The Elicitor Weekly Roundup"
         browser.screenshot(page, "site-archive.png")
@@ -107,7 +107,7 @@ def test_the_folder_works_opened_from_disk(chromium: object, served: Served) -> 
     with browser.open_page(chromium, (site / "index.html").as_uri()) as (page, report):
         _follow(page, SUBJECT)
         assert page.url == (site / SLUG / "index.html").as_uri()  # type: ignore[attr-defined]
-        _follow(page, "All issues")
+        _follow(page, "← All issues")
         assert page.url == (site / "index.html").as_uri()  # type: ignore[attr-defined]
         assert report.failed == []
 
