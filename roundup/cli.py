@@ -343,11 +343,12 @@ def send(
         on_publish=published.append,
     )
     click.echo(format_report(report))
-    for outcome in published:
-        click.echo(format_publish(outcome), nl=False, err=outcome.error is not None)
+    failed = [outcome for outcome in published if outcome.error is not None]
+    for outcome in failed:  # a published issue is what a finished send means: quiet
+        click.echo(format_publish(outcome), nl=False, err=True)
     if not report.complete:
         sys.exit(int(ExitCode.SEND_INCOMPLETE))
-    if any(outcome.error is not None for outcome in published):
+    if failed:
         sys.exit(int(ExitCode.PUBLISH_FAILED))
 
 

@@ -20,11 +20,9 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
-from roundup.config import Config
-from roundup.draft_file import load_draft
-from roundup.issue_view import IssueView, issue_view
-from roundup.outputs.post_md import file_name
-from roundup.pipeline import draft, draft_path, fetch, render
+from roundup.issue_view import issue_view
+from roundup.outputs.post_md import file_name, liquid_safe
+from roundup.pipeline import draft, fetch, render
 from tests.test_render import sample_config, sample_draft
 from tests.test_site import NOW, SLUG, sample_project
 
@@ -41,13 +39,15 @@ def require(problem: str) -> None:
         pytest.skip(problem)
 
 
-def sample_post(tmp_path: Path, post_format: str) -> tuple[Config, str]:
-    """The sample week's post.md, written for ``post_format``, and the links it holds."""
+def sample_post(tmp_path: Path, post_format: str) -> Path:
+    """The sample week's post.md file, written for ``post_format`` by ``roundup render``."""
     config = sample_project(tmp_path, f"post:\n  format: {post_format}\n")
     fetch(config, now=NOW)
     draft(config, week="2015-W33", now=NOW)
     rendered = render(config, week="2015-W33", now=NOW)
-    return config, rendered.issue.post_md
+    (post,) = [path for path in rendered.files if path.suffix == ".md"]
+    assert post.read_text(encoding="utf-8") == rendered.issue.post_md
+    return post
 
 
 def item_links(post_md: str) -> list[str]:
@@ -85,14 +85,13 @@ def test_hugo_builds_the_post_at_its_address(tmp_path: Path) -> None:
     hugo = shutil.which("hugo")
     require("" if hugo else "hugo is not installed (apt-get install hugo)")
     assert hugo is not None
-    config, post_md = sample_post(tmp_path, "hugo")
+    post = sample_post(tmp_path, "hugo")
     site = tmp_path / "hugo"
     (site / "content" / "posts").mkdir(parents=True)
     (site / "layouts" / "_default").mkdir(parents=True)
     (site / "config.toml").write_text(HUGO_CONFIG)
     (site / "layouts" / "_default" / "single.html").write_text(HUGO_SINGLE)
-    name = file_name(_view(config), "hugo")
-    (site / "content" / "posts" / name).write_text(post_md, encoding="utf-8")
+    shutil.copy(post, site / "content" / "posts" / post.name)
     done = subprocess.run(
         [hugo, "--quiet", "--source", str(site), "--destination", str(site / "public")],
         capture_output=True,
@@ -103,7 +102,7 @@ def test_hugo_builds_the_post_at_its_address(tmp_path: Path) -> None:
     page = site / "public" / URL_PATH / "index.html"
     check_page(page, date_text="2015-08-14T00:00:00-04:00")
     links = lxml_html.fromstring(page.read_bytes()).xpath("//div[@class='content']//h3/a/@href")
-    assert links == item_links(post_md)
+    assert links == item_links(post.read_text(encoding="utf-8"))
 
 
 PELICAN_CONFIG = """\
@@ -129,14 +128,13 @@ def test_pelican_builds_the_post_at_its_address(tmp_path: Path) -> None:
     """Pelican reads its own metadata: title unquoted, URL and file name, tags one by one."""
     missing = [name for name in ("pelican", "markdown") if importlib.util.find_spec(name) is None]
     require(f"{' and '.join(missing)} not installed (pip install -e '.[test]')" if missing else "")
-    config, post_md = sample_post(tmp_path, "pelican")
+    post = sample_post(tmp_path, "pelican")
     site = tmp_path / "pelican"
     (site / "content").mkdir(parents=True)
     (site / "theme" / "templates").mkdir(parents=True)
     (site / "pelicanconf.py").write_text(PELICAN_CONFIG)
     (site / "theme" / "templates" / "article.html").write_text(PELICAN_ARTICLE)
-    name = file_name(_view(config), "pelican")
-    (site / "content" / name).write_text(post_md, encoding="utf-8")
+    shutil.copy(post, site / "content" / post.name)
     done = subprocess.run(
         [sys.executable, "-m", "pelican", "content", "-o", "output", "-s", "pelicanconf.py"],
         cwd=site,
@@ -155,15 +153,26 @@ def test_pelican_builds_the_post_at_its_address(tmp_path: Path) -> None:
         "Analysis",
         "Regional",
     ]
-    assert document.xpath("//div[@class='content']//h3/a/@href") == item_links(post_md)
+    links = document.xpath("//div[@class='content']//h3/a/@href")
+    assert links == item_links(post.read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("post_format", ["jekyll", "hugo", "pelican"])
-def test_file_names_generators_expect(post_format: str) -> None:
+def test_the_post_file_has_the_name_generators_expect(tmp_path: Path) -> None:
     """Jekyll needs YYYY-MM-DD-title.md; the slug starts with the date, so all get it."""
-    view = issue_view(sample_draft(), sample_config())
-    assert file_name(view, post_format) == "2015-08-14-weekly-roundup.md"
+    assert file_name(issue_view(sample_draft(), sample_config())) == "2015-08-14-weekly-roundup.md"
+    assert sample_post(tmp_path, "jekyll").name == f"{SLUG}.md"
 
 
-def _view(config: Config) -> IssueView:
-    return issue_view(load_draft(draft_path(config, "2015-W33")), config)
+@pytest.mark.parametrize(
+    ("post", "expected"),
+    [
+        ("---\ntitle: x\n---\n\nplain\n", "---\ntitle: x\n---\n\nplain\n"),
+        (
+            "---\ntitle: x\n---\n\n`{{ site.title }}` and `{% if %}`\n",
+            "---\ntitle: x\n---\n{% raw %}\n\n`{{ site.title }}` and `{% if %}`\n{% endraw %}\n",
+        ),
+    ],
+)
+def test_jekyll_body_with_liquid_marks_is_raw(post: str, expected: str) -> None:
+    """Code in an editor's note may hold "{{" or "{%": Liquid must not run it."""
+    assert liquid_safe(post) == expected

@@ -107,3 +107,32 @@ def test_run_publishes_what_a_failed_upload_left(tmp_path: Path, smtp_server: Sm
         again = run_once(fixed, store, clock=lambda: NOW, secret="s")
     assert again.publish is None  # nothing waits: the hourly run does not upload again
     assert (www / SLUG / "index.html").is_file()
+
+
+def test_cli_send_reports_a_failed_upload(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """The send succeeded, the upload did not: one line on stderr, exit code 6."""
+    from click.testing import CliRunner
+
+    from roundup.cli import cli
+
+    extra = 'publish:\n  command: "no-such-uploader-xyz"\n'
+    config = sample_project(tmp_path, extra)
+    settings = smtp_server.settings()
+    text = config.path.read_text(encoding="utf-8") + (
+        f"smtp:\n  host: {settings.host}\n  port: {settings.port}\n  security: none\n"
+    )
+    config.path.write_text(text, encoding="utf-8")
+    fetch(config, now=NOW)
+    draft(config, week="2015-W33", now=NOW)
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(config.path), "send", "--week", "2015-W33"],
+        env={"ROUNDUP_SECRET": "a-long-random-test-secret"},
+    )
+    site = config.output_dir / "site"
+    assert result.exit_code == 6, result.output
+    assert result.output.splitlines()[-1] == (
+        "Publishing failed: publish.command: 'no-such-uploader-xyz' was not found (install it,"
+        f" or fix the command); the site is in {site}, and the next run tries again"
+    )
+    assert smtp_server.handler.count("roundup@lists.example.org") == 1

@@ -227,7 +227,14 @@ def test_approval_freezes_the_draft_until_it_is_sent(tmp_path: Path, smtp: SmtpS
 
 # --- a sent issue is history -----------------------------------------------------------------
 
-ISSUE_FILES = ("draft.yaml", "email.html", "email.txt", "post.md", "post.html", "message.eml")
+ISSUE_FILES = (
+    "draft.yaml",
+    "email.html",
+    "email.txt",
+    "2015-08-14-the-elicitor-weekly-roundup.md",  # post.md, named as site generators expect
+    "post.html",
+    "message.eml",
+)
 
 
 def add_late_feed(config: Config, tmp_path: Path, published: str) -> Config:

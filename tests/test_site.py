@@ -107,7 +107,7 @@ def test_every_link_to_an_issue_is_its_one_address(two: Config) -> None:
     ld = json.loads(issue.xpath("//script[@type='application/ld+json']")[0].text)
     atom = feedparser.parse((two.output_dir / "site" / "feed.xml").read_bytes())
     feed = json.loads((two.output_dir / "site" / "feed.json").read_bytes())
-    post_md = (two.output_dir / "2015-W33" / "post.md").read_text(encoding="utf-8")
+    post_md = (two.output_dir / "2015-W33" / f"{SLUG}.md").read_text(encoding="utf-8")
     archive_href = page(two, "index.html").xpath("//ol[@class='issues']//a/@href")[0]
     assert view_online == {url}
     assert issue.xpath("//link[@rel='canonical']/@href") == [url]

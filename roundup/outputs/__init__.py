@@ -60,6 +60,9 @@ class Renderer:
 
     name: str  # the file name, e.g. "post.md"; also its key in RenderedIssue.outputs
     render: Callable[[IssueContext], str]
+    # the file written instead of ``name`` when the issue decides it (post.md's
+    # "2015-08-14-weekly-roundup.md", the name site generators expect)
+    file_name: Callable[[IssueView], str] | None = None
 
 
 def issue_context(draft: Draft, config: Config, env: jinja2.Environment) -> IssueContext:

@@ -31,7 +31,17 @@ def render(context: IssueContext) -> str:
     """The blog post as Markdown, with the front matter of ``context.post_format``."""
     sections = context.issue.sections
     meta = front_matter(context.issue, sections, context.post_format)
-    return tidy(context.render("post.md", sections=sections, front_matter=meta))
+    post = tidy(context.render("post.md", sections=sections, front_matter=meta))
+    return liquid_safe(post) if context.post_format == "jekyll" else post
+
+
+def liquid_safe(post: str) -> str:
+    """A Jekyll post whose body has ``{{`` or ``{%`` (only in the editor's code: other text
+    is escaped) wrapped in ``{% raw %}``, so Liquid leaves it alone."""
+    head, separator, body = post.partition("\n---\n")
+    if not separator or not ("{{" in body or "{%" in body):
+        return post
+    return f"{head}{separator}{{% raw %}}\n{body}{{% endraw %}}\n"
 
 
 def front_matter(issue: IssueView, sections: Sequence[SectionView], post_format: str) -> str:
@@ -58,8 +68,8 @@ def front_matter(issue: IssueView, sections: Sequence[SectionView], post_format:
     return "---\n" + "\n".join(lines) + "\n---\n"
 
 
-def file_name(issue: IssueView, post_format: str) -> str:
-    """The name the generator expects: ``2015-08-14-weekly-roundup.md`` (Jekyll's
+def file_name(issue: IssueView) -> str:
+    """The name site generators expect: ``2015-08-14-weekly-roundup.md`` (Jekyll's
     ``YYYY-MM-DD-title.md``; Hugo and Pelican take any name, and get the same)."""
     return f"{issue.slug}.md"
 
@@ -103,4 +113,4 @@ def _pelican(issue: IssueView, sections: Sequence[SectionView]) -> str:
     return "\n".join(f"{key}: {value}" for key, value in fields if value) + "\n"
 
 
-RENDERER = Renderer("post.md", render)
+RENDERER = Renderer("post.md", render, file_name)
