@@ -411,7 +411,9 @@ def format_publish(report: PublishReport) -> str:
         return f"Publishing failed: {report.error}\n"
     count = len(report.weeks)
     lines = [f"Published {count} issue{'' if count == 1 else 's'} to:"]
-    lines += [f"  {shown(Path(place)) if '/' in place else place}" for place in report.places]
+    lines += [
+        f"  {shown(Path(place)) if Path(place).is_dir() else place}" for place in report.places
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -124,12 +124,18 @@ def check_templates(config: Config) -> None:
     """Raise :class:`RenderError` if the theme cannot render, naming the file and line.
 
     Compiles every template of the user's folder and of the theme, then renders a small
-    made-up issue, so that a misspelt variable is caught before the weekly run.
+    made-up issue and its page on the web copy, so that a misspelt variable is caught before
+    the weekly run.
     """
+    from roundup.issue_view import issue_view
+    from roundup.site import build_site
+
     env = make_environment(config)
     for name in template_names(config):
         compile_template(env, name)
-    render_issue(_trial_draft(config), config, env=env)
+    trial = _trial_draft(config)
+    render_issue(trial, config, env=env)
+    build_site([issue_view(trial, config)], config, env)
 
 
 def _trial_draft(config: Config) -> Draft:
