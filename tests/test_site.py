@@ -322,3 +322,20 @@ def test_publish_error_is_a_roundup_error(tmp_path: Path) -> None:
     with pytest.raises(PublishError) as caught:
         publish(config, now=NOW, week="2015-W33")
     assert caught.value.exit_code == 6
+
+
+def test_check_renders_the_site_pages_of_a_theme(tmp_path: Path) -> None:
+    """`roundup check` catches a fault in a theme's site page before any issue is sent."""
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (theme / "site_issue.html").write_text(
+        '{% extends "default/site_issue.html" %}\n'
+        "{% block footer %}{{ site.no_such }}{% endblock %}\n"
+    )
+    config = sample_project(tmp_path, "templates: theme\n")
+    result = CliRunner().invoke(cli, ["--config", str(config.path), "check"])
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: {theme / 'site_issue.html'}:2: 'roundup.site.SitePage object' has no attribute"
+        " 'no_such'\n",
+    )
