@@ -40,6 +40,15 @@ def post_url(draft: Draft, config: Config) -> str:
     return f"{config.newsletter.url}{issue_path(draft, config)}"
 
 
+def below_site(url: str, config: Config) -> str:
+    """Where ``url`` sits below ``newsletter.url``: ``2015-08-14-weekly-roundup/``, the
+    folder of the issue's page in the web copy ``out/site/``."""
+    root = config.newsletter.url
+    if not url.startswith(root):
+        raise ValueError(f"{url} is not below newsletter.url {root}")
+    return url[len(root) :]
+
+
 def url_path(url: str) -> str:
     """The path of ``url`` from the host's root: ``/roundup/2015-08-14-weekly-roundup/``.
 

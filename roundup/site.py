@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from roundup.config import Config
 from roundup.i18n import labels
+from roundup.issue_url import below_site
 from roundup.issue_view import IssueView
 from roundup.outputs.post_md import lead_image
 from roundup.site_feeds import FeedIssue, atom_feed, json_feed
@@ -147,10 +148,10 @@ def build_site(
             "site_issue.html",
             {"issue": issue, "labels": words, "sections": issue.sections, "site": page},
         )
-        files[f"{issue.slug}/{HOME}"] = html.encode("utf-8")
+        files[page_file(issue, config)] = html.encode("utf-8")
         contents.append(FeedIssue(issue, _main(html), page.image))
     archive = archive_page(config, ordered[0] if ordered else None)
-    listed = [_listed(issue, "") for issue in ordered]
+    listed = [_listed(issue, config) for issue in ordered]
     html = render_template(
         env, "archive.html", {"site": archive, "issues": listed, "labels": words}
     )
@@ -158,6 +159,12 @@ def build_site(
     files[ATOM] = atom_feed(config, contents)
     files[JSON_FEED] = json_feed(config, contents)
     return files
+
+
+def page_file(issue: IssueView, config: Config) -> str:
+    """The issue's page in the site's folder: the path of its public address below
+    ``newsletter.url``, plus ``index.html`` (``2015-08-14-weekly-roundup/index.html``)."""
+    return below_site(issue.url, config) + HOME
 
 
 def newest_first(issues: Sequence[IssueView]) -> list[IssueView]:
@@ -184,8 +191,9 @@ def issue_page(
     """The ``site`` values of ``issue``'s page, between its ``newer`` and ``older``
     neighbours."""
     image = lead_image(issue.sections)
+    up = "../" * page_file(issue, config).count("/")
     return replace(
-        _common(config, issue.lang, issue.dir, up="../"),
+        _common(config, issue.lang, issue.dir, up=up),
         canonical=issue.url,
         kind="article",
         title=issue.subject,
@@ -193,8 +201,8 @@ def issue_page(
         image=image,
         published=issue.published,
         json_ld=json_ld(issue, config, image),
-        newer=_neighbour(newer),
-        older=_neighbour(older),
+        newer=_neighbour(newer, config, up),
+        older=_neighbour(older, config, up),
     )
 
 
@@ -249,15 +257,15 @@ def _common(config: Config, lang: str, direction: str, *, up: str) -> SitePage:
     )
 
 
-def _neighbour(issue: IssueView | None) -> Neighbour | None:
+def _neighbour(issue: IssueView | None, config: Config, up: str) -> Neighbour | None:
     if issue is None:
         return None
-    return Neighbour(f"../{issue.slug}/{HOME}", issue.subject, issue.date)
+    return Neighbour(up + page_file(issue, config), issue.subject, issue.date)
 
 
-def _listed(issue: IssueView, up: str) -> Listed:
+def _listed(issue: IssueView, config: Config) -> Listed:
     return Listed(
-        f"{up}{issue.slug}/{HOME}", issue.subject, issue.number, issue.date, issue.preheader
+        page_file(issue, config), issue.subject, issue.number, issue.date, issue.preheader
     )
 
 
