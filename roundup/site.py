@@ -2,9 +2,11 @@
 
 :func:`build_site` turns the published issues into the files of ``out/site/``, a folder that
 stands for ``newsletter.url``: each issue's page sits at exactly the path of its public
-address (:func:`roundup.issue_url.issue_path`), e.g. ``2015-08-14-weekly-roundup/index.html``
-for ``https://example.org/roundup/2015-08-14-weekly-roundup/``, beside ``index.html`` (the
-archive), ``feed.xml`` (Atom) and ``feed.json`` (JSON Feed 1.1). Links between pages are
+address below ``newsletter.url`` (:func:`page_file`), e.g.
+``2015-08-14-weekly-roundup/index.html`` for
+``https://example.org/roundup/2015-08-14-weekly-roundup/``, beside ``index.html`` (the
+archive), ``feed.xml`` (Atom) and ``feed.json`` (JSON Feed 1.1, both with the newest
+:data:`FEED_ISSUES` issues in full). Links between pages are
 relative and name ``index.html``, so the folder works from any host, below any path, and
 opened from disk. Canonical links, Open Graph tags, JSON-LD and the feeds carry the public
 address. The pages are rendered by the theme (``site_issue.html``, which extends
@@ -35,6 +37,7 @@ from roundup.theme import render_template
 HOME = "index.html"
 ATOM = "feed.xml"
 JSON_FEED = "feed.json"
+FEED_ISSUES = 20  # the feeds carry the newest issues in full; the archive lists them all
 
 # The words of the site's pages, by language (English for the others); a theme can use its
 # own words instead. {name} is the newsletter's title.
@@ -156,8 +159,8 @@ def build_site(
         env, "archive.html", {"site": archive, "issues": listed, "labels": words}
     )
     files[HOME] = html.encode("utf-8")
-    files[ATOM] = atom_feed(config, contents)
-    files[JSON_FEED] = json_feed(config, contents)
+    files[ATOM] = atom_feed(config, contents[:FEED_ISSUES])
+    files[JSON_FEED] = json_feed(config, contents[:FEED_ISSUES])
     return files
 
 

@@ -339,3 +339,35 @@ def test_check_renders_the_site_pages_of_a_theme(tmp_path: Path) -> None:
         f"Error: {theme / 'site_issue.html'}:2: 'roundup.site.SitePage object' has no attribute"
         " 'no_such'\n",
     )
+
+
+def test_feeds_carry_the_newest_issues_the_archive_all(tmp_path: Path) -> None:
+    """With more issues than FEED_ISSUES, the feeds keep the newest; the archive lists all."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from roundup.issue_view import issue_view
+    from roundup.site import FEED_ISSUES, build_site
+    from roundup.theme import make_environment
+    from tests.test_render import sample_config, sample_draft
+
+    config = sample_config()
+    base = sample_draft()
+    drafts = [
+        replace(
+            base,
+            number=n,
+            week=f"w{n}",
+            window_start=base.window_start - timedelta(weeks=30 - n),
+            window_end=base.window_end - timedelta(weeks=30 - n),
+        )
+        for n in range(1, FEED_ISSUES + 3)
+    ]
+    files = build_site([issue_view(d, config) for d in drafts], config, make_environment(config))
+    feed = json.loads(files["feed.json"])
+    assert len(feed["items"]) == FEED_ISSUES == len(feedparser.parse(files["feed.xml"]).entries)
+    archive = lxml_html.fromstring(files["index.html"])
+    assert len(archive.xpath("//ol[@class='issues']/li")) == FEED_ISSUES + 2
+    newest = issue_view(drafts[-1], config).url
+    assert feed["items"][0]["url"] == newest
+    assert len([name for name in files if name.endswith("/index.html")]) == FEED_ISSUES + 2
