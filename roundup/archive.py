@@ -18,7 +18,7 @@ import jinja2
 
 from roundup.atomic import replace_folder
 from roundup.config import Config
-from roundup.deploy import deliver
+from roundup.deploy import MARKER, MARKER_TEXT, deliver
 from roundup.errors import PublishError
 from roundup.issue_view import IssueView
 from roundup.site import build_site
@@ -43,6 +43,7 @@ class ArchivePublisher:
         """Rebuild the site from ``issues`` and deliver it; returns where it was written."""
         config = self.config
         files = build_site(issues, config, self.env or make_environment(config))
+        files[MARKER] = MARKER_TEXT.encode("utf-8")
         site = site_dir(config)
         write_site(site, files)
         where = deliver(site, config.publish, cwd=config.path.parent)

@@ -31,11 +31,25 @@ def deliver(site: Path, settings: PublishSettings, *, cwd: Path) -> str | None:
     return None
 
 
+# Written into every site: a folder is replaced whole only if it is empty or holds this
+# file, so that publish.to pointed at a folder of other files never deletes them.
+MARKER = ".roundup-site"
+MARKER_TEXT = "Written by roundup publish: this folder is replaced whole on every publish.\n"
+
+
 def copy_site(site: Path, target: Path) -> None:
-    """Replace the folder ``target`` with a copy of ``site``, all at once."""
+    """Replace the folder ``target`` with a copy of ``site``, all at once.
+
+    ``target`` must be missing, empty, or a site roundup wrote (it holds :data:`MARKER`).
+    """
     if target.resolve() == site.resolve() or site.resolve() in target.resolve().parents:
         raise PublishError(
             f"publish.to: {target} is inside the site itself (choose another folder)"
+        )
+    if target.is_dir() and not (target / MARKER).exists() and any(target.iterdir()):
+        raise PublishError(
+            f"publish.to: {target} holds files roundup did not write, and publishing replaces"
+            " the folder whole; point publish.to at a folder of its own (or empty this one)"
         )
 
     def fill(new: Path) -> None:

@@ -74,7 +74,7 @@ def test_cli_publish_writes_the_site_at_the_issue_address(tmp_path: Path) -> Non
     site = config.output_dir / "site"
     assert (result.exit_code, result.output) == (0, f"Published 1 issue to:\n  {site}\n")
     files = sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file())
-    assert files == [f"{SLUG}/index.html", "feed.json", "feed.xml", "index.html"]
+    assert files == [".roundup-site", f"{SLUG}/index.html", "feed.json", "feed.xml", "index.html"]
     with Store.open(config.state) as store:
         (record,) = store.publications()
     assert (record.week, record.published_at, record.error) == (
@@ -246,10 +246,11 @@ def test_publish_to_a_folder_replaces_it_whole(tmp_path: Path) -> None:
     """The folder becomes the site: stale files go, nothing half-written stays beside it."""
     target = tmp_path / "www" / "roundup"
     target.mkdir(parents=True)
-    (target / "stale.html").write_text("old")
     config = published(tmp_path, "2015-W33", extra=f"publish:\n  to: {target}\n")
+    (target / "stale.html").write_text("old")
+    publish(config, now=NOW)
     files = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
-    assert files == [f"{SLUG}/index.html", "feed.json", "feed.xml", "index.html"]
+    assert files == [".roundup-site", f"{SLUG}/index.html", "feed.json", "feed.xml", "index.html"]
     assert sorted(p.name for p in target.parent.iterdir()) == ["roundup"]
     site = config.output_dir / "site"
     assert (target / "index.html").read_bytes() == (site / "index.html").read_bytes()
@@ -371,3 +372,20 @@ def test_feeds_carry_the_newest_issues_the_archive_all(tmp_path: Path) -> None:
     newest = issue_view(drafts[-1], config).url
     assert feed["items"][0]["url"] == newest
     assert len([name for name in files if name.endswith("/index.html")]) == FEED_ISSUES + 2
+
+
+def test_publish_to_never_replaces_a_folder_of_other_files(tmp_path: Path) -> None:
+    """A folder roundup did not write is left as it is, with one line saying what to do."""
+    target = tmp_path / "www"
+    target.mkdir()
+    (target / "blog.html").write_text("someone else's")
+    config = sample_project(tmp_path, f"publish:\n  to: {target}\n")
+    fetch(config, now=NOW)
+    draft(config, week="2015-W33", now=NOW)
+    with pytest.raises(PublishError) as caught:
+        publish(config, now=NOW, week="2015-W33")
+    assert str(caught.value) == (
+        f"publish.to: {target} holds files roundup did not write, and publishing replaces the"
+        " folder whole; point publish.to at a folder of its own (or empty this one)"
+    )
+    assert [p.name for p in target.iterdir()] == ["blog.html"]
