@@ -389,3 +389,21 @@ def test_publish_to_never_replaces_a_folder_of_other_files(tmp_path: Path) -> No
         " folder whole; point publish.to at a folder of its own (or empty this one)"
     )
     assert [p.name for p in target.iterdir()] == ["blog.html"]
+
+
+@pytest.mark.parametrize("name", ["feed.xml", "feed.json"])
+def test_roundup_reads_its_own_feeds(two: Config, name: str) -> None:
+    """Another roundup can subscribe to this one: both feeds parse, strictly, into the
+    issues with their addresses, dates and titles."""
+    from roundup.parse import parse_feed
+
+    body = (two.output_dir / "site" / name).read_bytes()
+    url = two.newsletter.url + name
+    parsed = parse_feed(body, key=url, url=url, fetched_at=NOW)
+    assert [entry.link for entry in parsed.entries] == [
+        f"https://example.org/roundup/{SLUG}/",
+        f"https://example.org/roundup/{OLDER}/",
+    ]
+    assert parsed.entries[0].title == "The Elicitor Weekly Roundup: August 14, 2015"
+    assert parsed.entries[0].published == datetime(2015, 8, 14, 4, 0, tzinfo=UTC)
+    assert parsed.meta.warnings == ()
