@@ -24,13 +24,12 @@ clock.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,12 +42,12 @@ from roundup.draft import build_draft
 from roundup.draft_file import load_draft, save_draft
 from roundup.entries import keep_newest
 from roundup.errors import IssueSent
-from roundup.fetch import FetchRequest, FetchResult, fetch_many
+from roundup.fetch import FetchRequest, FetchResult, fetch_all
 from roundup.group import group_stories
 from roundup.i18n import labels
 from roundup.lock import locked
 from roundup.models import Draft, Entry, Group, ParsedFeed, Story
-from roundup.parsing import parse_executor, parse_job
+from roundup.parsing import ParseJob, ParseQueue, quick_thread_switches
 from roundup.publisher import SentIssue
 from roundup.select import Selection, select_stories
 from roundup.store import FeedState, FeedUpdate, IssueRecord, Store
@@ -138,7 +137,6 @@ def fetch_feeds(
         _request(feed, states.get(feed.key)) for key, feed in feeds.items() if key not in gone
     ]
     reports: list[FeedReport] = [_gone_report(feeds[key], states[key]) for key in gone]
-    parsing: dict[Future[ParsedFeed | str], FetchResult] = {}
 
     def finish(result: FetchResult, parsed: ParsedFeed | str | None) -> None:
         feed = feeds[result.key]
@@ -147,45 +145,25 @@ def fetch_feeds(
         if on_feed is not None:
             on_feed(report)
 
-    def store_parsed(*, wait: bool) -> None:
-        """Write each finished parse at once, so results never pile up in memory."""
-        jobs = as_completed(list(parsing)) if wait else [j for j in list(parsing) if j.done()]
-        for job in jobs:
-            finish(parsing.pop(job), job.result())
+    async def fetch_and_parse() -> None:
+        # each parse is stored as soon as it finishes, so results never pile up in memory
+        async with ParseQueue[FetchResult](len(requests), finish) as parser:
 
-    with parse_executor(len(requests)) as executor, _quick_thread_switches():
+            async def hand_off(result: FetchResult) -> None:
+                if result.status != "fetched" or result.body is None:
+                    finish(result, None)
+                    return
+                feed = feeds[result.key]
+                url = result.moved_to or result.url
+                job = ParseJob(result.body, feed.key, url, now, feed.name, result.content_type)
+                await parser.put(_without_body(result), job)
 
-        def on_result(result: FetchResult) -> None:
-            store_parsed(wait=False)
-            if result.status != "fetched" or result.body is None:
-                finish(result, None)
-                return
-            feed = feeds[result.key]
-            url = result.moved_to or result.url
-            job = executor.submit(
-                parse_job, result.body, feed.key, url, now, feed.name, result.content_type
-            )
-            parsing[job] = _without_body(result)
+            await fetch_all(requests, config.fetch, transport=transport, on_result=hand_off)
 
-        fetch_many(requests, config.fetch, transport=transport, on_result=on_result)
-        store_parsed(wait=True)
+    with quick_thread_switches():
+        asyncio.run(fetch_and_parse())
     order = {key: index for index, key in enumerate(feeds)}
     return FetchReport(tuple(sorted(reports, key=lambda r: order[r.key])))
-
-
-@contextlib.contextmanager
-def _quick_thread_switches() -> Iterator[None]:
-    """Hand the GIL back to the event loop sooner while parse jobs are being submitted.
-
-    Each submit wakes the process pool's manager thread; at the default 5 ms interval the
-    event loop then idles waiting for the GIL (about 1 s over a 300-feed run).
-    """
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(0.0005)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 def _without_body(result: FetchResult) -> FetchResult:
