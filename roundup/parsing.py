@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -45,21 +45,19 @@ class ParseJob:
     content_type: str | None
 
 
-def parse_job(
-    body: bytes,
-    key: str,
-    url: str,
-    fetched_at: datetime,
-    name: str | None,
-    content_type: str | None,
-) -> ParsedFeed | str:
+def parse_job(job: ParseJob) -> Parsed:
     """Parse one body; a :class:`ParseError` comes back as its reason (it does not pickle)."""
     # Imported on first use: a run where every feed answers 304 never pays for the parsers.
     from roundup.parse import parse_feed
 
     try:
         return parse_feed(
-            body, key=key, url=url, fetched_at=fetched_at, name=name, content_type=content_type
+            job.body,
+            key=job.key,
+            url=job.url,
+            fetched_at=job.fetched_at,
+            name=job.name,
+            content_type=job.content_type,
         )
     except ParseError as exc:
         return exc.reason
@@ -82,6 +80,10 @@ def parse_executor(feeds: int) -> Executor:
     cores = os.cpu_count() or 1
     if feeds < PARALLEL_MIN_FEEDS or cores < 2:
         return InlineExecutor()
+    # Imported here: multiprocessing is forty modules that a run without new bodies skips.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     # forkserver: workers start from a clean interpreter, not a copy of this one with its
     # event loop and open SQLite connection.
     context = multiprocessing.get_context("forkserver")
@@ -128,7 +130,7 @@ class ParseQueue(Generic[Tag]):
         if self.executor is None:
             self._start()
         if isinstance(self.executor, InlineExecutor):
-            self.done(tag, parse_job(*_arguments(job)))
+            self.done(tag, parse_job(job))
             return
         assert self.room is not None and self.executor is not None and self.idle is not None
         await self.room.acquire()
@@ -136,9 +138,8 @@ class ParseQueue(Generic[Tag]):
         self.idle.clear()
         loop = asyncio.get_running_loop()
         try:
-            future = await loop.run_in_executor(
-                None, self.executor.submit, parse_job, *_arguments(job)
-            )
+            submit = functools.partial(self.executor.submit, parse_job, job)
+            future = await loop.run_in_executor(None, submit)
         except BaseException:
             self._finished()
             raise
@@ -169,10 +170,6 @@ class ParseQueue(Generic[Tag]):
         self.room.release()
         if not self.pending:
             self.idle.set()
-
-
-def _arguments(job: ParseJob) -> tuple[object, ...]:
-    return (job.body, job.key, job.url, job.fetched_at, job.name, job.content_type)
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, *call: object) -> None:

@@ -38,25 +38,21 @@ from typing import TYPE_CHECKING, Literal
 import httpx
 
 from roundup.config import Config, FeedConfig
-from roundup.draft import build_draft
-from roundup.draft_file import load_draft, save_draft
-from roundup.entries import keep_newest
 from roundup.errors import IssueSent
 from roundup.fetch import FetchRequest, FetchResult, fetch_all
-from roundup.group import group_stories
-from roundup.i18n import labels
 from roundup.lock import locked
 from roundup.models import Draft, Entry, Group, ParsedFeed, Story
 from roundup.parsing import ParseJob, ParseQueue, quick_thread_switches
-from roundup.publisher import SentIssue
-from roundup.select import Selection, select_stories
 from roundup.store import FeedState, FeedUpdate, IssueRecord, Store
 from roundup.week import Window, window_for
 
+# The draft and render modules are imported where they are used: `roundup fetch` and an
+# idle hour of `roundup run` never load them.
 if TYPE_CHECKING:
     from roundup.mailer import Mailer
-    from roundup.publisher import Publisher
+    from roundup.publisher import Publisher, SentIssue
     from roundup.render import RenderedIssue
+    from roundup.select import Selection
     from roundup.send import SendReport
 
 Clock = Callable[[], datetime]
@@ -231,6 +227,8 @@ def _record(
     if isinstance(parsed, str):
         store.record_feed(FeedUpdate(result.key, result.url, ok=False, error=parsed), now=now)
         return FeedReport(feed.key, name, "failed", error=parsed, failures=failures)
+    from roundup.entries import keep_newest  # with the normaliser, only when a feed changed
+
     new = store.record_feed(
         FeedUpdate(
             result.key,
@@ -293,6 +291,8 @@ def select_week(
     ``extra`` entries (stored copies of one link, from any week) are judged too, so that
     ``explain`` can say why a copy outside the window is out.
     """
+    from roundup.select import select_stories
+
     window = selection_window(config, store, window)
     entries = store.entries_between(window.start, window.end)
     known = {(e.feed, e.id) for e in entries}
@@ -325,6 +325,9 @@ def make_draft(config: Config, store: Store, *, window: Window, force: bool = Fa
     Raises :class:`IssueSent` for a week already sent, unless ``force``: a sent issue is
     history, and new posts wait for the next one.
     """
+    from roundup.draft import build_draft
+    from roundup.draft_file import load_draft, save_draft
+
     refuse_if_sent(store.issue(window.week), "rewrite its draft", force=force)
     path = draft_path(config, window.week)
     previous = load_draft(path) if path.exists() else None
@@ -341,6 +344,9 @@ def make_draft(config: Config, store: Store, *, window: Window, force: bool = Fa
 
 
 def _group(config: Config, stories: Sequence[Story]) -> tuple[Group, ...]:
+    from roundup.group import group_stories
+    from roundup.i18n import labels
+
     return group_stories(
         stories,
         sections=config.sections,
@@ -360,6 +366,7 @@ def render_week(config: Config, *, week: str, write: bool = True) -> RenderResul
     """Render ``<output_dir>/<week>/draft.yaml`` into the issue's outputs, and write them
     unless ``write`` is false (a sent issue's files are never rewritten)."""
     # Imported here: premailer and lxml cost a third of a second that fetch-only runs skip.
+    from roundup.draft_file import load_draft
     from roundup.render import render_issue, write_issue
     from roundup.theme import make_environment
 
@@ -494,7 +501,9 @@ def send_week(
 
 def sent_issues(config: Config, store: Store) -> list[SentIssue]:
     """Every sent issue whose draft is still on disk, as publishers list them."""
+    from roundup.draft_file import load_draft
     from roundup.issue_view import post_url
+    from roundup.publisher import SentIssue
 
     issues = []
     for record in store.issues():
@@ -729,6 +738,7 @@ def send(
     ``before`` receives the plan in one paragraph and may raise to stop (the CLI's prompt
     for ``--force``). A finished send also publishes the archive.
     """
+    from roundup.draft_file import load_draft
     from roundup.send import describe_send
 
     window = resolve_window(config, week, now=clock())
@@ -791,6 +801,7 @@ def publish(config: Config) -> list[Path]:
 
 def explain(config: Config, *, url: str, week: str, now: datetime) -> str:
     """``roundup explain``: why the post at ``url`` is, or is not, in the week's issue."""
+    from roundup.draft_file import load_draft
     from roundup.explain import explain_selection
     from roundup.normalize import canonical_url
 
@@ -825,6 +836,8 @@ def proposed_draft(
     """The draft the selection proposes now, without the editor's edits: the desk's list of
     candidates. The newest stored copy of each ``removed`` key that the selection no longer
     proposes is added, so that the editor can restore it."""
+    from roundup.draft import build_draft
+
     with read_state(config) as store:
         stories = list(select_week(config, store, window).stories)
         proposed = {story.entry.canonical_url for story in stories}
