@@ -572,9 +572,17 @@ def run_once(
 
     now = clock()
     report = fetch_feeds(config, store, now=now, transport=transport, on_feed=on_feed)
+    prune_store(config, store, now=now)
     current = resolve_window(config, "current", now=now)
-    latest = None if is_sent(store.issue(current.week)) else _prepare(config, store, current)
     due = due_window(config.newsletter, now=now)
+    latest = None
+    if not is_sent(store.issue(current.week)):
+        # An idle hour (nothing new, nothing edited) would write the same files again: the
+        # draft and render are skipped unless this run may send the current week's issue.
+        may_send_now = due is not None and due.week == current.week
+        if may_send_now or not _up_to_date(config, store, current.week):
+            latest = _prepare(config, store, current)
+            _record_made(config, store, current.week)
     if due is None:
         return RunReport(report, current.week, None, "not_due")
     record = store.issue(due.week)
@@ -602,6 +610,39 @@ def run_once(
         update_archive(config, store, publisher=publisher)
     action: RunAction = "sent" if sent.finished else "incomplete"
     return RunReport(report, current.week, due.week, action, sent)
+
+
+def _made_of(config: Config, store: Store, week: str) -> str:
+    from roundup.freshness import default_theme, fingerprint
+
+    folders = (default_theme(), config.templates, issue_dir(config, week))
+    return fingerprint(revision=store.revision, week=week, config_file=config.path, folders=folders)
+
+
+def _up_to_date(config: Config, store: Store, week: str) -> bool:
+    """Whether the week's draft and files were made from what the store and disk hold now."""
+    return store.mark(f"rendered:{week}") == _made_of(config, store, week)
+
+
+def _record_made(config: Config, store: Store, week: str) -> None:
+    store.set_mark(f"rendered:{week}", _made_of(config, store, week))
+
+
+PRUNE_EVERY = timedelta(days=7)
+
+
+def prune_store(config: Config, store: Store, *, now: datetime) -> int:
+    """Once a week, delete the entries older than ``store.keep_days`` that no issue used,
+    and give their space back to the file system; returns how many were deleted."""
+    last = store.mark("pruned_at")
+    if last is not None and now - datetime.fromisoformat(last) < PRUNE_EVERY:
+        return 0
+    deleted = store.prune(before=now - timedelta(days=config.store.keep_days))
+    free, pages = store.free_pages()
+    if free and free * 10 >= pages:  # a tenth of the file or more is unused
+        store.compact()
+    store.set_mark("pruned_at", now.isoformat())
+    return deleted
 
 
 def _prepare(config: Config, store: Store, window: Window) -> RenderResult:
