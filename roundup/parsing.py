@@ -75,20 +75,28 @@ class InlineExecutor(Executor):
         return future
 
 
+def parse_workers() -> int:
+    """Worker processes for a large run: every core but one, which this process keeps for
+    the network and the store (it is busy too: a worker more would only compete with it,
+    and cost its 30 MB)."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 def parse_executor(feeds: int) -> Executor:
-    """A process pool over all cores for a large run, an inline executor otherwise."""
-    cores = os.cpu_count() or 1
-    if feeds < PARALLEL_MIN_FEEDS or cores < 2:
+    """A process pool for a large run, an inline executor otherwise."""
+    if feeds < PARALLEL_MIN_FEEDS or (os.cpu_count() or 1) < 2:
         return InlineExecutor()
     # Imported here: multiprocessing is forty modules that a run without new bodies skips.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     # forkserver: workers start from a clean interpreter, not a copy of this one with its
-    # event loop and open SQLite connection.
+    # event loop and open SQLite connection. Nothing is preloaded: the server process then
+    # stays a bare interpreter for the whole run, and each worker imports the parsers
+    # with its first body (in parallel, on its own core).
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["roundup.parse"])
-    return ProcessPoolExecutor(max_workers=cores, mp_context=context)
+    context.set_forkserver_preload([])
+    return ProcessPoolExecutor(max_workers=parse_workers(), mp_context=context)
 
 
 class ParseQueue(Generic[Tag]):
@@ -147,7 +155,7 @@ class ParseQueue(Generic[Tag]):
 
     def _start(self) -> None:
         self.executor = parse_executor(self.feeds)
-        self.room = asyncio.Semaphore(QUEUED_PER_WORKER * (os.cpu_count() or 1))
+        self.room = asyncio.Semaphore(QUEUED_PER_WORKER * parse_workers())
         self.idle = asyncio.Event()
 
     def _raise(self) -> None:
