@@ -903,8 +903,6 @@ def brief_editors(
     """Mail ``newsletter.editors`` the briefing of the issue whose send moment is less than
     ``newsletter.brief_before`` ahead, once: recorded on the week when any editor got it
     (or may have), tried again by the next run otherwise. None when none is due."""
-    from roundup.briefing import briefing_message, compose
-    from roundup.mailer import ACCEPTED, UNCERTAIN
     from roundup.schedule import briefing_window
 
     nl = config.newsletter
@@ -914,6 +912,10 @@ def brief_editors(
     record = store.issue(window.week)
     if record is not None and (record.briefed_at is not None or record.sent):
         return None
+    # Imported past the checks: an hour without a briefing to send never loads them.
+    from roundup.briefing import briefing_message, compose
+    from roundup.mailer import ACCEPTED, UNCERTAIN
+
     rendered = prepared if prepared and prepared.draft.week == window.week else None
     rendered = rendered or _prepare(config, store, window)
     facts = briefing_facts(config, store, window, rendered, links=links)
