@@ -12,6 +12,8 @@ editor's desk call these and nothing else touches the store or the lock:
     publish    hand the sent issues to the configured Publisher (the archive pages)
     run        the hourly cron job: fetch, draft, render, send and publish what is due
     explain    why a post is, or is not, in a week's issue
+    subscribers  the subscribers CSV with each address's status; import others' exports
+    (serve)    ``roundup serve`` records unsubscribes through :func:`record_statuses`
 
 The stage functions they chain (:func:`fetch_feeds`, :func:`make_draft`, :func:`render_week`,
 :func:`approve_week`, :func:`send_week`, :func:`run_once`, :func:`update_archive`) take an
@@ -51,7 +53,7 @@ from roundup.models import Draft, Entry, Group, ParsedFeed, Story
 from roundup.parsing import parse_executor, parse_job
 from roundup.publisher import SentIssue
 from roundup.select import Selection, select_stories
-from roundup.store import FeedState, FeedUpdate, IssueRecord, Store
+from roundup.store import FeedState, FeedUpdate, IssueRecord, StatusRecord, Store
 from roundup.week import Window, window_for
 
 if TYPE_CHECKING:
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
     from roundup.publisher import Publisher
     from roundup.render import RenderedIssue
     from roundup.send import SendReport
+    from roundup.subscribers import ImportPlan, Subscriber
 
 Clock = Callable[[], datetime]
 Connect = Callable[[], "Mailer"]
@@ -881,3 +884,62 @@ def approve_as_shown(
     with open_state(config) as store:
         check()
         return approve_week(config, store, week=week, by=by, now=now)
+
+
+# --- subscribers and unsubscribes ------------------------------------------------------------
+
+
+def subscriber_list(config: Config) -> list[Subscriber]:
+    """``roundup subscribers list``: the subscribers CSV with each address's status."""
+    from roundup.subscribers import direct_recipients, merge_statuses
+
+    listed = direct_recipients(config).recipients
+    with read_state(config) as store:
+        return merge_statuses(listed, store.subscriber_statuses())
+
+
+def subscriber_status(config: Config, address: str) -> StatusRecord | None:
+    """The recorded status of ``address``, if it has one (a listed address without one is
+    subscribed)."""
+    with read_state(config) as store:
+        return store.subscriber_status(address)
+
+
+def record_statuses(config: Config, records: Sequence[StatusRecord]) -> int:
+    """Record subscribers' statuses at once; returns how many changed.
+
+    Not under the run lock: an unsubscribe must be answered within a second even while a
+    send holds the lock for half an hour. Each write is one short SQLite transaction, and
+    a running send checks the suppression list before every copy.
+    """
+    with Store.open(config.state) as store:
+        return store.set_statuses(records)
+
+
+def import_subscribers(
+    config: Config,
+    path: Path,
+    *,
+    now: datetime,
+    default_status: str | None = None,
+    resubscribe: bool = False,
+) -> ImportPlan:
+    """``roundup subscribers import``: unsubscribes into the store, new subscribers into the
+    subscribers CSV, under the run lock so no send reads the CSV half-way."""
+    from roundup.subscribers import (
+        append_recipients,
+        direct_recipients,
+        merge_statuses,
+        plan_import,
+        read_import,
+    )
+
+    imported = read_import(path, default_status=default_status)
+    with open_state(config) as store:
+        listed = direct_recipients(config).recipients
+        current = merge_statuses(listed, store.subscriber_statuses())
+        plan = plan_import(imported, current, now=now, resubscribe=resubscribe)
+        store.set_statuses(plan.statuses, keep_earlier=False)
+        if config.smtp is not None and config.smtp.subscribers is not None:
+            append_recipients(config.smtp.subscribers, plan.added)
+    return plan
