@@ -898,6 +898,12 @@ def subscriber_list(config: Config) -> list[Subscriber]:
         return merge_statuses(listed, store.subscriber_statuses())
 
 
+def recorded_statuses(config: Config) -> dict[str, StatusRecord]:
+    """Every address the store holds a status for, lower-cased, listed or not."""
+    with read_state(config) as store:
+        return store.subscriber_statuses()
+
+
 def subscriber_status(config: Config, address: str) -> StatusRecord | None:
     """The recorded status of ``address``, if it has one (a listed address without one is
     subscribed)."""

@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 from roundup.config import Config
 from roundup.desk.web import Refused, Request, Response, body_length
 from roundup.errors import ConfigError, RoundupError
-from roundup.subscribers import direct_recipients
 from roundup.unsubscribe import MAX_BODY, PATH_PREFIX, Page, Unsubscribes
 
 DEFAULT_PORT = 8766
@@ -85,6 +84,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._send(self.server.app.handle(self._request()))
 
+    def do_HEAD(self) -> None:
+        """What GET answers, without the page: some link checkers ask this first."""
+        self._send(self.server.app.handle(self._request()), body=False)
+
     def do_POST(self) -> None:
         head = self._request()
         try:
@@ -125,7 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
         answer = self.server.app.page(refused.status, Page("Not possible", (refused.message,)))
         self._send(replace(answer, headers=(*answer.headers, ("Connection", "close"))))
 
-    def _send(self, response: Response) -> None:
+    def _send(self, response: Response, *, body: bool = True) -> None:
         try:
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
@@ -133,7 +136,8 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in response.headers:
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(response.body)
+            if body:
+                self.wfile.write(response.body)
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True  # the client went away: nobody left to answer
 
@@ -155,10 +159,10 @@ def create_server(
     Raises :class:`ConfigError` without ``smtp.subscribers`` or a secret, and
     :class:`RoundupError` when the port cannot be had.
     """
-    direct_recipients(config)  # raises when there are no direct sends to unsubscribe from
     if not secret:
         raise ConfigError("no signing secret: set $ROUNDUP_SECRET to the one the sends use")
     app = Unsubscribes(config, secret=secret, clock=clock)
+    app.warm_up()  # raises without direct sends, or with a subscribers CSV it cannot read
     try:
         return UnsubscribeServer(app, host, port, read_timeout=read_timeout)
     except OSError as exc:

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 from email.utils import formataddr, parseaddr
 from pathlib import Path
 
@@ -79,12 +81,25 @@ def merge_statuses(
     result = []
     for recipient in listed:
         record = records.get(recipient.address.lower())
-        name = parseaddr(recipient.to)[0]
+        name = display_name(recipient)
         result.append(_subscriber(recipient.address, name, record, listed=True))
     known = {recipient.address.lower() for recipient in listed}
     for address in sorted(set(records) - known):
         result.append(_subscriber(address, "", records[address], listed=False))
     return result
+
+
+def display_name(recipient: Recipient) -> str:
+    """The name part of the recipient's To (``"Ann" <ann@example.org>`` → ``Ann``)."""
+    suffix = f"<{recipient.address}>"
+    if recipient.to == recipient.address or not recipient.to.endswith(suffix):
+        return "" if recipient.to == recipient.address else parseaddr(recipient.to)[0]
+    name = recipient.to[: -len(suffix)].strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':  # quoted by formataddr: undo it
+        name = re.sub(r"\\(.)", r"\1", name[1:-1])
+    if "=?" in name:  # a name beyond ASCII, encoded by formataddr (RFC 2047)
+        name = str(make_header(decode_header(name)))
+    return name
 
 
 def _subscriber(

@@ -116,8 +116,11 @@ class Page:
 class Unsubscribes:
     """The web app: :meth:`handle` turns a Request into a Response and never raises."""
 
-    def __init__(self, config: Config, *, secret: str, clock: Clock) -> None:
+    def __init__(
+        self, config: Config, *, secret: str, clock: Clock, refresh_after: float = REFRESH_AFTER
+    ) -> None:
         self.config = config
+        self.refresh_after = refresh_after  # seconds between store look-ups for a miss
         self.secret = secret
         self.clock = clock
         self.list_id = list_id(config)
@@ -125,14 +128,14 @@ class Unsubscribes:
         self._lock = threading.Lock()
         self._index: dict[str, Subscriber] = {}
         self._index_key: object = None
-        self._built_at = -REFRESH_AFTER
+        self._built_at = -refresh_after
 
     def vet(self, request: Request) -> Refused | None:
         """Why ``request`` must be refused before its body is read, or None."""
         host = request.headers.get("host", "")
         if host_name(host) not in self.hosts and not is_loopback(host_name(host)):
             return Refused(403, f"This service answers for {', '.join(sorted(self.hosts))} only.")
-        if request.method not in ("GET", "POST"):
+        if request.method not in ("GET", "HEAD", "POST"):
             return Refused(405, "Only GET and POST are answered here.")
         return None
 
@@ -148,7 +151,7 @@ class Unsubscribes:
             subscriber = self.lookup(token)
             if subscriber is None:
                 return self.page(404, self.unknown())
-            if request.method == "GET":
+            if request.method in ("GET", "HEAD"):
                 return self.page(200, self.confirmation(subscriber))
             if not is_one_click(request):
                 raise Refused(
@@ -172,7 +175,7 @@ class Unsubscribes:
         """The subscriber whose token is ``token``, or None."""
         with self._lock:
             key = _file_key(self.config)
-            stale = time.monotonic() - self._built_at >= REFRESH_AFTER
+            stale = time.monotonic() - self._built_at >= self.refresh_after
             if key != self._index_key or (token not in self._index and stale):
                 self._rebuild(key)
             found = self._index.get(token)
@@ -184,11 +187,32 @@ class Unsubscribes:
             return found
         return replace(found, status=record.status, since=record.at, how=record.how)
 
+    def warm_up(self) -> int:
+        """Build the token table now (the first reader need not wait); returns its size.
+
+        Raises what reading the subscribers CSV or the store raises, so a service that
+        cannot work says so when it starts.
+        """
+        with self._lock:
+            self._index_key = object()  # nothing matches it: a full build
+            self._rebuild(_file_key(self.config))
+            return len(self._index)
+
     def _rebuild(self, key: object) -> None:
-        known = pipeline.subscriber_list(self.config)
-        self._index = {unsubscribe_token(self.secret, self.list_id, s.address): s for s in known}
+        """Sign every address again when the CSV changed; else add the addresses only the
+        store knows (one query: a made-up token never costs a pass over the CSV)."""
+        if key != self._index_key:
+            known = pipeline.subscriber_list(self.config)
+            self._index = {self._token(s.address): s for s in known}
+        else:
+            for address, record in pipeline.recorded_statuses(self.config).items():
+                subscriber = Subscriber(address, "", record.status, record.at, record.how, False)
+                self._index.setdefault(self._token(address), subscriber)
         self._index_key = key
         self._built_at = time.monotonic()
+
+    def _token(self, address: str) -> str:
+        return unsubscribe_token(self.secret, self.list_id, address)
 
     # --- the pages --------------------------------------------------------------------------
 

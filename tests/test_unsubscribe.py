@@ -10,6 +10,7 @@ and talk to it over a real socket with httpx.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from roundup.serve import UnsubscribeServer, create_server, startup_lines
 from roundup.store import UNSUBSCRIBED, StatusRecord, Store
 from tests.browser import chromium, open_page, require_chromium, screenshot
 from tests.smtpserver import SmtpServer, smtp_server
-from tests.test_send import COMMAND, WEEK, cli_project
+from tests.test_send import COMMAND, ROOT, WEEK, cli_project
 
 __all__ = ["smtp_server"]  # the fixture, imported for pytest
 
@@ -133,8 +134,14 @@ def test_one_click_then_the_next_send_skips_the_address(
 
 
 @pytest.fixture
-def config(tmp_path: Path, smtp_server: SmtpServer) -> Config:
-    return load_config(cli_project(tmp_path, smtp_server, ROWS))
+def config(tmp_path: Path) -> Config:
+    """The bundled project, sending directly to subscribers.csv (nothing built: the service
+    needs only feeds.yaml, the CSV and the store)."""
+    text = re.sub(r"(?m)^  to: .*\n", "", (ROOT / "feeds.yaml").read_text())
+    text += "smtp: {host: 127.0.0.1, port: 2525, subscribers: subscribers.csv}\n"
+    (tmp_path / "feeds.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "subscribers.csv").write_text(ROWS, encoding="utf-8")
+    return load_config(tmp_path / "feeds.yaml")
 
 
 @pytest.fixture
@@ -277,15 +284,44 @@ def test_a_subscriber_added_later_is_found(config: Config, service: UnsubscribeS
     assert "to dee@example.com?" in response.text
 
 
+def test_head_answers_like_get_without_a_page(config: Config, service: UnsubscribeServer) -> None:
+    """A link checker's HEAD: 200, no body, nobody unsubscribed."""
+    response = request(service, "HEAD", f"/unsubscribe/{token_for(config, 'cy@example.com')}")
+    assert response.status_code == 200 and response.content == b""
+    assert int(response.headers["content-length"]) > 0
+    assert statuses(config) == {}
+
+
+def test_addresses_only_the_store_knows_are_found(
+    config: Config, service: UnsubscribeServer
+) -> None:
+    """Someone who unsubscribed and was then dropped from the CSV still gets a true answer;
+    so does an address whose status was recorded after the table was built."""
+    assert config.smtp is not None and config.smtp.subscribers is not None
+    path = f"/unsubscribe/{token_for(config, 'ann@example.com')}"
+    assert request(service, "POST", path, content=ONE_CLICK).status_code == 200
+    config.smtp.subscribers.write_text("email\ncy@example.com\n", encoding="utf-8")
+    assert "ann@example.com unsubscribed from" in request(service, "GET", path).text
+    with Store.open(config.state) as store:
+        store.set_statuses([StatusRecord("zed@example.net", UNSUBSCRIBED, NOW, "import")])
+    service.app.refresh_after = 0.0  # a miss may look in the store again at once
+    zed = request(service, "GET", f"/unsubscribe/{token_for(config, 'zed@example.net')}")
+    assert "zed@example.net unsubscribed from" in zed.text
+
+
 def test_needs_direct_sends_and_a_secret(config: Config) -> None:
     """No subscribers CSV, or no secret: the service refuses to start, saying why."""
-    from roundup.errors import ConfigError
+    from roundup.errors import ConfigError, SendError
 
     listless = replace(config, smtp=None)
     with pytest.raises(ConfigError, match=r"smtp\.subscribers is not set"):
         create_server(listless, secret=SECRET, clock=lambda: NOW, port=0)
     with pytest.raises(ConfigError, match=r"no signing secret"):
         create_server(config, secret="", clock=lambda: NOW, port=0)
+    assert config.smtp is not None and config.smtp.subscribers is not None
+    config.smtp.subscribers.unlink()
+    with pytest.raises(SendError, match=r"subscribers\.csv: no such file"):
+        create_server(config, secret=SECRET, clock=lambda: NOW, port=0)
 
 
 def test_startup_warns_without_an_unsubscribe_url(config: Config) -> None:
