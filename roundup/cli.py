@@ -506,6 +506,20 @@ def subscribers_export(ctx: Context, output: Path | None) -> None:
     click.echo(f"Wrote {len(people)} addresses to {output}.")
 
 
+@subscribers.command("unsubscribe")
+@click.argument("addresses", nargs=-1, required=True)
+@pass_context
+@handle_errors
+def subscribers_unsubscribe(ctx: Context, addresses: tuple[str, ...]) -> None:
+    """Unsubscribe ADDRESSES by hand (someone wrote in to leave): no later send goes to them."""
+    from roundup import pipeline
+    from roundup.subscribers import format_unsubscribed
+
+    moment = now()
+    done = pipeline.unsubscribe_by_hand(ctx.config, addresses, now=moment)
+    click.echo(format_unsubscribed(done, now=moment), nl=False)
+
+
 @subscribers.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(

@@ -922,6 +922,20 @@ def record_statuses(config: Config, records: Sequence[StatusRecord]) -> int:
         return store.set_statuses(records)
 
 
+def unsubscribe_by_hand(
+    config: Config, addresses: Sequence[str], *, now: datetime
+) -> list[StatusRecord]:
+    """``roundup subscribers unsubscribe``: each address's status once it is recorded (an
+    address that had unsubscribed keeps its earlier time). Raises :class:`ConfigError`
+    for a text that is not an address, before anything is recorded."""
+    from roundup.subscribers import unsubscribe_records
+
+    records = unsubscribe_records(addresses, now=now)
+    with Store.open(config.state) as store:
+        store.set_statuses(records)
+        return [store.subscriber_status(r.address) or r for r in records]
+
+
 def import_subscribers(
     config: Config,
     path: Path,

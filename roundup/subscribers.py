@@ -140,6 +140,26 @@ def export_csv(subscribers: Iterable[Subscriber]) -> str:
     return out.getvalue()
 
 
+def unsubscribe_records(addresses: Sequence[str], *, now: datetime) -> list[StatusRecord]:
+    """One ``command`` unsubscribe per address; :class:`ConfigError` for a non-address."""
+    for text in addresses:
+        if not is_address(text.strip()):
+            raise ConfigError(f"'{text}' is not an email address (give bare addresses)")
+    return [StatusRecord(text.strip().lower(), UNSUBSCRIBED, now, "command") for text in addresses]
+
+
+def format_unsubscribed(records: Sequence[StatusRecord], *, now: datetime) -> str:
+    """One line per address: unsubscribed ``now``, or earlier and since when."""
+    lines = []
+    for record in records:
+        when = f"{record.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        if record.at == now:
+            lines.append(f"Unsubscribed {record.address} ({when}).")
+        else:
+            lines.append(f"{record.address} was already unsubscribed ({when}, {record.how}).")
+    return "\n".join(lines) + "\n"
+
+
 # --- import ---------------------------------------------------------------------------------
 
 

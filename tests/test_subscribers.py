@@ -144,6 +144,27 @@ def test_list_shows_each_address_with_its_status(project: Path) -> None:
     ]
 
 
+def test_unsubscribe_by_hand(project: Path) -> None:
+    """Someone wrote in to leave: one command; a second time says since when."""
+    record(project, StatusRecord("cy@example.com", UNSUBSCRIBED, EARLIER, "one-click"))
+    result = run("subscribers", "unsubscribe", "Ann@Example.com", "cy@example.com")
+    assert (result.exit_code, result.output) == (
+        0,
+        "Unsubscribed ann@example.com (2015-08-20 09:30 UTC).\n"
+        "cy@example.com was already unsubscribed (2015-08-12 18:05 UTC, one-click).\n",
+    )
+    bad = run("subscribers", "unsubscribe", "bob@example.com", "Bob <bob@example.com>")
+    assert (bad.exit_code, bad.output) == (
+        1,
+        "Error: 'Bob <bob@example.com>' is not an email address (give bare addresses)\n",
+    )
+    assert run("subscribers", "list", "--status", "unsubscribed").output.splitlines() == [
+        "ann@example.com  unsubscribed  2015-08-20 09:30 UTC (command)",
+        "cy@example.com   unsubscribed  2015-08-12 18:05 UTC (one-click)",
+        "1 subscribed, 2 unsubscribed.",
+    ]
+
+
 def test_export_writes_csv(project: Path) -> None:
     record(project, StatusRecord("cy@example.com", UNSUBSCRIBED, EARLIER, "page"))
     expected = (
