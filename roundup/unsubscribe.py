@@ -134,7 +134,8 @@ class Unsubscribes:
         """Why ``request`` must be refused before its body is read, or None."""
         host = request.headers.get("host", "")
         if host_name(host) not in self.hosts and not is_loopback(host_name(host)):
-            return Refused(403, f"This service answers for {', '.join(sorted(self.hosts))} only.")
+            names = ", ".join(["localhost", "127.0.0.1", *sorted(self.hosts)])
+            return Refused(403, f"This service answers only for {names}, not for '{host}'.")
         if request.method not in ("GET", "HEAD", "POST"):
             return Refused(405, "Only GET and POST are answered here.")
         return None
