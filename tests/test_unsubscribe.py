@@ -185,7 +185,7 @@ def test_get_shows_one_button_and_changes_nothing(
         ("POST", "/unsubscribe/AAAAAAAAAAAAAAAAAAAAAA", {"content": ONE_CLICK}, 404, "not valid"),
         ("GET", "/unsubscribe/short", {}, 404, "There is nothing here."),
         ("GET", "/", {}, 404, "There is nothing here."),
-        ("GET", "/unsubscribe/{ann}", {"headers": {"Host": "evil.example"}}, 403, "not for 'evil"),
+        ("GET", "/unsubscribe/{ann}", {"headers": {"Host": "evil.test"}}, 403, "not for &#39;evil"),
         ("PUT", "/unsubscribe/{ann}", {"content": ONE_CLICK}, 501, ""),
         ("POST", "/unsubscribe/{ann}", {"content": b"List-Unsubscribe=Yes"}, 400, "One-Click"),
         ("POST", "/unsubscribe/{ann}", {"content": b""}, 400, "One-Click"),
