@@ -360,3 +360,18 @@ def test_the_button_unsubscribes_in_a_browser(config: Config, service: Unsubscri
         assert page.url == url  # type: ignore[attr-defined]
     assert report.console_errors == [] and report.failed == []
     assert statuses(config) == {"cy@example.com": (UNSUBSCRIBED, NOW, "page")}
+
+
+def test_serve_without_direct_sends_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`roundup serve` for a newsletter sent to list addresses: exit 1, saying why."""
+    (tmp_path / "feeds.yaml").write_text((ROOT / "feeds.yaml").read_text(), encoding="utf-8")
+    monkeypatch.setenv("ROUNDUP_SECRET", SECRET)
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "feeds.yaml"), "serve"])
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: {tmp_path / 'feeds.yaml'}: smtp.subscribers is not set: subscribers and"
+        " unsubscribes are for direct sends (a list address under newsletter.to is run by"
+        " its list engine)\n",
+    )
