@@ -460,7 +460,7 @@ def serve(ctx: Context, host: str, port: int) -> None:
 
 @cli.group()
 def subscribers() -> None:
-    """List, export and import the subscribers of direct sends, with their status."""
+    """List, export, import and unsubscribe the subscribers of direct sends."""
 
 
 @subscribers.command("list")
