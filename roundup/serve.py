@@ -195,14 +195,21 @@ def serve(
 def startup_lines(config: Config, server: UnsubscribeServer, secret_source: str) -> list[str]:
     """What ``roundup serve`` says when it starts: where, for which URL, with which secret."""
     public = config.newsletter.unsubscribe_url
-    lines = [f"Answering unsubscribes at {server.url}{PATH_PREFIX.lstrip('/')}{{token}}"]
+    prefixes = server.app.prefixes
+    lines = [f"Answering unsubscribes at {server.url}{prefixes[-1].lstrip('/')}{{token}}"]
     if not public:
         lines.append(
             "Warning: newsletter.unsubscribe_url is not set, so no issue links here; set it"
             f" to https://YOUR-SITE{PATH_PREFIX}{{token}} and proxy {PATH_PREFIX} to this port."
         )
+    elif len(prefixes) == 1 and PATH_PREFIX + "{token}" not in public:
+        lines.append(
+            f"Proxy {public} here, its path rewritten to {PATH_PREFIX}{{token}} (only a path"
+            " that ends in {token} is answered as it is)."
+        )
     else:
-        lines.append(f"Proxy {urlsplit(public).path.split('{token}')[0]} of {public} here.")
+        base = public.split("{token}")[0]
+        lines.append(f"Proxy {base} here, the path unchanged.")
     lines.append(f"Tokens are checked with the secret from {secret_source}.")
     lines.append("Press Ctrl+C to stop.")
     return lines

@@ -125,6 +125,7 @@ class Unsubscribes:
         self.clock = clock
         self.list_id = list_id(config)
         self.hosts = allowed_hosts(config)
+        self.prefixes = path_prefixes(config)
         self._lock = threading.Lock()
         self._index: dict[str, Subscriber] = {}
         self._index_key: object = None
@@ -146,7 +147,7 @@ class Unsubscribes:
             refused = self.vet(request)
             if refused is not None:
                 raise refused
-            token = _token(request.path)
+            token = token_in(request.path, self.prefixes)
             if token is None:
                 raise Refused(404, "There is nothing here.")
             subscriber = self.lookup(token)
@@ -311,11 +312,24 @@ def _multipart_fields(request: Request) -> list[tuple[str, str]]:
     return fields
 
 
-def _token(path: str) -> str | None:
-    if not path.startswith(PATH_PREFIX):
-        return None
-    token = path[len(PATH_PREFIX) :].rstrip("/")
-    return token if _TOKEN.match(token) else None
+def path_prefixes(config: Config) -> tuple[str, ...]:
+    """Where tokens are answered: ``/unsubscribe/``, and the path of ``unsubscribe_url``
+    before ``{token}`` (``/roundup/unsubscribe/``), so a proxy may pass paths unchanged."""
+    url = config.newsletter.unsubscribe_url
+    path = urlsplit(url.replace("{token}", "TOKEN")).path if url else ""
+    head, found, tail = path.partition("TOKEN")
+    if not found or tail.strip("/") or not head.endswith("/") or head == PATH_PREFIX:
+        return (PATH_PREFIX,)
+    return (PATH_PREFIX, head)
+
+
+def token_in(path: str, prefixes: tuple[str, ...]) -> str | None:
+    """The token in ``path`` under one of ``prefixes``, or None."""
+    for prefix in prefixes:
+        if path.startswith(prefix):
+            token = path[len(prefix) :].rstrip("/")
+            return token if _TOKEN.match(token) else None
+    return None
 
 
 def _file_key(config: Config) -> object:

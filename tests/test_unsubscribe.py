@@ -93,16 +93,16 @@ def test_one_click_then_the_next_send_skips_the_address(
         assert server.stdout is not None
         banner = [server.stdout.readline() for _ in range(4)]
         assert banner[0].startswith("Answering unsubscribes at http://127.0.0.1:")
+        assert banner[0].endswith("/roundup/unsubscribe/{token}\n")
         assert banner[1:] == [
-            "Proxy /roundup/unsubscribe/ of https://example.org/roundup/unsubscribe/{token}"
-            " here.\n",
+            "Proxy https://example.org/roundup/unsubscribe/ here, the path unchanged.\n",
             f"Tokens are checked with the secret from {secret_file}.\n",
             "Press Ctrl+C to stop.\n",
         ]
-        base = banner[0].split(" at ", 1)[1].removesuffix("{token}\n")
-        # The proxy maps /roundup/unsubscribe/ to the service's /unsubscribe/.
+        local = banner[0].split(" at ", 1)[1].removesuffix("{token}\n")
+        # What the proxy forwards: the public path and Host, unchanged.
         try:
-            response = post_one_click(base + token)
+            response = post_one_click(local + token)
         finally:
             server.terminate()
     assert response.status_code == 200
@@ -307,6 +307,43 @@ def test_addresses_only_the_store_knows_are_found(
     service.app.refresh_after = 0.0  # a miss may look in the store again at once
     zed = request(service, "GET", f"/unsubscribe/{token_for(config, 'zed@example.net')}")
     assert "zed@example.net unsubscribed from" in zed.text
+
+
+@pytest.mark.parametrize(
+    ("url", "prefixes", "proxy_line"),
+    [
+        (
+            "https://example.org/unsubscribe/{token}",
+            ("/unsubscribe/",),
+            "Proxy https://example.org/unsubscribe/ here, the path unchanged.",
+        ),
+        (
+            "https://example.org/news/u/{token}",
+            ("/unsubscribe/", "/news/u/"),
+            "Proxy https://example.org/news/u/ here, the path unchanged.",
+        ),
+        (
+            "https://example.org/u?t={token}",
+            ("/unsubscribe/",),
+            "Proxy https://example.org/u?t={token} here, its path rewritten to"
+            " /unsubscribe/{token} (only a path that ends in {token} is answered as it is).",
+        ),
+    ],
+)
+def test_the_configured_path_is_answered_too(
+    config: Config, url: str, prefixes: tuple[str, ...], proxy_line: str
+) -> None:
+    """A proxy may pass the public path as it is; /unsubscribe/ always works."""
+    ours = replace(config, newsletter=replace(config.newsletter, unsubscribe_url=url))
+    token = token_for(ours, "ann@example.com")
+    with create_server(ours, secret=SECRET, clock=lambda: NOW, port=0) as server:
+        assert server.app.prefixes == prefixes
+        assert startup_lines(ours, server, "$ROUNDUP_SECRET")[1] == proxy_line
+        for prefix in prefixes:
+            page = request(server, "GET", f"{prefix}{token}", headers={"Host": "example.org"})
+            assert "to ann@example.com?" in page.text
+        other = request(server, "GET", f"/elsewhere/{token}")
+    assert other.status_code == 404
 
 
 def test_needs_direct_sends_and_a_secret(config: Config) -> None:
