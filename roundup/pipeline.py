@@ -12,8 +12,9 @@ editor's desk call these and nothing else touches the store or the lock:
     publish    hand the sent issues to the configured Publisher (the archive pages)
     run        the hourly cron job: fetch, draft, render, send and publish what is due
     explain    why a post is, or is not, in a week's issue
-    subscribers  the subscribers CSV with each address's status; import others' exports
-    (serve)    ``roundup serve`` records unsubscribes through :func:`record_statuses`
+    subscribers  the subscribers CSV with each address's status; import, unsubscribe
+    serve      the unsubscribe endpoint reads :func:`subscriber_list` and writes through
+               :func:`record_statuses`, without the run lock (it must answer at once)
 
 The stage functions they chain (:func:`fetch_feeds`, :func:`make_draft`, :func:`render_week`,
 :func:`approve_week`, :func:`send_week`, :func:`run_once`, :func:`update_archive`) take an
