@@ -299,11 +299,12 @@ def append_recipients(path: Path, recipients: Sequence[Recipient]) -> None:
     if not recipients:
         return
     try:
-        text = path.read_text(encoding="utf-8") if path.exists() else "email,name\n"
+        text = _read_exactly(path) if path.exists() else "email,name\n"
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the subscribers file ({exc})") from None
     newline = "\r\n" if "\r\n" in text else "\n"
-    header = [cell.strip().lower() for cell in next(csv.reader(io.StringIO(text)), [])]
+    first = next(csv.reader(io.StringIO(text.removeprefix("\ufeff"))), [])  # a BOM stays
+    header = [cell.strip().lower() for cell in first]
     if "email" not in header:
         raise ConfigError(f"{path}:1: no 'email' column; cannot add subscribers to it")
     out = io.StringIO()
@@ -320,6 +321,12 @@ def append_recipients(path: Path, recipients: Sequence[Recipient]) -> None:
         write_atomic(path, text + out.getvalue())
     except OSError as exc:
         raise ConfigError(f"{path}: cannot write the subscribers file ({exc})") from None
+
+
+def _read_exactly(path: Path) -> str:
+    """The file's text with its line ends as they are (CRLF stays CRLF)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return handle.read()
 
 
 def format_import(source: Path, target: Path, plan: ImportPlan) -> str:

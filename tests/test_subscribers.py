@@ -213,6 +213,18 @@ def test_import_another_tools_export(project: Path) -> None:
     ]
 
 
+def test_import_appends_to_a_csv_with_a_bom_and_crlf(project: Path) -> None:
+    """A spreadsheet's CSV (byte order mark, CRLF, more columns): kept as it was, one row
+    added in its style."""
+    original = "\ufeffname,email,city\r\nAnn,ann@example.com,Oslo\r\n"
+    (project / "subscribers.csv").write_text(original, encoding="utf-8", newline="")
+    (project / "new.csv").write_text("email,name\nnew@example.org,New\n", encoding="utf-8")
+    result = run("subscribers", "import", "new.csv", "--status", "subscribed")
+    assert result.exit_code == 0, result.output
+    written = (project / "subscribers.csv").read_bytes().decode("utf-8")
+    assert written == original + "New,new@example.org,\r\n"
+
+
 def test_import_never_resubscribes_by_accident(project: Path) -> None:
     record(project, StatusRecord("cy@example.com", UNSUBSCRIBED, EARLIER, "one-click"))
     (project / "back.csv").write_text("email\ncy@example.com\n", encoding="utf-8")
