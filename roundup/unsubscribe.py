@@ -126,7 +126,8 @@ class Unsubscribes:
         self.list_id = list_id(config)
         self.hosts = allowed_hosts(config)
         self.prefixes = path_prefixes(config)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the three fields below
+        self._building = threading.Lock()  # one thread signs the CSV at a time
         self._index: dict[str, Subscriber] = {}
         self._index_key: object = None
         self._built_at = -refresh_after
@@ -175,11 +176,21 @@ class Unsubscribes:
 
     def lookup(self, token: str) -> Subscriber | None:
         """The subscriber whose token is ``token``, or None."""
+        key = _file_key(self.config)
         with self._lock:
-            key = _file_key(self.config)
-            stale = time.monotonic() - self._built_at >= self.refresh_after
-            if key != self._index_key or (token not in self._index and stale):
-                self._rebuild(key)
+            index, built_for, built_at = self._index, self._index_key, self._built_at
+        if key != built_for:
+            # One thread signs the changed CSV; the others go on with the table they have
+            # (every address in it is still right), unless there is none yet.
+            if self._building.acquire(blocking=not index):
+                try:
+                    if key != self._index_key:
+                        self._build(key)
+                finally:
+                    self._building.release()
+        elif token not in index and time.monotonic() - built_at >= self.refresh_after:
+            self._add_recorded()
+        with self._lock:
             found = self._index.get(token)
         if found is None:
             return None
@@ -195,23 +206,28 @@ class Unsubscribes:
         Raises what reading the subscribers CSV or the store raises, so a service that
         cannot work says so when it starts.
         """
+        with self._building:
+            self._build(_file_key(self.config))
         with self._lock:
-            self._index_key = object()  # nothing matches it: a full build
-            self._rebuild(_file_key(self.config))
             return len(self._index)
 
-    def _rebuild(self, key: object) -> None:
-        """Sign every address again when the CSV changed; else add the addresses only the
-        store knows (one query: a made-up token never costs a pass over the CSV)."""
-        if key != self._index_key:
-            known = pipeline.subscriber_list(self.config)
-            self._index = {self._token(s.address): s for s in known}
-        else:
-            for address, record in pipeline.recorded_statuses(self.config).items():
+    def _build(self, key: object) -> None:
+        """Sign every address of the CSV and the store, then swap the new table in."""
+        known = pipeline.subscriber_list(self.config)
+        table = {self._token(s.address): s for s in known}
+        with self._lock:
+            self._index, self._index_key, self._built_at = table, key, time.monotonic()
+
+    def _add_recorded(self) -> None:
+        """Add the addresses only the store knows (one query: a made-up token never costs
+        a pass over the CSV)."""
+        records = pipeline.recorded_statuses(self.config)
+        with self._lock:
+            table = dict(self._index)
+            for address, record in records.items():
                 subscriber = Subscriber(address, "", record.status, record.at, record.how, False)
-                self._index.setdefault(self._token(address), subscriber)
-        self._index_key = key
-        self._built_at = time.monotonic()
+                table.setdefault(self._token(address), subscriber)
+            self._index, self._built_at = table, time.monotonic()
 
     def _token(self, address: str) -> str:
         return unsubscribe_token(self.secret, self.list_id, address)

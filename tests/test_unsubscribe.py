@@ -13,6 +13,7 @@ import os
 import re
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from roundup.config import Config, load_config
 from roundup.message import list_id, unsubscribe_token
 from roundup.serve import UnsubscribeServer, create_server, startup_lines
 from roundup.store import UNSUBSCRIBED, StatusRecord, Store
+from roundup.subscribers import Subscriber
 from tests.browser import chromium, open_page, require_chromium, screenshot
 from tests.smtpserver import SmtpServer, smtp_server
 from tests.test_send import COMMAND, ROOT, WEEK, cli_project
@@ -290,6 +292,37 @@ def test_head_answers_like_get_without_a_page(config: Config, service: Unsubscri
     assert response.status_code == 200 and response.content == b""
     assert int(response.headers["content-length"]) > 0
     assert statuses(config) == {}
+
+
+def test_answers_go_on_while_a_changed_csv_is_signed(
+    config: Config, service: UnsubscribeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long list takes seconds to sign again after the CSV changed: meanwhile the others
+    are answered from the table as it was, and the new address once it is signed."""
+    from roundup import pipeline
+
+    assert config.smtp is not None and config.smtp.subscribers is not None
+    reading, release = threading.Event(), threading.Event()
+    slow = pipeline.subscriber_list
+
+    def slowly(config: Config) -> list[Subscriber]:
+        reading.set()
+        assert release.wait(10)
+        return slow(config)
+
+    monkeypatch.setattr(pipeline, "subscriber_list", slowly)
+    with config.smtp.subscribers.open("a", encoding="utf-8") as handle:
+        handle.write("dee@example.com,Dee\n")
+    answers: list[httpx.Response] = []
+    dee = f"/unsubscribe/{token_for(config, 'dee@example.com')}"
+    first = threading.Thread(target=lambda: answers.append(request(service, "GET", dee)))
+    first.start()
+    assert reading.wait(10)
+    ann = request(service, "GET", f"/unsubscribe/{token_for(config, 'ann@example.com')}")
+    assert "to ann@example.com?" in ann.text and answers == []
+    release.set()
+    first.join(10)
+    assert "to dee@example.com?" in answers[0].text
 
 
 def test_addresses_only_the_store_knows_are_found(
