@@ -14,7 +14,8 @@ answers that URL, as ``/unsubscribe/{token}`` behind the website's reverse proxy
 
 A token names no address by itself: the app recomputes the token of every address it
 knows (the subscribers CSV, and the addresses the store has a status for) and looks the
-one asked for up. The table is rebuilt when the CSV changes, never per request.
+one asked for up. The table is built at start and again when the CSV changes (by one
+thread, while the others answer from the table they have), never per request.
 
 Like the desk, the app vets the Host first (loopback names, and the host of
 ``unsubscribe_url``, which a reverse proxy may pass on), before a byte of a body is read;
