@@ -213,17 +213,17 @@ def build(ctx: Context, week: str, quiet: bool) -> None:
         sys.exit(int(ExitCode.FEEDS_FAILED))
 
 
-def _secret(config: Config, *, create: bool = True) -> str:
+def _secret(config: Config) -> str:
     """``$ROUNDUP_SECRET``, else roundup's own secret file (made on first use, said once)."""
-    return _found_secret(config, create=create).value
+    return _found_secret(config).value
 
 
-def _found_secret(config: Config, *, create: bool) -> Secret:
+def _found_secret(config: Config) -> Secret:
     import os
 
     from roundup.secret import signing_secret
 
-    found = signing_secret(config, os.environ, create=create)
+    found = signing_secret(config, os.environ, create=True)
     if found.created:
         click.echo(found.notice, err=True)
     return found
@@ -469,7 +469,7 @@ def serve(ctx: Context, host: str, port: int) -> None:
     from roundup.serve import serve as run_server
 
     config = ctx.config
-    found = _found_secret(config, create=True)
+    found = _found_secret(config)
     run_server(
         config,
         secret=found.value,
