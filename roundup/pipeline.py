@@ -987,7 +987,9 @@ def brief_editors(
         return None
     rendered = prepared if prepared and prepared.draft.week == window.week else None
     rendered = rendered or _prepare(config, store, window)
-    facts = briefing_facts(config, store, window, rendered, links=links)
+    facts = briefing_facts(
+        config, store, window, rendered, broken_links=_briefing_links(store, rendered, links)
+    )
     subject, body = compose(facts, now=now)
     message = briefing_message(config, subject=subject, body=body, week=window.week, now=now)
     try:
@@ -1013,13 +1015,31 @@ def brief_editors(
     return BriefingReport(window.week, tuple(accepted), tuple(failed), body)
 
 
+def _briefing_links(
+    store: Store, rendered: RenderResult, links: LinkCheck
+) -> tuple[str, ...] | None:
+    """The broken links the briefing names: from ``links`` when a check is configured,
+    else from the checks kept in the store (the desk's, ``roundup check-links``), without
+    asking any server; None when no link of the draft was ever checked."""
+    from roundup.linkcheck import IssueLink, LinkReport, hold_lines
+
+    if links is not no_link_check:
+        return tuple(links(rendered.draft))
+    found = issue_links(rendered.draft)
+    kept = store.link_checks(url for _, _, url in found)
+    if not kept:
+        return None
+    checked = tuple(IssueLink(where, key, kept[url]) for where, key, url in found if url in kept)
+    return tuple(hold_lines(LinkReport(rendered.draft.week, checked)))
+
+
 def briefing_facts(
     config: Config,
     store: Store,
     window: Window,
     rendered: RenderResult,
     *,
-    links: LinkCheck = no_link_check,
+    broken_links: Sequence[str] | None = None,
 ) -> BriefingFacts:
     """What the briefing of ``window``'s issue says, gathered from the store (feed health as
     the last fetch left it, earlier issues) and the render."""
@@ -1056,8 +1076,8 @@ def briefing_facts(
         unapproved=nl.unapproved,
         new_feeds=_new_feeds(config, store, window),
         failing_feeds=failing,
-        broken_links=tuple(links(rendered.draft)),
-        links_checked=links is not no_link_check,
+        broken_links=tuple(broken_links or ()),
+        links_checked=broken_links is not None,
         block_on_broken_links=nl.block_on_broken_links,
     )
 
