@@ -21,6 +21,7 @@ from roundup.errors import ExitCode, RoundupError
 
 if TYPE_CHECKING:
     from roundup.pipeline import PublishReport
+    from roundup.secret import Secret
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -213,12 +214,20 @@ def build(ctx: Context, week: str, quiet: bool) -> None:
         sys.exit(int(ExitCode.FEEDS_FAILED))
 
 
-def _secret() -> str:
+def _secret(config: Config) -> str:
+    """``$ROUNDUP_SECRET``, else roundup's own secret file (made on first use, said once)."""
+    return _found_secret(config).value
+
+
+def _found_secret(config: Config) -> Secret:
     import os
 
-    from roundup.send import SECRET_ENV
+    from roundup.secret import signing_secret
 
-    return os.environ.get(SECRET_ENV, "")
+    found = signing_secret(config, os.environ, create=True)
+    if found.created:
+        click.echo(found.notice, err=True)
+    return found
 
 
 @cli.command()
@@ -285,7 +294,7 @@ def preview(
         host=host,
         port=port,
         clock=now,
-        secret=_secret(),
+        secret=_secret(ctx.config),
         approver=by or getpass.getuser(),
         open_browser=open_browser,
         announce=click.echo,
@@ -346,7 +355,7 @@ def send(
         ctx.config,
         week=week,
         clock=now,
-        secret=_secret(),
+        secret=_secret(ctx.config),
         force=force,
         dry_run=dry_run,
         test_to=test_to,
@@ -381,7 +390,7 @@ def run(ctx: Context, quiet: bool) -> None:
     from roundup.reporting import feeds_worth_reporting, format_run_summary
 
     config = ctx.config
-    report = pipeline.run(config, clock=now, secret=_secret())
+    report = pipeline.run(config, clock=now, secret=_secret(config))
     nl = config.newsletter
     summary = format_run_summary(
         report,
@@ -489,6 +498,139 @@ def import_opml(ctx: Context, opml_file: Path) -> None:
         f"Added {result.added} feeds and {len(result.new_sections)} sections to "
         f"{ctx.config_path} ({result.skipped} already listed)."
     )
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (the reverse proxy's side; keep it on loopback).",
+)
+@click.option(
+    "--port",
+    "-p",
+    default=8766,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port).",
+)
+@pass_context
+@handle_errors
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Answer the unsubscribe links of direct sends, behind the website's reverse proxy.
+
+    POST /unsubscribe/TOKEN with List-Unsubscribe=One-Click unsubscribes at once (RFC
+    8058); GET shows a page with one button. Unsubscribed addresses are skipped by every
+    later send. Runs until Ctrl+C.
+    """
+    from roundup.serve import serve as run_server
+
+    config = ctx.config
+    found = _found_secret(config)
+    run_server(
+        config,
+        secret=found.value,
+        secret_source=found.source,
+        clock=now,
+        host=host,
+        port=port,
+        announce=click.echo,
+    )
+
+
+@cli.group()
+def subscribers() -> None:
+    """List, export, import and unsubscribe the subscribers of direct sends."""
+
+
+@subscribers.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["subscribed", "unsubscribed"]),
+    default=None,
+    help="Show only the addresses in this status.",
+)
+@pass_context
+@handle_errors
+def subscribers_list(ctx: Context, status: str | None) -> None:
+    """Every address of smtp.subscribers, and every unsubscribed one, with its status."""
+    from roundup import pipeline
+    from roundup.subscribers import format_subscribers
+
+    people = pipeline.subscriber_list(ctx.config)
+    click.echo(format_subscribers(people, status=status), nl=False)
+
+
+@subscribers.command("export")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the CSV to this file (default: standard output).",
+)
+@pass_context
+@handle_errors
+def subscribers_export(ctx: Context, output: Path | None) -> None:
+    """Write every address as CSV: email,name,status,since,how."""
+    from roundup import pipeline
+    from roundup.atomic import write_atomic
+    from roundup.subscribers import export_csv
+
+    people = pipeline.subscriber_list(ctx.config)
+    text = export_csv(people)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_atomic(output, text)
+    click.echo(f"Wrote {len(people)} addresses to {output}.")
+
+
+@subscribers.command("unsubscribe")
+@click.argument("addresses", nargs=-1, required=True)
+@pass_context
+@handle_errors
+def subscribers_unsubscribe(ctx: Context, addresses: tuple[str, ...]) -> None:
+    """Unsubscribe ADDRESSES by hand (someone wrote in to leave): no later send goes to them."""
+    from roundup import pipeline
+    from roundup.subscribers import format_unsubscribed
+
+    moment = now()
+    done = pipeline.unsubscribe_by_hand(ctx.config, addresses, now=moment)
+    click.echo(format_unsubscribed(done, now=moment), nl=False)
+
+
+@subscribers.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--status",
+    type=click.Choice(["subscribed", "unsubscribed"]),
+    default=None,
+    help="The status of every row of a file without a status column.",
+)
+@click.option(
+    "--resubscribe",
+    is_flag=True,
+    help="Subscribe again the addresses that unsubscribed here but are subscribed in the file.",
+)
+@pass_context
+@handle_errors
+def subscribers_import(ctx: Context, csv_file: Path, status: str | None, resubscribe: bool) -> None:
+    """Import a CSV (another tool's export): unsubscribes and new subscribers.
+
+    It needs an email column, and a status column or --status. Unsubscribed addresses go
+    on the suppression list; subscribed ones not yet listed are added to smtp.subscribers.
+    """
+    from roundup import pipeline
+    from roundup.subscribers import format_import
+
+    config = ctx.config
+    plan = pipeline.import_subscribers(
+        config, csv_file, now=now(), default_status=status, resubscribe=resubscribe
+    )
+    target = config.smtp.subscribers if config.smtp and config.smtp.subscribers else csv_file
+    click.echo(format_import(csv_file, target, plan), nl=False)
 
 
 def main() -> None:

@@ -134,6 +134,8 @@ class SmtpSettings:
     batch_size: int = 50
     rate_per_minute: int = 0  # 0 = no limit
     subscribers: Path | None = None  # CSV with an "email" column, for direct sends
+    # extra header lines an ESP relay reads, e.g. (("X-PM-Message-Stream", "broadcast"),)
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -588,6 +590,7 @@ class _Validator:
             "batch_size",
             "rate_per_minute",
             "subscribers",
+            "headers",
         )
         p = "smtp"
         s = self.mapping(top[p], p, top.value_line(p), keys, ("host",))
@@ -613,6 +616,7 @@ class _Validator:
             batch_size=v(s, p, "batch_size", _int(1, 10_000), 50),
             rate_per_minute=v(s, p, "rate_per_minute", _int(0, 100_000), 0),
             subscribers=self.base / subscribers if subscribers else None,
+            headers=v(s, p, "headers", _extra_headers, ()),
         )
 
     def delivery(self, top: YamlMapping) -> str:
@@ -887,6 +891,67 @@ def _ids(validator: _Validator, v: _Value) -> tuple[int, ...]:
     ):
         raise validator.bad(v, "a list of list ids (positive whole numbers)")
     return tuple(items)
+
+
+# Headers roundup writes itself, or that say who the message is from or for, or how it is
+# encoded: an extra header may add to a message, never contradict it.
+RESERVED_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "sender",
+        "reply-to",
+        "subject",
+        "date",
+        "message-id",
+        "in-reply-to",
+        "references",
+        "mime-version",
+        "list-id",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+        "precedence",
+        "auto-submitted",
+        "return-path",
+        "received",
+        "dkim-signature",
+    }
+)
+_HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # printable ASCII but ":" (RFC 5322 section 3.6.8)
+_HEADER_VALUE = re.compile(r"^[ -~]*$")  # printable ASCII and spaces: no CR, LF or controls
+_MAX_HEADER_LINE = 998  # octets, RFC 5322 section 2.1.1
+
+
+def _extra_headers(validator: _Validator, v: _Value) -> tuple[tuple[str, str], ...]:
+    """``smtp.headers``: a mapping of header names to text, e.g.
+    ``{X-PM-Message-Stream: broadcast}``; structural headers are refused."""
+    if not isinstance(v.node, YamlMapping):
+        raise validator.bad(v, "a mapping of header names to values")
+    result: list[tuple[str, str]] = []
+    for name, node in v.node.items():
+        line, where = v.node.key_line(name), f"{v.path}.{name}"
+        lowered = str(name).lower()
+        if not _HEADER_NAME.match(str(name)):
+            raise validator.fail(line, where, "not a header name (printable ASCII, no ':')")
+        if lowered in RESERVED_HEADERS or lowered.startswith(("content-", "resent-")):
+            raise validator.fail(
+                line, where, "roundup sets this header itself; an extra header cannot replace it"
+            )
+        if any(lowered == known.lower() for known, _value in result):
+            raise validator.fail(line, where, "listed twice (header names ignore case)")
+        value = str(node).strip() if isinstance(node, str | int | float) else None
+        if isinstance(node, bool) or value is None or not value:
+            raise validator.fail(line, where, f"expected a text value, got {_kind(node)}")
+        if not _HEADER_VALUE.match(value):
+            raise validator.fail(
+                line, where, "the value must be printable ASCII on one line (no CR or LF)"
+            )
+        if len(name) + 2 + len(value) > _MAX_HEADER_LINE:
+            raise validator.fail(line, where, f"longer than {_MAX_HEADER_LINE} characters")
+        result.append((str(name), value))
+    return tuple(result)
 
 
 _DURATION_PART = re.compile(r"(\d+)\s*(w|d|h|m|s)", re.IGNORECASE)

@@ -14,6 +14,9 @@ editor's desk call these and nothing else touches the store or the lock:
     run        the hourly cron job: fetch, draft, render, brief the editors, then send (or
                skip, roll over or hold, as the quiet-week and approval rules say) and publish
     explain    why a post is, or is not, in a week's issue
+    subscribers  the subscribers CSV with each address's status; import, unsubscribe
+    serve      the unsubscribe endpoint reads :func:`subscriber_list` and writes through
+               :func:`record_statuses`, without the run lock (it must answer at once)
 
 The stage functions they chain (:func:`fetch_feeds`, :func:`make_draft`, :func:`render_week`,
 :func:`approve_week`, :func:`send_week`, :func:`run_once`, :func:`publish_site`) take an
@@ -49,7 +52,7 @@ from roundup.linkcheck import IssueLink, LinkReport, LinkResult
 from roundup.lock import locked
 from roundup.models import Draft, Entry, Group, ParsedFeed, Story
 from roundup.parsing import ParseJob, ParseQueue, quick_thread_switches
-from roundup.store import FeedState, FeedUpdate, IssueRecord, Store
+from roundup.store import FeedState, FeedUpdate, IssueRecord, StatusRecord, Store
 from roundup.week import Window, window_for
 
 # The draft and render modules are imported where they are used: `roundup fetch` and an
@@ -62,6 +65,7 @@ if TYPE_CHECKING:
     from roundup.render import RenderedIssue
     from roundup.select import Selection
     from roundup.send import SendReport
+    from roundup.subscribers import ImportPlan, Subscriber
 
 Clock = Callable[[], datetime]
 Connect = Callable[[], "Mailer"]
@@ -1635,3 +1639,82 @@ def delivered(config: Config, week: str) -> int:
     """How many recipients accepted the week's issue (the ledger's ``accepted`` rows)."""
     with read_state(config) as store:
         return sum(1 for status, _ in store.deliveries(week).values() if status == "accepted")
+
+
+# --- subscribers and unsubscribes ------------------------------------------------------------
+
+
+def subscriber_list(config: Config) -> list[Subscriber]:
+    """``roundup subscribers list``: the subscribers CSV with each address's status."""
+    from roundup.subscribers import direct_recipients, merge_statuses
+
+    listed = direct_recipients(config).recipients
+    with read_state(config) as store:
+        return merge_statuses(listed, store.subscriber_statuses())
+
+
+def recorded_statuses(config: Config) -> dict[str, StatusRecord]:
+    """Every address the store holds a status for, lower-cased, listed or not."""
+    with read_state(config) as store:
+        return store.subscriber_statuses()
+
+
+def subscriber_status(config: Config, address: str) -> StatusRecord | None:
+    """The recorded status of ``address``, if it has one (a listed address without one is
+    subscribed)."""
+    with read_state(config) as store:
+        return store.subscriber_status(address)
+
+
+def record_statuses(config: Config, records: Sequence[StatusRecord]) -> int:
+    """Record subscribers' statuses at once; returns how many changed.
+
+    Not under the run lock: an unsubscribe must be answered within a second even while a
+    send holds the lock for half an hour. Each write is one short SQLite transaction, and
+    a running send checks the suppression list before every copy.
+    """
+    with Store.open(config.state) as store:
+        return store.set_statuses(records)
+
+
+def unsubscribe_by_hand(
+    config: Config, addresses: Sequence[str], *, now: datetime
+) -> list[StatusRecord]:
+    """``roundup subscribers unsubscribe``: each address's status once it is recorded (an
+    address that had unsubscribed keeps its earlier time). Raises :class:`ConfigError`
+    for a text that is not an address, before anything is recorded."""
+    from roundup.subscribers import unsubscribe_records
+
+    records = unsubscribe_records(addresses, now=now)
+    with Store.open(config.state) as store:
+        store.set_statuses(records)
+        return [store.subscriber_status(r.address) or r for r in records]
+
+
+def import_subscribers(
+    config: Config,
+    path: Path,
+    *,
+    now: datetime,
+    default_status: str | None = None,
+    resubscribe: bool = False,
+) -> ImportPlan:
+    """``roundup subscribers import``: unsubscribes into the store, new subscribers into the
+    subscribers CSV, under the run lock so no send reads the CSV half-way."""
+    from roundup.subscribers import (
+        append_recipients,
+        direct_recipients,
+        merge_statuses,
+        plan_import,
+        read_import,
+    )
+
+    imported = read_import(path, default_status=default_status)
+    with open_state(config) as store:
+        listed = direct_recipients(config).recipients
+        current = merge_statuses(listed, store.subscriber_statuses())
+        plan = plan_import(imported, current, now=now, resubscribe=resubscribe)
+        store.set_statuses(plan.statuses, keep_earlier=False)
+        if config.smtp is not None and config.smtp.subscribers is not None:
+            append_recipients(config.smtp.subscribers, plan.added)
+    return plan

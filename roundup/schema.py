@@ -177,6 +177,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO marks (name, value) VALUES ('revision', 0);
     """,
+    # The subscribers' status: who unsubscribed (the suppression list every direct send
+    # skips) and who was subscribed again, keyed by the lower-cased bare address. An
+    # address of smtp.subscribers with no row is subscribed. ``how`` says what changed it:
+    # one-click (RFC 8058), page (the confirmation page's button), import or command.
+    """
+    CREATE TABLE subscriber_status (
+        address TEXT PRIMARY KEY,
+        status TEXT NOT NULL CHECK (status IN ('subscribed', 'unsubscribed')),
+        at TEXT NOT NULL,
+        how TEXT NOT NULL DEFAULT ''
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -66,11 +66,11 @@ from roundup.message import (
 )
 from roundup.models import Draft
 from roundup.recipients import Recipient, RecipientList, is_address, load_recipients
+from roundup.secret import SECRET_ENV
 from roundup.store import Store
 
 MailerFactory = Callable[[], Mailer]
 
-SECRET_ENV = "ROUNDUP_SECRET"
 IN_FLIGHT = "in_flight"  # the ledger's own state; the other three are outcomes
 PASSES = 3  # the first pass over everyone, then two over whoever was temporarily refused
 # Seconds between a recipient's 1st and 2nd try, and 2nd and 3rd (a pass over a long list
@@ -97,6 +97,7 @@ class SendReport:
     notes: tuple[str, ...] = ()  # why recipients are pending, in words
     uncertain: tuple[tuple[str, str], ...] = ()  # (recipient, what happened): may have it
     warnings: tuple[str, ...] = ()  # subscriber rows left out, naming file and line
+    unsubscribed: tuple[str, ...] = ()  # on the suppression list: never sent to
 
     @property
     def complete(self) -> bool:
@@ -130,9 +131,12 @@ def describe_send(
     ledger = {} if force else store.deliveries(draft.week)
     if config.via in SELF_CHECKING:
         ledger = {a: row for a, row in ledger.items() if row[0] not in (IN_FLIGHT, UNCERTAIN)}
-    status = [_state(ledger, r.address) for r in recipients_of(config).recipients]
+    listed, unsubscribed = without_unsubscribed(recipients_of(config), store.unsubscribed())
+    status = [_state(ledger, r.address) for r in listed.recipients]
     todo = sum(1 for s in status if _is_due(s, retry_uncertain))
     lines = [f"{verb} {issue} to {_count(todo, 'recipient')}{describe_route(config)}."]
+    if unsubscribed:
+        lines.append(f"{len(unsubscribed)} unsubscribed will be skipped.")
     if force and not dry_run:
         known = len(store.deliveries(draft.week))
         lines.append(
@@ -165,6 +169,8 @@ def format_report(report: SendReport) -> str:
     verb = "would go to" if report.dry_run else "accepted for"
     lines = [f"{head} {report.week}: {verb} {_count(len(report.accepted), 'recipient')}."]
     lines.extend(report.warnings)
+    if report.unsubscribed:
+        lines.append(f"Skipped {len(report.unsubscribed)} unsubscribed.")
     if report.skipped:
         lines.append(f"Skipped {_count(len(report.skipped), 'recipient')} who already had it.")
     lines.extend(f"Refused: {who}: {reason}" for who, reason in report.refused)
@@ -216,18 +222,21 @@ def send_issue(
     _check_sendable(draft, config, approved=approved or test_to is not None)
     if not dry_run and not secret:
         raise SendError(
-            f"${SECRET_ENV} is not set: set it to a long random string; it signs the"
-            " unsubscribe links (keep it the same from one issue to the next)"
+            f"${SECRET_ENV} is not set and no signing secret was given: set it to a long"
+            " random string, or run the roundup command, which keeps one beside the state"
+            " file; it signs the unsubscribe links (keep it the same from one issue to the"
+            " next)"
         )
     if test_to is not None:
         if destination(config) is not None:
             raise SendError(test_copy_problem(config))
         return _send_test(message, draft, config, secret, test_to, dry_run, connect)
-    listed = recipients_of(config)
+    listed, unsubscribed = without_unsubscribed(recipients_of(config), store.unsubscribed())
     if dry_run:
         ledger = {} if force else store.deliveries(draft.week)
         retry = retry_uncertain or config.via in SELF_CHECKING
-        return _plan_report(draft.week, listed, ledger, dry_run=True, retry=retry)
+        plan = _plan_report(draft.week, listed, ledger, dry_run=True, retry=retry)
+        return replace(plan, unsubscribed=unsubscribed)
     mailer = connect()
     if force:
         store.clear_deliveries(draft.week)
@@ -254,6 +263,7 @@ def send_issue(
         uncertain=(*plan.uncertain, *run.uncertain),
         pending=tuple(run.pending),
         notes=(*notes, *run.notes),
+        unsubscribed=(*unsubscribed, *run.unsubscribed),
     )
     issue = store.issue(draft.week)
     settled = run.accepted or run.refused or run.uncertain
@@ -342,6 +352,15 @@ def _recheck(store: Store, week: str, via: str) -> tuple[str, ...]:
         f"Rechecked: the outcome of an earlier delivery was unknown; {via}'s own record"
         " was asked before anything was sent again.",
     )
+
+
+def without_unsubscribed(
+    listed: RecipientList, unsubscribed: set[str]
+) -> tuple[RecipientList, tuple[str, ...]]:
+    """``listed`` without the addresses on the suppression list (lower-cased), and those."""
+    keep = tuple(r for r in listed.recipients if r.address.lower() not in unsubscribed)
+    left_out = tuple(r.address for r in listed.recipients if r.address.lower() in unsubscribed)
+    return replace(listed, recipients=keep), left_out
 
 
 def _interrupted_note(recipients: Sequence[str]) -> tuple[str, ...]:
@@ -447,6 +466,7 @@ class _Run:
         self.refused: list[tuple[str, str]] = []
         self.uncertain: list[tuple[str, str]] = []
         self.pending: list[str] = []
+        self.unsubscribed: list[str] = []  # who unsubscribed while this send was running
         self.notes: list[str] = []
         self.why: dict[str, str] = {}  # pending recipient -> their last temporary failure
         self.unreachable = ""  # why the last pass ended early, if the server was out of reach
@@ -477,6 +497,10 @@ class _Run:
             if self.timing.left() <= 0:
                 self.out_of_time = True
                 return left + list(recipients[index:])
+            # A long send may outlast an unsubscribe: the list is checked before each copy.
+            if self.store.is_unsubscribed(recipient.address):
+                self.unsubscribed.append(recipient.address)
+                continue
             outcome = self.send_one(recipient)
             if outcome.status != PENDING:
                 in_a_row = 0

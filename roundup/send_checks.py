@@ -25,7 +25,8 @@ from roundup.errors import RoundupError
 from roundup.mailer import destination
 from roundup.models import Draft
 from roundup.recipients import is_address
-from roundup.send import SECRET_ENV, recipients_of, test_copy_problem
+from roundup.secret import SECRET_ENV
+from roundup.send import recipients_of, test_copy_problem
 
 LINKS_SHOWN = 3  # broken links named in the problem line; the rest are counted
 

@@ -58,6 +58,7 @@ class SmtpMailer:
             smtp = self.connection()
         except (smtplib.SMTPException, OSError) as exc:
             return _unreachable(self, exc)
+        message = with_headers(message, self.settings.headers)
         try:
             outcome = _transaction(self, smtp, recipient, message, on_handover)
         except BaseException:
@@ -111,6 +112,18 @@ class SmtpMailer:
         smtp, self.smtp = self.smtp, None
         if smtp is not None:
             smtp.close()
+
+
+def with_headers(message: bytes, headers: tuple[tuple[str, str], ...]) -> bytes:
+    """``message`` with ``smtp.headers`` (validated in feeds.yaml) on top of its header.
+
+    They are added here, for the relay, not to message.eml: the file is what subscribers
+    read, the extra headers are what the relay reads (a stream, a configuration set).
+    """
+    if not headers:
+        return message
+    lines = b"".join(f"{name}: {value}\r\n".encode("ascii") for name, value in headers)
+    return lines + message
 
 
 def default_smtp_factory(settings: SmtpSettings) -> smtplib.SMTP:

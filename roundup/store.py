@@ -66,6 +66,20 @@ class FeedUpdate:
     entries: Sequence[Entry] | None = None  # None: nothing parsed (304, unchanged, failed)
 
 
+SUBSCRIBED = "subscribed"
+UNSUBSCRIBED = "unsubscribed"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRecord:
+    """One address's status as the store records it (``roundup subscribers``)."""
+
+    address: str  # lower-cased bare address
+    status: str  # SUBSCRIBED or UNSUBSCRIBED
+    at: datetime  # when it got this status
+    how: str = ""  # one-click, page, import, command
+
+
 @dataclass(frozen=True, slots=True)
 class IssueRecord:
     """What the store knows of one week's issue."""
@@ -612,6 +626,60 @@ class Store:
                 rows,
             )
 
+    # --- subscribers' status: the suppression list ---------------------------------------
+
+    def subscriber_statuses(self) -> dict[str, StatusRecord]:
+        """Lower-cased address → its recorded status, for every address that has one."""
+        rows = self.db.execute(
+            "SELECT address, status, at, how FROM subscriber_status ORDER BY address"
+        )
+        return {row[0]: StatusRecord(row[0], row[1], _dt_required(row[2]), row[3]) for row in rows}
+
+    def subscriber_status(self, address: str) -> StatusRecord | None:
+        """The recorded status of ``address`` (any case), or None."""
+        row = self.db.execute(
+            "SELECT address, status, at, how FROM subscriber_status WHERE address = ?",
+            (address.strip().lower(),),
+        ).fetchone()
+        return None if row is None else StatusRecord(row[0], row[1], _dt_required(row[2]), row[3])
+
+    def unsubscribed(self) -> set[str]:
+        """The suppression list: every lower-cased address that unsubscribed."""
+        rows = self.db.execute(
+            "SELECT address FROM subscriber_status WHERE status = ?", (UNSUBSCRIBED,)
+        )
+        return {str(row[0]) for row in rows}
+
+    def is_unsubscribed(self, address: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM subscriber_status WHERE address = ? AND status = ?",
+            (address.strip().lower(), UNSUBSCRIBED),
+        ).fetchone()
+        return row is not None
+
+    def set_statuses(self, records: Iterable[StatusRecord], *, keep_earlier: bool = True) -> int:
+        """Record each status in one transaction; returns how many rows changed.
+
+        With ``keep_earlier``, an address already in the same status keeps its row (and so
+        the time it first got there): unsubscribing twice is one unsubscribe.
+        """
+        changed = 0
+        with self.transaction():
+            for record in records:
+                address = record.address.strip().lower()
+                row = self.db.execute(
+                    "SELECT status FROM subscriber_status WHERE address = ?", (address,)
+                ).fetchone()
+                if keep_earlier and row is not None and row[0] == record.status:
+                    continue
+                self.db.execute(
+                    "INSERT OR REPLACE INTO subscriber_status (address, status, at, how)"
+                    " VALUES (?, ?, ?, ?)",
+                    (address, record.status, _iso(record.at), record.how),
+                )
+                changed += 1
+        return changed
+
 
 # --- rows -----------------------------------------------------------------------------
 
@@ -691,6 +759,10 @@ def _iso(moment: datetime) -> str:
 
 def _dt(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def _dt_required(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def _entry_row(entry: Entry, *, published: str, first_seen: str) -> tuple[object, ...]:

@@ -53,24 +53,34 @@ def invoke(
     return CliRunner().invoke(cli, ["--config", str(config.path), "send", "-w", "2015-W33", *args])
 
 
-NO_SECRET = (
-    "$ROUNDUP_SECRET is not set: set it to a long random string; it signs the unsubscribe"
-    " links (keep it the same from one issue to the next)"
-)
+NO_LOGIN = "smtp.password_env is not set: name both variables, or neither"
 NOT_APPROVED = "2015-W33 is not approved: review it and run `roundup approve --week 2015-W33`"
+
+
+def created(config: Config) -> str:
+    """The line roundup prints the one time it makes its own signing secret."""
+    path = config.state.with_suffix(".secret")
+    return (
+        f"Created the signing secret for unsubscribe links in {path} (readable only by"
+        " you). Keep it: links already sent stop working without it. To use your own, set"
+        " $ROUNDUP_SECRET instead.\n"
+    )
 
 
 def test_the_dry_run_lists_every_check_that_would_fail(
     tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No secret and no approval: the dry run names both, then exits 1."""
+    """No approval and no mail server setting: the dry run names both, then exits 1.
+    Without $ROUNDUP_SECRET roundup makes its own secret (said once), so that is no fault."""
     config = project(tmp_path, smtp, "  require_approval: true\n")
+    text = config.path.read_text()
+    config.path.write_text(text.replace("security: none", "security: none, username_env: U"))
     result = invoke(config, monkeypatch, "--dry-run", secret="")
     assert (result.exit_code, result.output) == (
         1,
-        f"Would send 2015-W33 (issue 1, “{SUBJECT}”) to 1 recipient via"
+        created(config) + f"Would send 2015-W33 (issue 1, “{SUBJECT}”) to 1 recipient via"
         f" 127.0.0.1:{smtp.port} (none). Dry run: nothing is sent or recorded.\n"
-        f"Would fail: {NO_SECRET}\n"
+        f"Would fail: {NO_LOGIN}\n"
         f"Would fail: {NOT_APPROVED}\n"
         "Error: 2015-W33: the send would fail 2 checks (listed above); nothing was sent\n",
     )
@@ -81,13 +91,18 @@ def test_the_real_send_checks_before_it_says_sending(
 ) -> None:
     """The same faults stop the real send before any "Sending" line, all named at once."""
     config = project(tmp_path, smtp, "  require_approval: true\n")
+    text = config.path.read_text()
+    config.path.write_text(text.replace("security: none", "security: none, username_env: U"))
     result = invoke(config, monkeypatch, secret="")
     assert (result.exit_code, result.output) == (
         1,
-        f"Error: 2015-W33 cannot be sent, 2 problems: (1) {NO_SECRET}; (2) {NOT_APPROVED}\n",
+        created(config)
+        + f"Error: 2015-W33 cannot be sent, 2 problems: (1) {NO_LOGIN}; (2) {NOT_APPROVED}\n",
     )
     assert smtp.handler.count(LIST) == 0
     assert not (config.output_dir / "2015-W33" / "message.eml").exists()
+    again = invoke(config, monkeypatch, secret="")
+    assert not again.output.startswith("Created")  # said once
 
 
 def test_a_clean_dry_run_passes(
