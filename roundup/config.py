@@ -52,6 +52,9 @@ class Newsletter:
     list_id: str = ""
     send_at: str = ""  # "friday 15:00" in the newsletter's timezone; "" = when run
     require_approval: bool = False
+    # (name, value) query parameters added to links that leave the email; the values may
+    # hold {number} (the issue number) and {week} (2015-W33). Empty: links are left alone.
+    link_tags: tuple[tuple[str, str], ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -292,6 +295,7 @@ class _Validator:
             "list_id",
             "send_at",
             "require_approval",
+            "link_tags",
         )
         p = "newsletter"
         nl = self.mapping(top[p], p, top.value_line(p), keys, ("title", "url", "from"))
@@ -313,6 +317,7 @@ class _Validator:
             list_id=v(nl, p, "list_id", _str, ""),
             send_at=v(nl, p, "send_at", _send_at, ""),
             require_approval=v(nl, p, "require_approval", _bool, False),
+            link_tags=v(nl, p, "link_tags", _link_tags, ()),
         )
 
     def sections(self, top: YamlMapping) -> tuple[SectionConfig, ...]:
@@ -630,6 +635,35 @@ def _env_name(validator: _Validator, v: _Value) -> str:
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
         raise validator.bad(v, "the name of an environment variable")
     return text
+
+
+_PARAMETER_NAME = re.compile(r"[A-Za-z0-9_.~-]+")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+LINK_TAG_PLACEHOLDERS = ("number", "week")
+
+
+def _link_tags(validator: _Validator, v: _Value) -> tuple[tuple[str, str], ...]:
+    """``{utm_source: meridian, utm_campaign: "issue-{number}"}`` as (name, value) pairs."""
+    if not isinstance(v.node, YamlMapping):
+        raise validator.bad(
+            v, 'a mapping like {utm_source: meridian, utm_campaign: "issue-{number}"}'
+        )
+    pairs = []
+    for name, value in v.node.items():
+        where, line = _join(v.path, str(name)), v.node.value_line(name)
+        if not isinstance(name, str) or not _PARAMETER_NAME.fullmatch(name):
+            raise validator.fail(
+                line, where, "a parameter name has only letters, digits and _ . ~ -"
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise validator.fail(line, where, f"expected a non-empty string, got {_kind(value)}")
+        unknown = [ph for ph in _PLACEHOLDER.findall(value) if ph not in LINK_TAG_PLACEHOLDERS]
+        if unknown:
+            raise validator.fail(
+                line, where, f"unknown placeholder {{{unknown[0]}}} (use {{number}} or {{week}})"
+            )
+        pairs.append((name, value.strip()))
+    return tuple(pairs)
 
 
 # The keys of a feed besides ``url``, with their checks; an absent key keeps FeedConfig's

@@ -516,7 +516,7 @@ def send_week(
 
 def sent_issues(config: Config, store: Store) -> list[SentIssue]:
     """Every sent issue whose draft is still on disk, as publishers list them."""
-    from roundup.issue_view import post_url
+    from roundup.issue_view import issue_preheader, post_url
 
     issues = []
     for record in store.issues():
@@ -531,7 +531,7 @@ def sent_issues(config: Config, store: Store) -> list[SentIssue]:
                 subject=draft.subject,
                 date=(draft.window_end - timedelta(days=1)).date(),
                 post_url=post_url(draft, config),
-                summary=draft.preheader,
+                summary=issue_preheader(draft, config),
             )
         )
     return issues

@@ -13,6 +13,8 @@ import html
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+from roundup.normalize import strip_tracking
+
 # C0 and C1 control characters other than TAB, LF and CR (S2: U+0092 alone clips Gmail).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _TAG = re.compile(r"</?[A-Za-z!?][^<>]*>")
@@ -60,7 +62,9 @@ def safe_url(url: str, *, allow_mailto: bool = False) -> str:
 
     ``http`` is upgraded to ``https``: the email checklist (H8) allows only https links,
     and mixed content would break the blog post. Any other scheme (``javascript:``,
-    ``data:``, relative paths) yields "", so the caller renders no link at all.
+    ``data:``, relative paths) yields "", so the caller renders no link at all. Tracking
+    parameters go, by the rule that makes canonical URLs
+    (:func:`roundup.normalize.strip_tracking`): a reader's click is nobody's campaign.
     """
     url = _CONTROL.sub("", url).strip()
     if any(char.isspace() for char in url):
@@ -74,4 +78,100 @@ def safe_url(url: str, *, allow_mailto: bool = False) -> str:
         return url
     if scheme not in ("http", "https") or not parts.hostname:
         return ""
-    return urlunsplit(("https", parts.netloc, parts.path, parts.query, parts.fragment))
+    link = urlunsplit(("https", parts.netloc, parts.path, parts.query, parts.fragment))
+    return strip_tracking(link) if parts.query else link
+
+
+# --- bylines, read time and preheaders ------------------------------------------------------
+
+# Words that name a role or an account, not a person: an author made only of these (and of
+# the source's own words) is no byline ("admin", "Staff Writer", "The Elicitor Editors").
+_NOT_A_NAME = frozenset(
+    {
+        "admin", "administrator", "administrators", "author", "authors", "anonymous",
+        "unknown", "guest", "user", "root", "webmaster", "editor", "editors", "editorial",
+        "redaction", "redactie", "rédaction", "redaktion", "redacción", "redaccion", "staff",
+        "team", "desk", "newsroom", "news", "writer", "writers", "contributor",
+        "contributors", "reporter", "reporters", "correspondent", "correspondents", "the",
+        "a", "an", "and", "of", "by", "our", "wire", "feed", "rss", "blog", "site", "press",
+        "office", "online", "web", "digital", "none", "null", "sponsored", "partner",
+        "promoted", "advertiser", "advertorial",
+    }
+)  # fmt: skip
+_BY = re.compile(r"^(by|par|von|por)\s+", re.IGNORECASE)
+_EMAIL = re.compile(r"\S+@\S+\.\S+")
+_EMAIL_WITH_NAME = re.compile(r"^\S+@\S+\s*\((?P<name>[^()]+)\)$|^(?P<other>[^<>]+?)\s*<\S+@\S+>$")
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.replace("&", " and ").casefold())
+
+
+def byline_author(author: str, source: str) -> str:
+    """The name to print as "by …", or "" when ``author`` is no person's name.
+
+    An RFC 822 mailbox gives its name (``jane@example.org (Jane Doe)`` → ``Jane Doe``); a
+    leading "By" goes. Nothing is printed for an address alone, an account name
+    (``wp_admin2``), a role (``admin``, ``Staff``), or the source's own name in any case
+    or punctuation (``The Elicitor`` for the source ``Elicitor``, ``ELICITOR STAFF``).
+    """
+    name = clean_line(author)
+    mailbox = _EMAIL_WITH_NAME.match(name)
+    if mailbox:
+        name = (mailbox["name"] or mailbox["other"] or "").strip().strip('"')
+    name = _BY.sub("", name).strip(" ,;:·|-–—")
+    if not name or _EMAIL.search(name) or "://" in name or "_" in name:
+        return ""
+    words = _words(name)
+    if not any(word.isalpha() for word in words):
+        return ""  # digits only, or no letters at all
+    own = set(_words(source))
+    if all(word in _NOT_A_NAME or word in own for word in words):
+        return ""
+    return name
+
+
+WORDS_PER_MINUTE = 230
+CJK_CHARACTERS_PER_MINUTE = 500  # Chinese and Japanese are read by character
+FULL_TEXT_WORDS = 250  # fewer words than this are a teaser, not the article
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# How a feed says "this is only the beginning": it ends in an ellipsis or "[…]", or its
+# last words link onwards (WordPress, Blogger, FeedBurner, Medium, in our languages).
+_TRUNCATED = re.compile(
+    r"(\.\.\.|…|\[\s*(…|\.\.\.)?\s*\])[\W]*$"
+    r"|\b(read|continue|keep) (more|reading|on|the (full|rest))\b|\bmore\s*»"
+    r"|lire la suite|weiterlesen|mehr lesen|leer más|seguir leyendo|sigue leyendo",
+    re.IGNORECASE,
+)
+
+
+def read_minutes(article: str) -> int:
+    """Whole minutes to read ``article`` (plain text), or 0 when it is not the whole article.
+
+    A text counts as the article when it has more than :data:`FULL_TEXT_WORDS` words and
+    does not end the way a teaser does ("…", "[…]", "Read more", "Continue reading"):
+    230 words a minute (CJK: 500 characters), rounded up.
+
+    >>> read_minutes("word " * 920)
+    4
+    """
+    cjk = len(_CJK.findall(article))
+    words = len(_CJK.sub(" ", article).split()) + cjk * WORDS_PER_MINUTE / CJK_CHARACTERS_PER_MINUTE
+    if words <= FULL_TEXT_WORDS or _TRUNCATED.search(article[-120:]):
+        return 0
+    return max(1, -(-int(words) // WORDS_PER_MINUTE))
+
+
+_SENTENCE = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]*[A-ZÀ-ÖØ-Þ0-9])")
+
+
+def first_sentence(text: str, limit: int = 150) -> str:
+    """The first sentence of ``text`` (one line), if it is at most ``limit`` characters;
+    else the text cut at a word with "…" (a preheader is a sentence, never a list)."""
+    flat = " ".join(text.split())
+    sentence = _SENTENCE.split(flat, maxsplit=1)[0]
+    if len(sentence) <= limit:
+        return sentence
+    head = sentence[: limit - 1].rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:·-–—") + "…"

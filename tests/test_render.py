@@ -85,6 +85,8 @@ def sample_draft() -> Draft:
             "leverage that produced it starts to fade.",
             image=IMAGE_HOST + "iran-deal.jpg",
             also_via=("Lawfare", "The National Interest"),
+            author="Kori Schake",
+            read_minutes=9,
             note="A sharp counterpoint to the *Foreign Affairs* piece below. The full "
             "text of the agreement is [on the State Department's site]"
             "(https://www.state.gov/e/eb/tfs/spi/iran/jcpoa/).",
@@ -94,6 +96,9 @@ def sample_draft() -> Draft:
             "What Congress Can (and Can't) Do About the JCPOA",
             "Lawfare",
             11,
+            link="https://www.lawfareblog.com/what-congress-can-and-cant-do-about-jcpoa"
+            "?utm_source=rss&utm_medium=rss&at_campaign=rss",
+            author="Lawfare Staff",
             excerpt="The Iran Nuclear Agreement Review Act gives Congress sixty days and a "
             "vote, but the President keeps the last word: a veto that the opponents "
             "of the deal are unlikely to override.",
@@ -118,6 +123,7 @@ def sample_draft() -> Draft:
             "Why China Devalued the Yuan",
             "Foreign Policy",
             11,
+            author="Keith Johnson",
             excerpt="Beijing says the 1.9 percent cut is a one-off step toward a "
             "market-set exchange rate. Markets, and Washington, are not so sure.",
             image=IMAGE_HOST + "yuan.png",
@@ -147,7 +153,9 @@ def sample_draft() -> Draft:
             "Minsk II Is Failing. What Next?",
             "Carnegie Europe",
             10,
-            link="http://carnegieeurope.eu/strategiceurope/?fa=61004&lang=en",
+            link="http://carnegieeurope.eu/strategiceurope/?fa=61004&lang=en&wt_mc=rss.feed",
+            author="Judy Dempsey",
+            read_minutes=4,
             excerpt="The ceasefire in eastern Ukraine exists mostly on paper.",
         ),
         _item(
@@ -350,7 +358,10 @@ def test_template_syntax_error_names_template_and_line(tmp_path: Path) -> None:
         ("email.txt", ["Numéro 33 · 14 août 2015", "Se désabonner [", "Note de la rédaction:"]),
         (
             "post.md",
-            ["*War on the Rocks · 10 août 2015 · aussi via Lawfare", "**Note de la rédaction:**"],
+            [
+                "*War on the Rocks · par Kori Schake · 10 août 2015 · 9 min de lecture · aussi via",
+                "**Note de la rédaction:**",
+            ],
         ),
         ("post.html", ['<html lang="fr"', "Dans ce numéro", "14 août 2015"]),
     ],
