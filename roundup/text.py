@@ -95,7 +95,8 @@ _NOT_A_NAME = frozenset(
         "contributors", "reporter", "reporters", "correspondent", "correspondents", "the",
         "a", "an", "and", "of", "by", "our", "wire", "feed", "rss", "blog", "site", "press",
         "office", "online", "web", "digital", "none", "null", "sponsored", "partner",
-        "promoted", "advertiser", "advertorial",
+        "promoted", "advertiser", "advertorial", "la", "le", "les", "l", "die", "der",
+        "das", "el", "los", "las", "equipo", "équipe",
     }
 )  # fmt: skip
 _BY = re.compile(r"^(by|par|von|por)\s+", re.IGNORECASE)
@@ -120,7 +121,7 @@ def byline_author(author: str, source: str) -> str:
     mailbox = _EMAIL_WITH_NAME.match(name)
     if mailbox:
         name = (mailbox["name"] or mailbox["other"] or "").strip().strip('"')
-    name = _BY.sub("", name).strip(" ,;:·|-–—")
+    name = _BY.sub("", name).strip(" ,;:·|-–—\"'“”")
     if not name or _EMAIL.search(name) or "://" in name or "_" in name:
         return ""
     words = _words(name)
@@ -163,14 +164,15 @@ def read_minutes(article: str) -> int:
     return max(1, -(-int(words) // WORDS_PER_MINUTE))
 
 
-_SENTENCE = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]*[A-ZÀ-ÖØ-Þ0-9])")
+_FIRST_SENTENCE = re.compile(r"(.+?[.!?…][\"'”’)\]]*)(?=\s+[\"'“‘(\[]*[A-ZÀ-ÖØ-Þ0-9])")
 
 
 def first_sentence(text: str, limit: int = 150) -> str:
     """The first sentence of ``text`` (one line), if it is at most ``limit`` characters;
     else the text cut at a word with "…" (a preheader is a sentence, never a list)."""
     flat = " ".join(text.split())
-    sentence = _SENTENCE.split(flat, maxsplit=1)[0]
+    found = _FIRST_SENTENCE.match(flat)
+    sentence = found[1] if found else flat
     if len(sentence) <= limit:
         return sentence
     head = sentence[: limit - 1].rsplit(" ", 1)[0]
