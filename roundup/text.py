@@ -96,17 +96,18 @@ _NOT_A_NAME = frozenset(
         "a", "an", "and", "of", "by", "our", "wire", "feed", "rss", "blog", "site", "press",
         "office", "online", "web", "digital", "none", "null", "sponsored", "partner",
         "promoted", "advertiser", "advertorial", "la", "le", "les", "l", "die", "der",
-        "das", "el", "los", "las", "equipo", "équipe",
+        "das", "el", "los", "las", "equipo", "équipe", "various", "multiple", "several",
     }
 )  # fmt: skip
-_BY = re.compile(r"^(by|par|von|por)\s+", re.IGNORECASE)
+_BY = re.compile(r"^(?:(?:posted |written )?by|par|von|por|author\s*:)\s+", re.IGNORECASE)
 _EMAIL = re.compile(r"\S+@\S+\.\S+")
-_EMAIL_WITH_NAME = re.compile(r"^\S+@\S+\s*\((?P<name>[^()]+)\)$|^(?P<other>[^<>]+?)\s*<\S+@\S+>$")
+_EMAIL_WITH_NAME = re.compile(r"^\S+@\S+\s*\((?P<name>[^()]+)\)$")
+_BRACKETED_EMAIL = re.compile(r"\s*[(\[][^()\[\]]*@[^()\[\]]*[)\]]")  # "Jane (mailto:j@x.org)"
 _WORD = re.compile(r"\w+")
 
 
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.replace("&", " and ").casefold())
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.replace("&", " and ").casefold()))
 
 
 def byline_author(author: str, source: str) -> str:
@@ -114,22 +115,27 @@ def byline_author(author: str, source: str) -> str:
 
     An RFC 822 mailbox gives its name (``jane@example.org (Jane Doe)`` → ``Jane Doe``); a
     leading "By" goes. Nothing is printed for an address alone, an account name
-    (``wp_admin2``), a role (``admin``, ``Staff``), or the source's own name in any case
-    or punctuation (``The Elicitor`` for the source ``Elicitor``, ``ELICITOR STAFF``).
+    (``wp_admin2``; Reddit's ``/u/name`` is kept, it is how people are named there), a
+    role (``admin``, ``Staff Writer``), or the source's own name in any case or punctuation
+    (``The Elicitor`` for the source ``Elicitor``, ``Harbor & Helm editors``). A person the
+    source is named after keeps the byline: ``Paul Dix`` on "Paul Dix Explains Nothing".
     """
     name = clean_line(author)
     mailbox = _EMAIL_WITH_NAME.match(name)
-    if mailbox:
-        name = (mailbox["name"] or mailbox["other"] or "").strip().strip('"')
-    name = _BY.sub("", name).strip(" ,;:·|-–—\"'“”")
-    if not name or _EMAIL.search(name) or "://" in name or "_" in name:
+    name = mailbox["name"] if mailbox else _BRACKETED_EMAIL.sub("", name)
+    name = _BY.sub("", name.strip()).strip(" ,;:·|-–—\"'“”")
+    if not name or _EMAIL.search(name) or "://" in name:
         return ""
-    words = _words(name)
-    if not any(word.isalpha() for word in words):
-        return ""  # digits only, or no letters at all
-    own = set(_words(source))
-    if all(word in _NOT_A_NAME or word in own for word in words):
-        return ""
+    if "_" in name and not name.startswith("/u/"):
+        return ""  # a login (wp_admin2), not a name
+    if not any(char.isalpha() for char in name):
+        return ""  # digits or punctuation only
+    words, own = _words(name), _words(source)
+    core = words - _NOT_A_NAME
+    if not core:
+        return ""  # only roles and articles: "admin", "The Editors"
+    if core <= own and (core == own - _NOT_A_NAME or core != words):
+        return ""  # the source itself, or the source plus a role: "Harbor & Helm editors"
     return name
 
 
