@@ -3,9 +3,15 @@
 :func:`issue_view` turns a :class:`~roundup.models.Draft` into an :class:`IssueView`: titles,
 sources and excerpts become plain text (Jinja escapes them), the editor's intro and notes
 become sanitised HTML (:func:`markdown_html`) and :class:`~roundup.markdown_blocks.Block`
-values for the text part and the post, links become https or nothing, tracking pixels are
-dropped. The unsubscribe link carries :data:`roundup.models.UNSUBSCRIBE_TOKEN`, which the
-send stage replaces per recipient.
+values for the text part and the post, links become https or nothing (and lose their
+tracking parameters), tracking pixels are dropped. The unsubscribe link carries
+:data:`roundup.models.UNSUBSCRIBE_TOKEN`, which the send stage replaces per recipient.
+
+What a reader sees first is decided here too: the masthead's headline
+(:func:`issue_headline`, empty when the subject only repeats the name and date), the inbox
+preview (:func:`issue_preheader`, a sentence, never joined titles), each item's byline
+("Source · by Jane Doe · Aug 14, 2015 · 4 min read") and, in the email's view only, the
+newsletter's own campaign parameters on links that leave it (:func:`tag_link`).
 
 Slugs and post URLs: an issue's post lives at ``newsletter.url`` + ``<last day>-<title>/``,
 e.g. ``https://example.org/blog/2015-08-14-weekly-roundup/`` for the week ending
