@@ -173,12 +173,24 @@ def read_minutes(article: str) -> int:
 _FIRST_SENTENCE = re.compile(r"(.+?[.!?…][\"'”’)\]]*)(?=\s+[\"'“‘(\[]*[A-ZÀ-ÖØ-Þ0-9])")
 
 
+SHORT_SENTENCE = 30  # "Hi all." says nothing in an inbox: the next sentence joins it
+
+
 def first_sentence(text: str, limit: int = 150) -> str:
-    """The first sentence of ``text`` (one line), if it is at most ``limit`` characters;
-    else the text cut at a word with "…" (a preheader is a sentence, never a list)."""
-    flat = " ".join(text.split())
-    found = _FIRST_SENTENCE.match(flat)
-    sentence = found[1] if found else flat
+    """The opening sentence of ``text`` on one line, joined by the next ones while it is
+    shorter than :data:`SHORT_SENTENCE` characters; cut at a word with "…" past ``limit``.
+    A preheader is a sentence, never a list.
+
+    >>> first_sentence("Hi all. The Iran deal dominated the week. Markets shrugged.")
+    'Hi all. The Iran deal dominated the week.'
+    """
+    rest = " ".join(text.split())
+    sentence = ""
+    while rest and len(sentence) < SHORT_SENTENCE:
+        found = _FIRST_SENTENCE.match(rest)
+        piece = found[1] if found else rest
+        sentence = f"{sentence} {piece}".strip()
+        rest = rest[len(piece) :].strip()
     if len(sentence) <= limit:
         return sentence
     head = sentence[: limit - 1].rsplit(" ", 1)[0]

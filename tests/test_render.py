@@ -872,7 +872,12 @@ def test_masthead_with_a_headline_of_its_own() -> None:
     ("preheader", "intro", "language", "expected"),
     [
         ("Five reads for the weekend.", "Hello. Again.", "en", "Five reads for the weekend."),
-        ("", "Welcome back. The **Iran deal** dominated.", "en", "Welcome back."),
+        (
+            "",
+            "Welcome back. The **Iran deal** dominated. Markets shrugged.",
+            "en",
+            "Welcome back. The Iran deal dominated.",
+        ),
         ("", "# A heading\n\nA paragraph.", "en", "A heading A paragraph."),
         ("", "", "en", "10 stories from 10 sources this week"),
         ("", "", "fr", "10 articles de 10 sources cette semaine"),

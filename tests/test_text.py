@@ -153,11 +153,33 @@ def test_read_minutes(article: str, minutes: int) -> None:
     [
         ("", 150, ""),
         ("One sentence only", 150, "One sentence only"),
-        ("Welcome back. This week is busy.", 150, "Welcome back."),
-        ("Is it over? Not yet.", 150, "Is it over?"),
-        ("He said “stop.” Then he left.", 150, "He said “stop.”"),
-        ("Prices rose 2.5 percent. Then fell.", 150, "Prices rose 2.5 percent."),
-        ("a\n  b. C", 150, "a b."),
+        (
+            "Welcome back to the roundup, everyone. This week is busy.",
+            150,
+            "Welcome back to the roundup, everyone.",
+        ),
+        ("Hi all. This week is busy. Very busy.", 150, "Hi all. This week is busy. Very busy."),
+        (
+            "Hi. The Iran deal dominated the week. Markets shrugged.",
+            150,
+            "Hi. The Iran deal dominated the week.",
+        ),
+        (
+            "Is the long summer of talks finally over? Not yet.",
+            150,
+            "Is the long summer of talks finally over?",
+        ),
+        (
+            "He said “we are stopping the talks.” Then he left.",
+            150,
+            "He said “we are stopping the talks.”",
+        ),
+        (
+            "Prices rose by about 2.5 percent this week. Then fell.",
+            150,
+            "Prices rose by about 2.5 percent this week.",
+        ),
+        ("a\n  b. C", 150, "a b. C"),
         ("word " * 40, 30, "word word word word word…"),
     ],
 )
