@@ -1015,3 +1015,13 @@ def test_link_tags_do_not_change_the_post_view() -> None:
         + "?utm_source=roundup&utm_medium=email&utm_campaign=issue-33"
     )
     assert mailed.url == plain.url and mailed.unsubscribe == plain.unsubscribe
+
+
+def test_link_tags_fill_in_the_week() -> None:
+    """{week} in a tag's value is the issue's ISO week."""
+    config = sample_config(link_tags=(("utm_campaign", "roundup-{week}"),))
+    item = issue_view(sample_draft(), config, email=True).sections[1].items[0]
+    assert item.url == (
+        "https://foreignpolicy.com/2015/08/11/why-china-devalued-the-yuan/"
+        "?utm_campaign=roundup-2015-W33"
+    )
