@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -29,6 +30,8 @@ DEFAULT_CONFIG_NAME = "feeds.yaml"
 CONFIG_ENV = "ROUNDUP_CONFIG"
 SECURITY = ("none", "starttls", "tls")
 SECTION_ORDERS = ("newest", "oldest", "source")
+QUIET_WEEK = ("skip", "send", "roll_over")  # what a week with too few items does
+UNAPPROVED = ("hold", "send", "skip")  # what an unapproved issue does at send_at
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_USER_AGENT = f"roundup/{__version__} (+https://github.com/roundup-newsletter/roundup)"
 
@@ -52,6 +55,13 @@ class Newsletter:
     list_id: str = ""
     send_at: str = ""  # "friday 15:00" in the newsletter's timezone; "" = when run
     require_approval: bool = False
+    # what run does when require_approval is on and nothing is approved at send_at
+    unapproved: str = "hold"  # hold (keep waiting) | send | skip
+    min_items: int = 1  # fewer items than this make a quiet week
+    quiet_week: str = "skip"  # skip | send (when it has items at all) | roll_over
+    editors: tuple[str, ...] = ()  # who gets the briefing before each issue
+    brief_before: timedelta = timedelta(hours=24)  # how long before send_at the briefing goes
+    block_on_broken_links: bool = False  # broken links hold the send
     # (name, value) query parameters added to links that leave the email; the values may
     # hold {number} (the issue number) and {week} (2015-W33). Empty: links are left alone.
     link_tags: tuple[tuple[str, str], ...] = ()
@@ -295,6 +305,12 @@ class _Validator:
             "list_id",
             "send_at",
             "require_approval",
+            "unapproved",
+            "min_items",
+            "quiet_week",
+            "editors",
+            "brief_before",
+            "block_on_broken_links",
             "link_tags",
         )
         p = "newsletter"
@@ -317,6 +333,12 @@ class _Validator:
             list_id=v(nl, p, "list_id", _str, ""),
             send_at=v(nl, p, "send_at", _send_at, ""),
             require_approval=v(nl, p, "require_approval", _bool, False),
+            unapproved=v(nl, p, "unapproved", _choice(UNAPPROVED), "hold"),
+            min_items=v(nl, p, "min_items", _int(1, 10_000), 1),
+            quiet_week=v(nl, p, "quiet_week", _choice(QUIET_WEEK), "skip"),
+            editors=tuple(v(nl, p, "editors", _addresses, [])),
+            brief_before=v(nl, p, "brief_before", _duration, timedelta(hours=24)),
+            block_on_broken_links=v(nl, p, "block_on_broken_links", _bool, False),
             link_tags=v(nl, p, "link_tags", _link_tags, ()),
         )
 
@@ -628,6 +650,30 @@ def _send_at(validator: _Validator, v: _Value) -> str:
     if not match or match["day"] not in WEEKDAYS or int(match["h"]) > 23 or int(match["m"]) > 59:
         raise validator.bad(v, 'a weekday and a time like "friday 15:00"')
     return text.lower()
+
+
+_DURATION_PART = re.compile(r"(\d+)\s*(w|d|h|m|s)", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*(\d+\s*[wdhms]\s*)+$", re.IGNORECASE)
+_UNIT_SECONDS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """``"24h"``, ``"90m"``, ``"1d 12h"``, ``"2w"`` as a timedelta; None when not a duration.
+
+    Example: ``parse_duration("1h30m") == timedelta(minutes=90)``.
+    """
+    if not _DURATION.match(text):
+        return None
+    seconds = sum(int(n) * _UNIT_SECONDS[unit.lower()] for n, unit in _DURATION_PART.findall(text))
+    return timedelta(seconds=seconds)
+
+
+def _duration(validator: _Validator, v: _Value) -> timedelta:
+    text = str(v.node) if isinstance(v.node, int | str) and not isinstance(v.node, bool) else ""
+    found = parse_duration(text)
+    if found is None or not timedelta(0) < found <= timedelta(days=6):
+        raise validator.bad(v, 'a duration of at most 6 days like "24h", "90m" or "1d 12h"')
+    return found
 
 
 def _env_name(validator: _Validator, v: _Value) -> str:

@@ -50,7 +50,7 @@ from roundup.mailer import (
     Outcome,
     describe_route,
 )
-from roundup.message import list_id, personalize, unsubscribe_token
+from roundup.message import TEST_PREFIX, list_id, personalize, test_copy, unsubscribe_token
 from roundup.models import Draft
 from roundup.recipients import Recipient, RecipientList, is_address, load_recipients
 from roundup.store import Store
@@ -58,7 +58,6 @@ from roundup.store import Store
 MailerFactory = Callable[[], Mailer]
 
 SECRET_ENV = "ROUNDUP_SECRET"
-TEST_PREFIX = "[TEST] "
 IN_FLIGHT = "in_flight"  # the ledger's own state; the other three are outcomes
 PASSES = 3  # the first pass over everyone, then two over whoever was temporarily refused
 # Seconds between a recipient's 1st and 2nd try, and 2nd and 3rd (a pass over a long list
@@ -333,8 +332,9 @@ def _send_test(
     report = SendReport(draft.week, (address,), (), (), (), dry_run=dry_run)
     if dry_run:
         return report
-    copy = _personal(message, Recipient(address, test_to), config, secret)
-    copy.replace_header("Subject", TEST_PREFIX + str(copy["Subject"]))
+    copy = test_copy(
+        _personal(message, Recipient(address, test_to), config, secret), draft=draft, config=config
+    )
     mailer = connect()
     try:
         outcome = mailer.send(address, copy.as_bytes(), lambda: None)

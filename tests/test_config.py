@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from roundup.config import (
     default_config_path,
     load_config,
     parse_config,
+    parse_duration,
 )
 from roundup.errors import ConfigError
 
@@ -170,6 +172,38 @@ def test_good_config_resolves_paths_and_defaults() -> None:
         ),
         (
             "  language: en",
+            "  language: en\n  brief_before: soon",
+            'newsletter.brief_before: expected a duration of at most 6 days like "24h", "90m"'
+            " or \"1d 12h\", got 'soon'",
+        ),
+        (
+            "  language: en",
+            "  language: en\n  brief_before: 8d",
+            'newsletter.brief_before: expected a duration of at most 6 days like "24h", "90m"'
+            " or \"1d 12h\", got '8d'",
+        ),
+        (
+            "  language: en",
+            "  language: en\n  quiet_week: wait",
+            "newsletter.quiet_week: expected one of skip, send, roll_over, got 'wait'",
+        ),
+        (
+            "  language: en",
+            "  language: en\n  unapproved: maybe",
+            "newsletter.unapproved: expected one of hold, send, skip, got 'maybe'",
+        ),
+        (
+            "  language: en",
+            "  language: en\n  min_items: 0",
+            "newsletter.min_items: expected a whole number from 1 to 10000, got 0 (a number)",
+        ),
+        (
+            "  language: en",
+            "  language: en\n  editors: [jane]",
+            "newsletter.editors[0]: expected an email address, got 'jane'",
+        ),
+        (
+            "  language: en",
             "  language: en\n  unsubscribe_url: https://example.org/unsubscribe",
             "newsletter.unsubscribe_url: must contain {token}, replaced per recipient "
             "(e.g. https://example.org/u/{token})",
@@ -267,6 +301,42 @@ def test_readme_reference_is_a_valid_config(tmp_path: Path) -> None:
     assert config.smtp is not None and config.smtp.security == "starttls"
     assert config.newsletter.send_at == "friday 15:00"
     assert [f.section for f in config.feeds] == ["Analysis"]
+    nl = config.newsletter
+    assert nl.editors == ("Jane Editor <jane@example.org>",)
+    assert (nl.brief_before, nl.min_items, nl.quiet_week, nl.unapproved) == (
+        timedelta(hours=24),
+        3,
+        "roll_over",
+        "hold",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("24h", timedelta(hours=24)),
+        ("90m", timedelta(minutes=90)),
+        ("1h30m", timedelta(minutes=90)),
+        ("1d 12h", timedelta(hours=36)),
+        ("2D", timedelta(days=2)),
+        ("45s", timedelta(seconds=45)),
+        ("1w", timedelta(weeks=1)),
+        ("", None),
+        ("24", None),
+        ("h", None),
+        ("1.5h", None),
+        ("-1h", None),
+    ],
+)
+def test_parse_duration(text: str, expected: timedelta | None) -> None:
+    assert parse_duration(text) == expected
+
+
+def test_editors_week_defaults() -> None:
+    """Without the new keys: no briefing, quiet weeks skipped, unapproved issues held."""
+    nl = parse_config(GOOD, P).newsletter
+    assert (nl.editors, nl.brief_before, nl.min_items) == ((), timedelta(hours=24), 1)
+    assert (nl.quiet_week, nl.unapproved, nl.block_on_broken_links) == ("skip", "hold", False)
 
 
 # --- YAML 1.2, and what feeds.yaml never holds ------------------------------------------------
