@@ -388,6 +388,26 @@ def run(ctx: Context, quiet: bool) -> None:
         sys.exit(int(ExitCode.FEEDS_FAILED))
 
 
+@cli.command("check-links")
+@week_option
+@click.option("--fresh", is_flag=True, help="Ask every server again, ignoring today's results.")
+@pass_context
+@handle_errors
+def check_links(ctx: Context, week: str, fresh: bool) -> None:
+    """Check every link of the week's issue: broken, redirected, or sent to a home page.
+
+    Results are kept for a day, so a second check asks only about new links. Exit code 3
+    when some links are broken.
+    """
+    from roundup import pipeline
+    from roundup.linkcheck import format_link_report
+
+    report = pipeline.check_links(ctx.config, week=week, now=now(), fresh=fresh)
+    click.echo(format_link_report(report), nl=False)
+    if report.broken:
+        sys.exit(int(ExitCode.FEEDS_FAILED))
+
+
 @cli.command()
 @pass_context
 @handle_errors

@@ -29,6 +29,10 @@ from roundup.yamlfile import load as load_yaml
 DEFAULT_CONFIG_NAME = "feeds.yaml"
 CONFIG_ENV = "ROUNDUP_CONFIG"
 SECURITY = ("none", "starttls", "tls")
+# delivery.via: SMTP sends the copies itself; the others hand one issue to a list engine
+# that owns the subscribers (see roundup.mailer).
+DELIVERY_BACKENDS = ("smtp", "mailman", "listmonk", "buttondown")
+BUTTONDOWN_STATUSES = ("draft", "scheduled")
 SECTION_ORDERS = ("newest", "oldest", "source")
 QUIET_WEEK = ("skip", "send", "roll_over")  # what a week with too few items does
 UNAPPROVED = ("hold", "send", "skip")  # what an unapproved issue does at send_at
@@ -125,6 +129,40 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MailmanSettings:
+    """The ``mailman:`` block: a GNU Mailman 3 list, posted to through its REST API."""
+
+    api_url: str  # Mailman core's REST API root, e.g. http://127.0.0.1:8001/3.1
+    list: str  # the list's posting address, e.g. news@lists.example.org
+    username_env: str = "MAILMAN_REST_USER"
+    password_env: str = "MAILMAN_REST_PASSWORD"
+    moderator_password_env: str = "MAILMAN_MODERATOR_PASSWORD"
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ListmonkSettings:
+    """The ``listmonk:`` block: a campaign to one or more listmonk lists."""
+
+    url: str  # listmonk's root, e.g. https://listmonk.example.org
+    lists: tuple[int, ...]
+    username_env: str = "LISTMONK_API_USER"
+    token_env: str = "LISTMONK_API_TOKEN"
+    template_id: int | None = None  # a template holding only {{ template "content" . }}
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ButtondownSettings:
+    """The ``buttondown:`` block: an email created through Buttondown's API."""
+
+    api_url: str = "https://api.buttondown.com/v1"
+    api_key_env: str = "BUTTONDOWN_API_KEY"
+    status: str = "draft"  # draft (you press send) or scheduled (at newsletter.send_at)
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path  # feeds.yaml itself, absolute
     newsletter: Newsletter
@@ -135,6 +173,10 @@ class Config:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     smtp: SmtpSettings | None = None
     templates: Path | None = None
+    via: str = "smtp"  # delivery.via: one of DELIVERY_BACKENDS
+    mailman: MailmanSettings | None = None
+    listmonk: ListmonkSettings | None = None
+    buttondown: ButtondownSettings | None = None
 
     @property
     def enabled_feeds(self) -> tuple[FeedConfig, ...]:
@@ -271,6 +313,10 @@ class _Validator:
                 "fetch",
                 "smtp",
                 "templates",
+                "delivery",
+                "mailman",
+                "listmonk",
+                "buttondown",
             ),
             ("newsletter", "feeds"),
         )
@@ -286,6 +332,10 @@ class _Validator:
             fetch=self.fetch(top),
             smtp=self.smtp(top),
             templates=self.templates_dir(top),
+            via=self.delivery(top),
+            mailman=self.mailman(top),
+            listmonk=self.listmonk(top),
+            buttondown=self.buttondown(top),
         )
 
     def newsletter(self, top: YamlMapping) -> Newsletter:
@@ -477,6 +527,94 @@ class _Validator:
             subscribers=self.base / subscribers if subscribers else None,
         )
 
+    def delivery(self, top: YamlMapping) -> str:
+        """``delivery.via``; the block it names must be there (SMTP keeps its own check)."""
+        if top.get("delivery") is None:
+            return "smtp"
+        p = "delivery"
+        d = self.mapping(top[p], p, top.value_line(p), ("via",), ("via",))
+        via: str = self.value(d, p, "via", _choice(DELIVERY_BACKENDS))
+        if via != "smtp" and top.get(via) is None:
+            raise self.fail(
+                d.value_line("via"),
+                "delivery.via",
+                f"'{via}' needs a {via}: block (see the README's Delivery section)",
+            )
+        smtp = top.get("smtp")
+        direct = isinstance(smtp, YamlMapping) and smtp.get("subscribers") is not None
+        if via != "smtp" and (top["newsletter"].get("to") or direct):
+            # Two answers to "who gets the issue": refuse rather than silently pick one.
+            key = "newsletter.to" if top["newsletter"].get("to") else "smtp.subscribers"
+            raise self.fail(
+                d.value_line("via"),
+                "delivery.via",
+                f"{via} delivers to the subscribers it keeps, so {key} would be ignored;"
+                f" remove {key}, or send with via: smtp",
+            )
+        return via
+
+    def mailman(self, top: YamlMapping) -> MailmanSettings | None:
+        if top.get("mailman") is None:
+            return None
+        keys = (
+            "api_url",
+            "list",
+            "username_env",
+            "password_env",
+            "moderator_password_env",
+            "timeout",
+        )
+        p = "mailman"
+        m = self.mapping(top[p], p, top.value_line(p), keys, ("api_url", "list"))
+        v, d = self.value, MailmanSettings("", "")
+        return MailmanSettings(
+            api_url=v(m, p, "api_url", _url(https_only=False)).rstrip("/"),
+            list=v(m, p, "list", _address),
+            username_env=v(m, p, "username_env", _env_name, d.username_env),
+            password_env=v(m, p, "password_env", _env_name, d.password_env),
+            moderator_password_env=v(
+                m, p, "moderator_password_env", _env_name, d.moderator_password_env
+            ),
+            timeout=v(m, p, "timeout", _number(1, 600), d.timeout),
+        )
+
+    def listmonk(self, top: YamlMapping) -> ListmonkSettings | None:
+        if top.get("listmonk") is None:
+            return None
+        keys = ("url", "lists", "username_env", "token_env", "template_id", "timeout")
+        p = "listmonk"
+        m = self.mapping(top[p], p, top.value_line(p), keys, ("url", "lists"))
+        v, d = self.value, ListmonkSettings("", ())
+        return ListmonkSettings(
+            url=v(m, p, "url", _url(https_only=False)).rstrip("/"),
+            lists=v(m, p, "lists", _ids),
+            username_env=v(m, p, "username_env", _env_name, d.username_env),
+            token_env=v(m, p, "token_env", _env_name, d.token_env),
+            template_id=v(m, p, "template_id", _int(1, 1 << 31), None),
+            timeout=v(m, p, "timeout", _number(1, 600), d.timeout),
+        )
+
+    def buttondown(self, top: YamlMapping) -> ButtondownSettings | None:
+        if top.get("buttondown") is None:
+            return None
+        keys = ("api_url", "api_key_env", "status", "timeout")
+        p = "buttondown"
+        m = self.mapping(top[p], p, top.value_line(p), keys)
+        v, d = self.value, ButtondownSettings()
+        status: str = v(m, p, "status", _choice(BUTTONDOWN_STATUSES), d.status)
+        if status == "scheduled" and not top["newsletter"].get("send_at"):
+            raise self.fail(
+                m.value_line("status"),
+                "buttondown.status",
+                "scheduled needs newsletter.send_at (the moment to schedule the email for)",
+            )
+        return ButtondownSettings(
+            api_url=v(m, p, "api_url", _url(https_only=False), d.api_url).rstrip("/"),
+            api_key_env=v(m, p, "api_key_env", _env_name, d.api_key_env),
+            status=status,
+            timeout=v(m, p, "timeout", _number(1, 600), d.timeout),
+        )
+
     def templates_dir(self, top: YamlMapping) -> Path | None:
         value: str | None = self.value(top, "", "templates", _str)
         if value is None:
@@ -650,6 +788,17 @@ def _send_at(validator: _Validator, v: _Value) -> str:
     if not match or match["day"] not in WEEKDAYS or int(match["h"]) > 23 or int(match["m"]) > 59:
         raise validator.bad(v, 'a weekday and a time like "friday 15:00"')
     return text.lower()
+
+
+def _ids(validator: _Validator, v: _Value) -> tuple[int, ...]:
+    items = [v.node] if isinstance(v.node, int) else v.node
+    if (
+        not isinstance(items, list)
+        or not items
+        or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in items)
+    ):
+        raise validator.bad(v, "a list of list ids (positive whole numbers)")
+    return tuple(items)
 
 
 _DURATION_PART = re.compile(r"(\d+)\s*(w|d|h|m|s)", re.IGNORECASE)

@@ -51,6 +51,7 @@ from roundup.errors import IssueSent, RoundupError, SendError
 from roundup.fetch import FetchRequest, FetchResult, fetch_many
 from roundup.group import group_stories
 from roundup.i18n import labels
+from roundup.linkcheck import IssueLink, LinkReport, LinkResult
 from roundup.lock import locked
 from roundup.models import Draft, Entry, Group, ParsedFeed, Story
 from roundup.parsing import parse_executor, parse_job
@@ -906,8 +907,13 @@ def brief_editors(
     ``newsletter.brief_before`` ahead, once: recorded on the week when any editor got it
     (or may have), tried again by the next run otherwise. None when none is due."""
     from roundup.briefing import briefing_message, compose
-    from roundup.mailer import ACCEPTED, UNCERTAIN
+    from roundup.mailer import ACCEPTED, LIST_ENGINES, UNCERTAIN
     from roundup.schedule import briefing_window
+
+    if config.via in LIST_ENGINES:
+        # A list engine would deliver the briefing to every subscriber: editors get it over
+        # SMTP (the smtp: block), whatever delivers the issue.
+        connect = default_connect(replace(config, via="smtp"))
 
     nl = config.newsletter
     window = briefing_window(nl, now=now) if nl.editors else None
@@ -1169,7 +1175,7 @@ def send(
     connect: Connect | None = None,
     before: Callable[[str], None] | None = None,
     retry_uncertain: bool = False,
-    link_check: LinkCheck = no_link_check,
+    link_check: LinkCheck | None = None,
 ) -> SendReport:
     """``roundup send``: run every pre-send check, say what is about to happen
     (``before``), then send exactly once.
@@ -1178,6 +1184,7 @@ def send(
     ``before`` receives the plan followed by one ``Would fail: …`` line per failed check,
     and then :class:`SendError` says how many failed. ``before`` may raise to stop (the
     CLI's prompt for ``--force``). A finished send also publishes the archive.
+    ``link_check`` defaults to the configured one (:func:`configured_link_check`).
     """
     from roundup.send import describe_send
     from roundup.send_checks import summary
@@ -1193,7 +1200,7 @@ def send(
             force=force,
             test_to=test_to,
             connect=connect,
-            link_check=link_check,
+            link_check=link_check or configured_link_check(config, store, now=clock()),
         )
         if prepared.problems and not dry_run:
             raise SendError(summary(window.week, prepared.problems))  # before any "Sending"
@@ -1239,8 +1246,10 @@ def run(
     connect: Connect | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
+    link_check: LinkCheck | None = None,
 ) -> RunReport:
-    """``roundup run``: the cron job, under the run lock."""
+    """``roundup run``: the cron job, under the run lock. ``link_check`` defaults to the
+    configured one (:func:`configured_link_check`); ``transport`` serves it too."""
     with open_state(config) as store:
         return run_once(
             config,
@@ -1250,6 +1259,8 @@ def run(
             connect=connect,
             transport=transport,
             on_feed=on_feed,
+            link_check=link_check
+            or configured_link_check(config, store, now=clock(), transport=transport),
         )
 
 
@@ -1329,3 +1340,149 @@ def approve_as_shown(
     with open_state(config) as store:
         check()
         return approve_week(config, store, week=week, by=by, now=now)
+
+
+# --- link checks ------------------------------------------------------------------------------
+
+
+def issue_links(draft: Draft) -> list[tuple[str, str, str]]:
+    """Every web link of the draft as (where, item key, url), in reading order: each item's
+    link, then the links in its note; the intro's links first."""
+    from roundup.markdown_blocks import parse_markdown
+
+    def marked(source: str) -> list[str]:
+        spans = (span for block in parse_markdown(source) for span in block.spans)
+        return list(dict.fromkeys(span.href for span in spans if span.href.startswith("http")))
+
+    found = [("the intro", "", url) for url in marked(draft.intro)]
+    for number, item in enumerate(draft.items, start=1):
+        where = f'item {number} "{item.title}"'
+        found.append((where, item.key, item.link))
+        found += [(f"the note of {where}", item.key, url) for url in marked(item.note)]
+    return found
+
+
+def check_issue_links(
+    config: Config,
+    store: Store,
+    draft: Draft,
+    *,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None = None,
+    recheck_broken: bool = False,
+    reuse: bool = True,
+) -> LinkReport:
+    """Check every link of ``draft``, reusing the store's results of the last day (broken
+    ones asked again with ``recheck_broken``; none with ``reuse`` off), and keep the new
+    results."""
+    links = issue_links(draft)
+    kept = store.link_checks(url for _, _, url in links) if reuse else {}
+    report, fresh = _check_issue_links(
+        config, draft, links, kept, now=now, transport=transport, recheck_broken=recheck_broken
+    )
+    store.keep_link_checks(fresh)
+    return report
+
+
+def _check_issue_links(
+    config: Config,
+    draft: Draft,
+    links: Sequence[tuple[str, str, str]],
+    kept: Mapping[str, LinkResult],
+    *,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None,
+    recheck_broken: bool = False,
+) -> tuple[LinkReport, list[LinkResult]]:
+    """The report, and the new results to keep (the network part: no store, no lock)."""
+    from roundup.linkcheck import check_links, reusable
+
+    urls = [url for _, _, url in links]
+    known = reusable(kept, now=now, recheck_broken=recheck_broken)
+    checked = check_links(urls, config.fetch, now=now, known=known, transport=transport)
+    results = {result.url: result for result in checked}
+    fresh = [result for url, result in results.items() if url not in known]
+    # a redirect's target answered 2xx just now: adopting it needs no second check
+    landed = [
+        LinkResult(r.final_url, "ok", r.code, "", "", r.checked_at)
+        for r in fresh
+        if r.status == "redirect"
+    ]
+    found = tuple(IssueLink(where, key, results[url]) for where, key, url in links)
+    cached = sum(1 for url in results if url in known)
+    return LinkReport(draft.week, found, cached), [*landed, *fresh]
+
+
+def check_links(
+    config: Config,
+    *,
+    week: str,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None = None,
+    fresh: bool = False,
+) -> LinkReport:
+    """``roundup check-links``: check every link of the week's draft (``fresh``: ask every
+    server again, ignoring the last day's results).
+
+    The run lock is not taken: a check can take minutes (``fetch.budget``), and cron's run
+    or the desk's edits must not wait for it. The results are a cache, written in one
+    short SQLite transaction of their own.
+    """
+    window = resolve_window(config, week, now=now)
+    draft = load_draft(draft_path(config, window.week))
+    links = issue_links(draft)
+    with read_state(config) as store:
+        kept = {} if fresh else store.link_checks(url for _, _, url in links)
+    report, results = _check_issue_links(config, draft, links, kept, now=now, transport=transport)
+    with read_state(config) as store:
+        store.keep_link_checks(results)
+    return report
+
+
+def configured_link_check(
+    config: Config,
+    store: Store,
+    *,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> LinkCheck:
+    """The link check ``run`` and ``send`` use: with ``newsletter.block_on_broken_links``,
+    :func:`issue_link_check`; without it none (no send waits on the network for a check
+    whose result would change nothing; ``roundup check-links`` and the desk check on
+    demand)."""
+    if not config.newsletter.block_on_broken_links:
+        return no_link_check
+    return issue_link_check(config, store, now=now, transport=transport)
+
+
+def issue_link_check(
+    config: Config,
+    store: Store,
+    *,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> LinkCheck:
+    """A :data:`LinkCheck` that asks every link of the draft (the last day's results
+    reused, except broken ones: the site may be back) and returns one line per broken link,
+    naming the item: ``item 4 "Title": https://…: HTTP 404 Not Found``."""
+    from roundup.linkcheck import hold_lines
+
+    def check(draft: Draft) -> Sequence[str]:
+        report = check_issue_links(
+            config, store, draft, now=now, transport=transport, recheck_broken=True
+        )
+        return hold_lines(report)
+
+    return check
+
+
+def kept_link_checks(config: Config, urls: Sequence[str]) -> dict[str, LinkResult]:
+    """What the last checks found for ``urls`` (read only, no network): the desk's view."""
+    with read_state(config) as store:
+        return store.link_checks(urls)
+
+
+def delivered(config: Config, week: str) -> int:
+    """How many recipients accepted the week's issue (the ledger's ``accepted`` rows)."""
+    with read_state(config) as store:
+        return sum(1 for status, _ in store.deliveries(week).values() if status == "accepted")

@@ -136,6 +136,18 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE issues;
     ALTER TABLE issues_v5 RENAME TO issues;
     """,
+    # What the last link check found for each address (see roundup.linkcheck): results are
+    # reused for a day, so checking an issue again, or opening the desk, asks no server.
+    """
+    CREATE TABLE link_checks (
+        url TEXT PRIMARY KEY,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'broken', 'redirect', 'home_redirect')),
+        code INTEGER,
+        final_url TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT '',
+        checked_at TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

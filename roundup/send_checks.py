@@ -8,7 +8,8 @@ lists every answer that would stop the real send, not only the first:
 2. the secret that signs unsubscribe links (``$ROUNDUP_SECRET``);
 3. the approval, when ``newsletter.require_approval`` is on (a test copy needs none);
 4. the issue has items (an empty issue is never sent);
-5. the recipients (``newsletter.to`` or ``smtp.subscribers``; for a test copy, its address);
+5. the recipients (``newsletter.to`` or ``smtp.subscribers``, or a list engine's one
+   destination; for a test copy, its address, and a test copy needs ``delivery.via: smtp``);
 6. broken links, when ``newsletter.block_on_broken_links`` is on.
 
 Each problem is one line that names what is wrong and what to do.
@@ -21,9 +22,10 @@ from email.utils import parseaddr
 
 from roundup.config import Config
 from roundup.errors import RoundupError
+from roundup.mailer import destination
 from roundup.models import Draft
-from roundup.recipients import is_address, load_recipients
-from roundup.send import SECRET_ENV
+from roundup.recipients import is_address
+from roundup.send import SECRET_ENV, recipients_of, test_copy_problem
 
 LINKS_SHOWN = 3  # broken links named in the problem line; the rest are counted
 
@@ -85,11 +87,13 @@ def _fails(attempt: Callable[[], object]) -> str:
 
 def _recipient_problems(config: Config, test_to: str | None) -> list[str]:
     if test_to is not None:
+        if destination(config) is not None:
+            return [test_copy_problem(config)]
         if is_address(parseaddr(test_to)[1]):
             return []
         return [f"--test-to: '{test_to}' is not an email address"]
     try:
-        load_recipients(config)
+        recipients_of(config)
     except RoundupError as exc:
         return [str(exc)]
     return []

@@ -21,6 +21,7 @@ from json.encoder import encode_basestring
 from pathlib import Path
 
 from roundup.errors import StoreError
+from roundup.linkcheck import LinkResult
 from roundup.models import Entry
 from roundup.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
@@ -459,6 +460,37 @@ class Store:
     def clear_deliveries(self, week: str) -> None:
         with self.transaction():
             self.db.execute("DELETE FROM deliveries WHERE week = ?", (week,))
+
+    # --- link checks -----------------------------------------------------------------------
+
+    def link_checks(self, urls: Iterable[str]) -> dict[str, LinkResult]:
+        """The last check kept for each of ``urls`` that has one, by URL."""
+        found: dict[str, LinkResult] = {}
+        wanted = list(dict.fromkeys(urls))
+        for start in range(0, len(wanted), 500):  # SQLite caps the number of parameters
+            chunk = wanted[start : start + 500]
+            rows = self.db.execute(
+                "SELECT url, status, code, final_url, reason, checked_at FROM link_checks"
+                f" WHERE url IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            for url, status, code, final_url, reason, checked_at in rows:
+                found[url] = LinkResult(url, status, code, final_url, reason, _dt(checked_at))
+        return found
+
+    def keep_link_checks(self, results: Iterable[LinkResult]) -> None:
+        """Remember each result (replacing the last one kept for its URL)."""
+        rows = [
+            (r.url, r.status, r.code, r.final_url, r.reason, _iso(r.checked_at))
+            for r in results
+            if r.checked_at is not None
+        ]
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO link_checks"
+                " (url, status, code, final_url, reason, checked_at) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
 
 
 # --- rows -----------------------------------------------------------------------------

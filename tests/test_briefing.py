@@ -235,3 +235,17 @@ def test_the_next_briefing_compares_and_names_new_and_failing_feeds(
     assert "\nas issue 2 if nothing else is sent first.\n" in briefing.text
     assert "New feeds since the last issue: 1\n  Late Desk\n" in briefing.text
     assert "Failing feeds: 1\n  Strait Talk: once:\n    " in briefing.text
+
+
+def test_with_a_list_engine_the_briefing_goes_to_the_editors_over_smtp(
+    tmp_path: Path, smtp: SmtpServer
+) -> None:
+    """delivery.via: buttondown delivers the issue; the editors' briefing still goes over
+    the smtp: block, never through the engine (which would reach every subscriber)."""
+    config = project(tmp_path, smtp, extra="")
+    text = config.path.read_text().replace(f'  to: ["{LIST}"]', "  # no list address")
+    text += "delivery: {via: buttondown}\nbuttondown: {api_url: 'http://127.0.0.1:9/v1'}\n"
+    config.path.write_text(text)
+    _action, briefing = run_at(load_config(config.path), DAY_BEFORE)
+    assert briefing is not None and briefing.accepted == (EDITOR,)
+    assert [r.rcpt_tos for r in smtp.handler.received] == [(EDITOR,)]

@@ -479,6 +479,109 @@ def test_an_alias_bomb_is_refused_quickly() -> None:
     )
 
 
+# --- delivery.via and the list engines' blocks ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        (
+            "delivery: {via: sendgrid}\n",
+            "delivery.via: expected one of smtp, mailman, listmonk, buttondown, got 'sendgrid'",
+        ),
+        (
+            "delivery: {via: mailman}\n",
+            "delivery.via: 'mailman' needs a mailman: block (see the README's Delivery section)",
+        ),
+        ("delivery: {}\n", "delivery.via: missing (this key is required)"),
+        (
+            "mailman: {api_url: 'http://127.0.0.1:8001/3.1'}\n",
+            "mailman.list: missing (this key is required)",
+        ),
+        (
+            "mailman: {api_url: 'http://127.0.0.1:8001/3.1', list: news}\n",
+            "mailman.list: expected an email address like \"Name <me@example.org>\", got 'news'",
+        ),
+        (
+            "mailman: {api_url: x, list: news@lists.example.org}\n",
+            "mailman.api_url: expected an absolute http/https URL, got 'x'",
+        ),
+        (
+            "mailman: {api_url: 'http://h/3.1', list: a@b.org, password: x}\n",
+            "mailman.password: unknown key (did you mean 'password_env'?)",
+        ),
+        (
+            "listmonk: {url: 'https://lm.example.org', lists: []}\n",
+            "listmonk.lists: expected a list of list ids (positive whole numbers), got a list",
+        ),
+        (
+            "listmonk: {url: 'https://lm.example.org', lists: [x]}\n",
+            "listmonk.lists: expected a list of list ids (positive whole numbers), got a list",
+        ),
+        (
+            "listmonk: {url: 'https://lm.example.org', lists: [3], token: t}\n",
+            "listmonk.token: unknown key (did you mean 'token_env'?)",
+        ),
+        (
+            "buttondown: {status: sent}\n",
+            "buttondown.status: expected one of draft, scheduled, got 'sent'",
+        ),
+        (
+            "buttondown: {status: scheduled}\n",
+            "buttondown.status: scheduled needs"
+            " newsletter.send_at (the moment to schedule the email for)",
+        ),
+    ],
+)
+def test_bad_delivery_blocks(block: str, message: str) -> None:
+    """A wrong backend, a missing block or key: one line naming the key."""
+    without_to = GOOD.replace('  to: ["roundup@lists.example.org"]\n', "")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(without_to.replace("feeds:\n", block + "feeds:\n", 1), P)
+    assert str(caught.value).split(": ", 1)[1] == message
+
+
+@pytest.mark.parametrize(
+    ("to", "block", "key"),
+    [
+        (True, "", "newsletter.to"),
+        (False, "smtp: {host: mail.example.org, subscribers: people.csv}\n", "smtp.subscribers"),
+    ],
+)
+def test_a_list_engine_refuses_a_second_answer_to_who_gets_the_issue(
+    to: bool, block: str, key: str
+) -> None:
+    text = GOOD if to else GOOD.replace('  to: ["roundup@lists.example.org"]\n', "")
+    block += "delivery: {via: buttondown}\nbuttondown: {}\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text.replace("feeds:\n", block + "feeds:\n", 1), P)
+    assert str(caught.value).split(": ", 1)[1] == (
+        f"delivery.via: buttondown delivers to the subscribers it keeps, so {key} would be"
+        f" ignored; remove {key}, or send with via: smtp"
+    )
+
+
+def test_delivery_blocks_and_their_defaults() -> None:
+    text = GOOD.replace('  to: ["roundup@lists.example.org"]\n', "").replace(
+        "feeds:\n",
+        "delivery: {via: listmonk}\n"
+        "mailman: {api_url: 'http://127.0.0.1:8001/3.1/', list: news@lists.example.org}\n"
+        "listmonk: {url: 'https://lm.example.org/', lists: [3, 4], template_id: 2}\n"
+        "buttondown: {}\n"
+        "feeds:\n",
+        1,
+    )
+    config = parse_config(text, P)
+    assert config.via == "listmonk"
+    assert config.mailman is not None and config.mailman.api_url == "http://127.0.0.1:8001/3.1"
+    assert config.mailman.moderator_password_env == "MAILMAN_MODERATOR_PASSWORD"
+    assert config.listmonk is not None and config.listmonk.lists == (3, 4)
+    assert config.listmonk.url == "https://lm.example.org" and config.listmonk.template_id == 2
+    assert config.buttondown is not None and config.buttondown.status == "draft"
+    assert config.buttondown.api_url == "https://api.buttondown.com/v1"
+    assert parse_config(GOOD, P).via == "smtp"
+
+
 # --- newsletter.link_tags ----------------------------------------------------------------------
 
 
