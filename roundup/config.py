@@ -69,6 +69,9 @@ class Newsletter:
     block_on_broken_links: bool = False  # broken links hold the send
     subscribe_url: str = ""  # https page to subscribe, or the action of the subscribe form
     subscribe_form: bool = False  # the web pages show an email form that posts to it
+    # (name, value) query parameters added to links that leave the email; the values may
+    # hold {number} (the issue number) and {week} (2015-W33). Empty: links are left alone.
+    link_tags: tuple[tuple[str, str], ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -403,6 +406,7 @@ class _Validator:
             "block_on_broken_links",
             "subscribe_url",
             "subscribe_form",
+            "link_tags",
         )
         p = "newsletter"
         nl = self.mapping(top[p], p, top.value_line(p), keys, ("title", "url", "from"))
@@ -430,6 +434,7 @@ class _Validator:
             editors=tuple(v(nl, p, "editors", _addresses, [])),
             brief_before=v(nl, p, "brief_before", _duration, timedelta(hours=24)),
             block_on_broken_links=v(nl, p, "block_on_broken_links", _bool, False),
+            link_tags=v(nl, p, "link_tags", _link_tags, ()),
             subscribe_url=v(nl, p, "subscribe_url", _url(https_only=True), ""),
             subscribe_form=self.subscribe_form(nl),
         )
@@ -1001,6 +1006,35 @@ def _env_name(validator: _Validator, v: _Value) -> str:
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
         raise validator.bad(v, "the name of an environment variable")
     return text
+
+
+_PARAMETER_NAME = re.compile(r"[A-Za-z0-9_.~-]+")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+LINK_TAG_PLACEHOLDERS = ("number", "week")
+
+
+def _link_tags(validator: _Validator, v: _Value) -> tuple[tuple[str, str], ...]:
+    """``{utm_source: meridian, utm_campaign: "issue-{number}"}`` as (name, value) pairs."""
+    if not isinstance(v.node, YamlMapping):
+        raise validator.bad(
+            v, 'a mapping like {utm_source: meridian, utm_campaign: "issue-{number}"}'
+        )
+    pairs = []
+    for name, value in v.node.items():
+        where, line = _join(v.path, str(name)), v.node.value_line(name)
+        if not isinstance(name, str) or not _PARAMETER_NAME.fullmatch(name):
+            raise validator.fail(
+                line, where, "a parameter name has only letters, digits and _ . ~ -"
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise validator.fail(line, where, f"expected a non-empty string, got {_kind(value)}")
+        unknown = [ph for ph in _PLACEHOLDER.findall(value) if ph not in LINK_TAG_PLACEHOLDERS]
+        if unknown:
+            raise validator.fail(
+                line, where, f"unknown placeholder {{{unknown[0]}}} (use {{number}} or {{week}})"
+            )
+        pairs.append((name, value.strip()))
+    return tuple(pairs)
 
 
 # The keys of a feed besides ``url``, with their checks; an absent key keeps FeedConfig's

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import tzinfo
 
-from roundup import i18n
+from roundup import i18n, text
 from roundup.config import Newsletter
 from roundup.draft_file import ID_PREFIX, shorten
 from roundup.models import Draft, DraftItem, DraftSection, Entry, Group, Story
@@ -32,8 +32,6 @@ from roundup.normalize import canonical_url
 from roundup.week import Window
 
 EXCERPT_CHARS = 300
-PREHEADER_CHARS = 120
-PREHEADER_TITLES = 3
 
 
 def build_draft(
@@ -48,7 +46,9 @@ def build_draft(
 
     A fresh draft has one section per non-empty group, the subject
     ``"<title>: <last day of the window, long form>"`` ("The Elicitor Weekly Roundup:
-    August 14, 2015"), a preheader made of the first titles, and an empty intro.
+    August 14, 2015"), and an empty preheader and intro: the editor writes those, and until
+    then the inbox preview is worked out when the issue renders
+    (:func:`roundup.issue_view.issue_preheader`), never a list of titles.
     """
     proposed = _proposals(groups, window.start.tzinfo)
     if previous is None:
@@ -59,12 +59,6 @@ def build_draft(
 def default_subject(newsletter: Newsletter, window: Window) -> str:
     """``"The Elicitor Weekly Roundup: August 14, 2015"``, the date in the newsletter's language."""
     return f"{newsletter.title}: {i18n.format_date(window.last_day, newsletter.language)}"
-
-
-def default_preheader(items: Sequence[DraftItem]) -> str:
-    """The first three titles joined by " · ", cut to 120 characters."""
-    titles = [item.title for item in items[:PREHEADER_TITLES]]
-    return shorten(" · ".join(titles), PREHEADER_CHARS)
 
 
 def _proposals(groups: Sequence[Group], tz: tzinfo | None) -> tuple[DraftSection, ...]:
@@ -99,6 +93,8 @@ def _proposal(story: Story, tz: tzinfo | None) -> DraftItem:
         excerpt=shorten(entry.summary_text, EXCERPT_CHARS),
         image=entry.image or None,
         also_via=story.also_via,
+        author=text.byline_author(entry.author, entry.source),
+        read_minutes=text.read_minutes(entry.summary_text),
     )
 
 
@@ -114,7 +110,7 @@ def _fresh(
         week=window.week,
         number=number,
         subject=default_subject(newsletter, window),
-        preheader=default_preheader(items),
+        preheader="",
         intro="",
         sections=sections,
         window_start=window.start,

@@ -113,10 +113,14 @@ def _write_item(out: _Layout, item: DraftItem) -> None:
     field("      - title: ", item.title, TEXT, 8)
     field("        link: ", item.link, BLOCK, 8)
     field("        source: ", item.source, TEXT, 8)
+    if item.author:
+        field("        author: ", item.author, TEXT, 8)
     if item.published is not None:
         field("        date: ", item.published.isoformat(), BLOCK, 8)
     field("        excerpt: ", item.excerpt, TEXT, 8)
     field("        note: ", item.note, TEXT, 8)
+    if item.read_minutes:
+        add(f"        read_minutes: {item.read_minutes}\n")
     if item.image:
         field("        image: ", item.image, BLOCK, 8)
     if item.also_via:
@@ -193,7 +197,8 @@ def parse_draft(text: str, path: Path) -> Draft:
 _TOP_KEYS = ("week", "number", "window", "subject", "preheader", "intro", "sections", "known")
 _SECTION_KEYS = ("name", "description", "items")
 _ITEM_KEYS = (
-    "title", "link", "source", "date", "excerpt", "note", "image", "also_via", "new", "key",
+    "title", "link", "source", "author", "date", "excerpt", "note", "read_minutes", "image",
+    "also_via", "new", "key",
 )  # fmt: skip
 _TOP_ADVICE = "fix it, or move draft.yaml away and re-run `roundup draft`"
 _SECTION_ADVICE = "fix the section or delete it"
@@ -302,6 +307,8 @@ class _Reader:
             image=_text(*_get(node, at, "image")) or None,
             also_via=_texts(*_get(node, at, "also_via")),
             new=_flag(*_get(node, at, "new")),
+            author=_text(*_get(node, at, "author")),
+            read_minutes=_minutes(*_get(node, at, "read_minutes")),
         )
 
     def claim(self, key: str, at: _At) -> None:
@@ -366,6 +373,15 @@ def _flag(node: Any, at: _At) -> bool:
         return False
     if not isinstance(node, bool):
         raise at.fail(f"expected true or false, got {_kind(node)}")
+    return node
+
+
+def _minutes(node: Any, at: _At) -> int:
+    """A read time in whole minutes; absent means none."""
+    if node is None:
+        return 0
+    if isinstance(node, bool) or not isinstance(node, int) or not 0 <= node <= 600:
+        raise at.fail(f"expected whole minutes from 0 to 600, got {_kind(node)}")
     return node
 
 

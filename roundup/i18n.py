@@ -23,6 +23,11 @@ LABELS: dict[str, dict[str, str]] = {
         "read_more": "Read more",
         "other": "More reading",
         "you_receive": "You are receiving this because you subscribed to",
+        "by": "by",
+        "min_read": "{n} min read",
+        "story_count": "{n} stories|1 story",
+        "source_count": "{n} sources|1 source",
+        "this_week": "{stories} from {sources} this week",
     },
     "fr": {
         "also_via": "aussi via",
@@ -35,6 +40,11 @@ LABELS: dict[str, dict[str, str]] = {
         "read_more": "Lire la suite",
         "other": "Autres lectures",
         "you_receive": "Vous recevez ce message car vous êtes abonné à",
+        "by": "par",
+        "min_read": "{n} min de lecture",
+        "story_count": "{n} articles|1 article",
+        "source_count": "{n} sources|1 source",
+        "this_week": "{stories} de {sources} cette semaine",
     },
     "de": {
         "also_via": "auch über",
@@ -47,6 +57,11 @@ LABELS: dict[str, dict[str, str]] = {
         "read_more": "Weiterlesen",
         "other": "Weitere Beiträge",
         "you_receive": "Sie erhalten diese E-Mail, weil Sie abonniert haben:",
+        "by": "von",
+        "min_read": "{n} Min. Lesezeit",
+        "story_count": "{n} Beiträge|1 Beitrag",
+        "source_count": "{n} Quellen|1 Quelle",
+        "this_week": "{stories} aus {sources} diese Woche",
     },
     "es": {
         "also_via": "también vía",
@@ -59,6 +74,11 @@ LABELS: dict[str, dict[str, str]] = {
         "read_more": "Leer más",
         "other": "Más lecturas",
         "you_receive": "Recibe este mensaje porque se suscribió a",
+        "by": "por",
+        "min_read": "{n} min de lectura",
+        "story_count": "{n} artículos|1 artículo",
+        "source_count": "{n} fuentes|1 fuente",
+        "this_week": "{stories} de {sources} esta semana",
     },
 }
 
@@ -67,6 +87,12 @@ def labels(language: str) -> dict[str, str]:
     """The label table for ``language`` (``pt-BR`` falls back to ``pt``, then English)."""
     base = language.replace("_", "-").split("-")[0].lower()
     return {**LABELS["en"], **LABELS.get(base, {})}
+
+
+def count_label(template: str, n: int) -> str:
+    """A label with a count: ``"{n} stories|1 story"`` gives "1 story" for 1, else "7 stories"."""
+    many, _, one = template.partition("|")
+    return (one if n == 1 and one else many).replace("{n}", str(n))
 
 
 if TYPE_CHECKING:

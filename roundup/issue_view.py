@@ -3,9 +3,15 @@
 :func:`issue_view` turns a :class:`~roundup.models.Draft` into an :class:`IssueView`: titles,
 sources and excerpts become plain text (Jinja escapes them), the editor's intro and notes
 become sanitised HTML (:func:`markdown_html`) and :class:`~roundup.markdown_blocks.Block`
-values for the text part and the post, links become https or nothing, tracking pixels are
-dropped. The unsubscribe link carries :data:`roundup.models.UNSUBSCRIBE_TOKEN`, which the
-send stage replaces per recipient.
+values for the text part and the post, links become https or nothing (and lose their
+tracking parameters), tracking pixels are dropped. The unsubscribe link carries
+:data:`roundup.models.UNSUBSCRIBE_TOKEN`, which the send stage replaces per recipient.
+
+What a reader sees first is decided here too: the masthead's headline
+(:func:`issue_headline`, empty when the subject only repeats the name and date), the inbox
+preview (:func:`issue_preheader`, a sentence, never joined titles), each item's byline
+("Source · by Jane Doe · Aug 14, 2015 · 4 min read") and, in the email's view only, the
+newsletter's own campaign parameters on links that leave it (:func:`tag_link`).
 
 The issue's address (``url``, ``slug``) comes from :mod:`roundup.issue_url`, the one place
 that computes it.
@@ -16,10 +22,10 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from email.utils import parseaddr
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import nh3
 from markdown_it.token import Token
@@ -27,7 +33,7 @@ from markupsafe import Markup
 
 from roundup import text
 from roundup.config import Config, Newsletter
-from roundup.i18n import format_date, labels
+from roundup.i18n import count_label, format_date, labels
 from roundup.issue_url import issue_slug, post_url
 from roundup.markdown_blocks import MARKDOWN, Block, blocks_plain, markdown_tokens, parse_markdown
 from roundup.models import UNSUBSCRIBE_TOKEN, Draft, DraftItem
@@ -45,8 +51,10 @@ class ItemView:
     title: str
     url: str  # https link, or "" when the item's link was missing or unsafe
     source: str
+    author: str  # a person's name, "" when none (see roundup.text.byline_author)
     published: date | None  # local date in the newsletter's timezone
-    byline: str  # "Source · Aug 14, 2015 · also via X, Y"
+    read_time: str  # "4 min read", "" when the feed carries only a teaser
+    byline: str  # "Source · by Jane Doe · Aug 14, 2015 · 4 min read · also via X, Y"
     also_via: tuple[str, ...]
     excerpt: str
     note_html: Markup
@@ -71,6 +79,7 @@ class IssueView:
 
     newsletter: str  # the newsletter's title
     subject: str
+    headline: str  # what the subject says besides the title and date ("" when nothing)
     preheader: str  # the inbox preview text (hidden in the email)
     dek: str  # the editor's preheader, shown under the title ("" when none)
     number: int
@@ -87,6 +96,7 @@ class IssueView:
     intro_blocks: tuple[Block, ...]
     sections: tuple[SectionView, ...]
     item_count: int
+    source_count: int
 
 
 def unsubscribe_link(newsletter: Newsletter) -> str:
@@ -99,31 +109,40 @@ def unsubscribe_link(newsletter: Newsletter) -> str:
     return f"mailto:{parseaddr(newsletter.from_addr)[1]}?subject=unsubscribe"
 
 
-def issue_view(draft: Draft, config: Config) -> IssueView:
-    """The issue as templates see it, every item indexed in order across sections."""
+def issue_view(draft: Draft, config: Config, *, email: bool = False) -> IssueView:
+    """The issue as templates see it, every item indexed in order across sections.
+
+    With ``email`` the links that leave the newsletter carry ``newsletter.link_tags``
+    (the email's view); without, every link is as the post shows it.
+    """
     nl = config.newsletter
     words = labels(nl.language)
+    links = _Links(link_tags(nl, draft) if email else (), _host(nl.url))
     counter = itertools.count()  # an item's index runs across sections
     sections = tuple(
         SectionView(
             index=number,
             name=text.clean_line(section.name),
             description=text.clean_line(section.description),
-            items=tuple(_item_view(item, next(counter), config, words) for item in section.items),
+            items=tuple(
+                _item_view(item, next(counter), config, words, links) for item in section.items
+            ),
         )
         for number, section in enumerate(draft.sections)
         if section.items
     )
-    intro_blocks = parse_markdown(draft.intro)
-    dek = text.clean_line(draft.preheader)
+    intro_blocks = _tagged_blocks(parse_markdown(draft.intro), links)
     last_day = draft.window_end.date() - timedelta(days=1)
     midnight = datetime.combine(last_day, time(0), tzinfo=draft.window_end.tzinfo)
     lang = nl.language.replace("_", "-")
+    subject = text.clean_line(draft.subject) or text.clean_line(nl.title)
+    items = [item for section in sections for item in section.items]
     return IssueView(
         newsletter=text.clean_line(nl.title),
-        subject=text.clean_line(draft.subject) or text.clean_line(nl.title),
-        preheader=dek or _shorten(blocks_plain(intro_blocks), 140),
-        dek=dek,
+        subject=subject,
+        headline=issue_headline(subject, nl, draft.number, last_day),
+        preheader=issue_preheader(draft, config),
+        dek=text.clean_line(draft.preheader),
         number=draft.number,
         week=draft.week,
         date=last_day,
@@ -138,21 +157,160 @@ def issue_view(draft: Draft, config: Config) -> IssueView:
             for line in (text.clean_line(part) for part in nl.postal_address.splitlines())
             if line
         ),
-        intro_html=markdown_html(draft.intro),
+        intro_html=markdown_html(draft.intro, links.tags, links.own_host),
         intro_blocks=intro_blocks,
         sections=sections,
-        item_count=sum(len(section.items) for section in sections),
+        item_count=len(items),
+        source_count=len({item.source for item in items if item.source}),
     )
 
 
-def _item_view(item: DraftItem, index: int, config: Config, words: dict[str, str]) -> ItemView:
+def issue_preheader(draft: Draft, config: Config) -> str:
+    """The inbox preview: the editor's preheader, else the intro's first sentence, else
+    how much the issue holds ("12 stories from 7 sources this week"); never a list of titles.
+    """
+    written = text.clean_line(draft.preheader)
+    if written:
+        return written
+    intro = text.first_sentence(blocks_plain(parse_markdown(draft.intro)), PREHEADER_CHARS)
+    if intro:
+        return intro
+    items = draft.items
+    if not items:
+        return ""
+    words = labels(config.newsletter.language)
+    stories = count_label(words["story_count"], len(items))
+    sources = len({text.clean_line(item.source) for item in items} - {""})
+    if not sources:
+        return stories
+    return words["this_week"].format(
+        stories=stories, sources=count_label(words["source_count"], sources)
+    )
+
+
+PREHEADER_CHARS = 150  # inboxes show 40 to 140 characters; the rest is never seen
+_AFFIX_SEPARATORS = " :·|-–—,#"
+
+
+def issue_headline(subject: str, newsletter: Newsletter, number: int, day: date) -> str:
+    """What ``subject`` says besides the newsletter's title, the date and the issue number.
+
+    The masthead shows the title, number and date once each; the subject adds a headline
+    only when it has words of its own: "The Elicitor Weekly Roundup: August 14, 2015" and
+    "8/14 Weekly Roundup" give "", "Weekly Roundup: Iran goes to Congress" gives
+    "Iran goes to Congress".
+    """
+    issue_word = labels(newsletter.language)["issue"]
+    affixes = (
+        text.clean_line(newsletter.title),
+        format_date(day, newsletter.language, "long"),
+        f"{issue_word} {number}",
+        f"{issue_word} #{number}",
+        f"#{number}",
+    )
+    rest, changed = subject, True
+    while changed:
+        changed = False
+        for affix in affixes:
+            trimmed = _trim_affix(rest, affix)
+            if trimmed != rest:
+                rest, changed = trimmed, True
+    if not any(char.isalpha() for char in rest):
+        return ""  # only a date like 8/14, punctuation or nothing is left
+    return rest
+
+
+def _trim_affix(value: str, affix: str) -> str:
+    """``value`` without ``affix`` at its start or end (any case), and the separators there."""
+    if not affix:
+        return value
+    folded, needle = value.casefold(), affix.casefold()
+    if folded.startswith(needle):
+        value = value[len(affix) :]
+    elif folded.endswith(needle):
+        value = value[: len(value) - len(affix)]
+    else:
+        return value
+    return value.strip(_AFFIX_SEPARATORS)
+
+
+def link_tags(newsletter: Newsletter, draft: Draft) -> tuple[tuple[str, str], ...]:
+    """``newsletter.link_tags`` with ``{number}`` and ``{week}`` filled in for ``draft``."""
+    return tuple(
+        (name, value.replace("{number}", str(draft.number)).replace("{week}", draft.week))
+        for name, value in newsletter.link_tags
+    )
+
+
+def tag_link(url: str, tags: tuple[tuple[str, str], ...]) -> str:
+    """``url`` with the query parameters ``tags`` added (replacing any of the same name).
+
+    >>> tag_link("https://example.org/a?id=7#top", (("utm_source", "meridian"),))
+    'https://example.org/a?id=7&utm_source=meridian#top'
+    """
+    if not tags:
+        return url
+    before, hash_mark, fragment = url.partition("#")
+    path, _, query = before.partition("?")
+    names = {name.casefold() for name, _ in tags}
+    kept = [
+        pair for pair in query.split("&") if pair and pair.split("=")[0].casefold() not in names
+    ]
+    added = [f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in tags]
+    return f"{path}?{'&'.join([*kept, *added])}{hash_mark}{fragment}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Links:
+    """How links leaving the newsletter are written: the tags, and the host they skip."""
+
+    tags: tuple[tuple[str, str], ...]
+    own_host: str  # the newsletter's own site: its links are not campaign clicks
+
+    def out(self, url: str) -> str:
+        """``url`` (already safe), tagged when it leaves the newsletter."""
+        if not self.tags or not url.startswith("https://") or _host(url) == self.own_host:
+            return url
+        return tag_link(url, self.tags)
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _tagged_blocks(blocks: tuple[Block, ...], links: _Links) -> tuple[Block, ...]:
+    """``blocks`` with every link written as ``links`` says (unchanged without tags)."""
+    if not links.tags:
+        return blocks
+    return tuple(
+        replace(
+            block, spans=tuple(replace(span, href=links.out(span.href)) for span in block.spans)
+        )
+        for block in blocks
+    )
+
+
+def _item_view(
+    item: DraftItem, index: int, config: Config, words: dict[str, str], links: _Links
+) -> ItemView:
     nl = config.newsletter
     source = text.clean_line(item.source)
+    author = text.byline_author(item.author, source)
     also_via = tuple(name for name in (text.clean_line(via) for via in item.also_via) if name)
     published = item.published.astimezone(nl.tz).date() if item.published else None
+    read_time = (
+        words["min_read"].replace("{n}", str(item.read_minutes)) if item.read_minutes else ""
+    )
     parts = [source] if source else []
+    if author:
+        parts.append(f"{words['by']} {author}")
     if published is not None:
         parts.append(_medium_date(published, nl.language))
+    if read_time:
+        parts.append(read_time)
     if also_via:
         parts.append(f"{words['also_via']} {', '.join(also_via)}")
     image = _image_url(item.image or "")
@@ -160,14 +318,16 @@ def _item_view(item: DraftItem, index: int, config: Config, words: dict[str, str
     return ItemView(
         index=index,
         title=title or text.clean_line(item.link) or source,
-        url=text.safe_url(item.link),
+        url=links.out(text.safe_url(item.link)),
         source=source,
+        author=author,
         published=published,
+        read_time=read_time,
         byline=" · ".join(parts),
         also_via=also_via,
         excerpt=text.clean_line(item.excerpt),
-        note_html=markdown_html(item.note),
-        note_blocks=parse_markdown(item.note),
+        note_html=markdown_html(item.note, links.tags, links.own_host),
+        note_blocks=_tagged_blocks(parse_markdown(item.note), links),
         image=image,
         email_image="" if urlsplit(image).path.lower().endswith((".svg", ".webp")) else image,
     )
@@ -215,12 +375,6 @@ def _image_url(url: str) -> str:
     return "" if tracker else safe
 
 
-def _shorten(value: str, limit: int) -> str:
-    if len(value) <= limit:
-        return value
-    return value[:limit].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
-
-
 # --- Markdown to safe HTML -----------------------------------------------------------------
 
 _NOTE_TAGS = {"p", "br", "a", "em", "strong", "code", "pre", "ul", "ol", "li", "blockquote", "hr"}
@@ -229,10 +383,14 @@ _BARE_ANCHOR = re.compile(r"<a>(.*?)</a>", re.DOTALL)
 
 
 @functools.lru_cache(maxsize=4096)
-def markdown_html(source: str) -> Markup:
+def markdown_html(
+    source: str, link_tags: tuple[tuple[str, str], ...] = (), own_host: str = ""
+) -> Markup:
     """The editor's Markdown as sanitised HTML (markdown-it, raw HTML off, then nh3).
 
-    Headings become bold paragraphs, so a note cannot add a second ``<h1>`` (A3); images
+    Links lose their tracking parameters (:func:`roundup.text.safe_url`); with
+    ``link_tags``, those that leave ``own_host`` carry them (:func:`tag_link`). Headings
+    become bold paragraphs, so a note cannot add a second ``<h1>`` (A3); images
     become their alt text (see :func:`roundup.markdown_blocks.markdown_tokens`).
     """
     tokens = markdown_tokens(source)
@@ -252,7 +410,7 @@ def markdown_html(source: str) -> Markup:
         rendered,
         tags=_NOTE_TAGS,
         attributes=_NOTE_ATTRIBUTES,
-        attribute_filter=_attribute_filter,
+        attribute_filter=functools.partial(_attribute_filter, _Links(link_tags, own_host)),
         url_schemes={"http", "https", "mailto"},  # _attribute_filter upgrades http
         link_rel=None,
         strip_comments=True,
@@ -261,7 +419,7 @@ def markdown_html(source: str) -> Markup:
     return Markup(_BARE_ANCHOR.sub(r"\1", cleaned).strip())
 
 
-def _attribute_filter(element: str, attribute: str, value: str) -> str | None:
+def _attribute_filter(links: _Links, element: str, attribute: str, value: str) -> str | None:
     if element == "a" and attribute == "href":
-        return text.safe_url(value, allow_mailto=True) or None
+        return links.out(text.safe_url(value, allow_mailto=True)) or None
     return value

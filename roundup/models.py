@@ -92,6 +92,8 @@ class DraftItem:
     image: str | None = None
     also_via: tuple[str, ...] = ()  # other sources that carried the same story
     new: bool = False  # arrived since the previous draft of this week
+    author: str = ""  # the byline's name; "" when the feed names none, or only itself
+    read_minutes: int = 0  # minutes to read the whole article; 0 when the feed has only a teaser
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ import lxml.html
 import nh3
 
 # Query parameters that identify a campaign or a click, never the resource itself. Compared
-# case-insensitively; any ``utm_*`` parameter is dropped too.
+# case-insensitively; any parameter starting with one of TRACKING_PREFIXES is dropped too.
 TRACKING_PARAMS = frozenset(
     {
         "fbclid",
@@ -53,8 +53,18 @@ TRACKING_PARAMS = frozenset(
         "wickedid",
         "li_fat_id",
         "s_cid",
+        "wt_mc",  # Webtrekk / Mapp (heise and other German publishers)
+        "wt_zmc",
+        "xtor",  # AT Internet
+        "maca",  # Deutsche Welle's RSS campaign
+        "ocid",  # Microsoft / MSN
+        "cmpid",
+        "smid",  # New York Times share links
     }
 )
+# utm_* (Google Analytics), at_* (AT Internet / Piano: at_campaign=rss, at_medium=...),
+# ns_* (Comscore: ns_campaign, ns_mchannel, as BBC feeds add)
+TRACKING_PREFIXES = ("utm_", "at_", "ns_")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # The characters \s matches (those str.isspace accepts), spelled out for the URL patterns
 # below: a class of plain characters compiles to a lookup table, one with \s to a test per
@@ -200,7 +210,7 @@ def _is_tracking(pair: str) -> bool:
     if "%" in name or "+" in name:  # else unquoting would give it back
         name = unquote_plus(name)
     name = name.strip().lower()
-    return name.startswith("utm_") or name in TRACKING_PARAMS
+    return name.startswith(TRACKING_PREFIXES) or name in TRACKING_PARAMS
 
 
 def sanitize_html(html_text: str, base_url: str) -> str:
@@ -627,3 +637,18 @@ def _skip_html_space(html_text: str, at: int) -> int:
     while at < len(html_text) and html_text[at] in _HTML_SPACE:
         at += 1
     return at
+
+
+def strip_tracking(url: str) -> str:
+    """``url`` without its tracking parameters, by the rule :func:`canonical_url` uses;
+    everything else (scheme, host, path, the other parameters, the fragment) stays as written.
+
+    >>> strip_tracking("https://Example.org/a?id=7&utm_source=rss&at_campaign=rss#top")
+    'https://Example.org/a?id=7#top'
+    """
+    before, hash_mark, fragment = url.partition("#")
+    path, mark, query = before.partition("?")
+    if not mark:
+        return url
+    kept = _strip_tracking(query)
+    return f"{path}{'?' if kept else ''}{kept}{hash_mark}{fragment}"

@@ -151,12 +151,14 @@ def _trial_draft(config: Config) -> Draft:
         note="A *note* with [a link](https://example.org/b).",
         image="https://example.org/a.jpg",
         also_via=("Another source",),
+        author="A writer",
+        read_minutes=3,
     )
     return Draft(
         week="2015-W33",
         number=1,
-        subject="A subject",
-        preheader="A preheader",
+        subject="A subject",  # words of its own: the masthead's headline
+        preheader="",  # the default preheader is worked out, so try that path
         intro="An *intro*.",
         sections=(DraftSection("A section", "A description", (item,)),),
         window_start=datetime(2015, 8, 8, tzinfo=tz),

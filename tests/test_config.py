@@ -602,3 +602,55 @@ def test_delivery_blocks_and_their_defaults() -> None:
     assert config.buttondown is not None and config.buttondown.status == "draft"
     assert config.buttondown.api_url == "https://api.buttondown.com/v1"
     assert parse_config(GOOD, P).via == "smtp"
+
+
+# --- newsletter.link_tags ----------------------------------------------------------------------
+
+
+def test_link_tags_are_off_by_default() -> None:
+    """Without link_tags the email's links carry no parameters of the newsletter's own."""
+    assert parse_config(GOOD, P).newsletter.link_tags == ()
+
+
+def test_link_tags_keep_their_order() -> None:
+    """link_tags is read as (name, value) pairs, in the order written."""
+    tags = (
+        '  link_tags: {utm_source: meridian, utm_medium: email, utm_campaign: "issue-{number}"}\n'
+    )
+    config = parse_config(config_with("  language: en\n", "  language: en\n" + tags), P)
+    assert config.newsletter.link_tags == (
+        ("utm_source", "meridian"),
+        ("utm_medium", "email"),
+        ("utm_campaign", "issue-{number}"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    [
+        (
+            "link_tags: meridian",
+            "7: newsletter.link_tags: expected a mapping like {utm_source: meridian, "
+            "utm_campaign: \"issue-{number}\"}, got 'meridian'",
+        ),
+        (
+            "link_tags: {utm_source: 3}",
+            "7: newsletter.link_tags.utm_source: expected a non-empty string, got 3 (a number)",
+        ),
+        (
+            'link_tags: {"utm source": x}',
+            "7: newsletter.link_tags.utm source: a parameter name has only letters, digits "
+            "and _ . ~ -",
+        ),
+        (
+            'link_tags: {utm_campaign: "issue-{issue}"}',
+            "7: newsletter.link_tags.utm_campaign: unknown placeholder {issue} (use {number} "
+            "or {week})",
+        ),
+    ],
+)
+def test_bad_link_tags(tags: str, message: str) -> None:
+    """A bad link_tags value is one line naming the key and what it should be."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_with("  language: en\n", f"  language: en\n  {tags}\n"), P)
+    assert str(caught.value) == f"{P}:{message}"

@@ -99,11 +99,11 @@ def editor_item(link: str = "https://mine.example/essay") -> DraftItem:
 
 
 def test_fresh_draft_defaults() -> None:
-    """A fresh draft has the caller's number, a dated subject, a preheader and no intro."""
+    """A fresh draft has the caller's number, a dated subject, no preheader and no intro."""
     draft = draft_of(*GROUPS)
     assert (draft.week, draft.number, draft.intro) == ("2015-W33", 12, "")
     assert draft.subject == "The Elicitor Weekly Roundup: August 14, 2015"
-    assert draft.preheader == "Story 1 · Story 2 · Story 3"
+    assert draft.preheader == ""  # worked out at render time, never a list of titles
     assert (draft.window_start, draft.window_end) == (WINDOW.start, WINDOW.end)
     assert layout(draft) == [("Analysis", ["1", "2", "3"]), ("News", ["4", "5"])]
     assert short(draft.known) == ["1", "2", "3", "4", "5"]
@@ -126,22 +126,34 @@ def test_subject_date_follows_language(language: str, subject: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("titles", "preheader"),
+    ("author", "source", "byline"),
     [
-        (["One"], "One"),
-        (["One", "Two"], "One · Two"),
-        (["One", "Two", "Three", "Four"], "One · Two · Three"),
-        (["word " * 30], ("word " * 24).strip() + "…"),  # exactly 120
-        (["A" * 50, "B" * 50, "C" * 50], "A" * 50 + " · " + "B" * 50 + "…"),
-        (["x" * 200], "x" * 119 + "…"),
+        ("Jane Doe", "Example Blog", "Jane Doe"),
+        ("jane@example.org (Jane Doe)", "Example Blog", "Jane Doe"),
+        ("admin", "Example Blog", ""),
+        ("Example Blog", "Example Blog", ""),
+        ("", "Example Blog", ""),
     ],
 )
-def test_preheader_from_first_titles(titles: list[str], preheader: str) -> None:
-    """The preheader joins the first three titles and is cut at a word to ≤ 120 characters."""
-    stories = tuple(Story(entry(n, title=title)) for n, title in enumerate(titles))
-    draft = draft_of(Group("News", "", stories))
-    assert draft.preheader == preheader
-    assert len(draft.preheader) <= 120
+def test_item_carries_the_byline_author(author: str, source: str, byline: str) -> None:
+    """The entry's author reaches the draft item, unless it names no person."""
+    stories = (Story(entry(1, author=author, source=source)),)
+    item = draft_of(Group("News", "", stories)).items[0]
+    assert item.author == byline
+
+
+@pytest.mark.parametrize(
+    ("summary", "minutes"),
+    [
+        ("word " * 920, 4),  # the whole article: 920 words at 230 a minute
+        ("word " * 920 + "Continue reading", 0),  # a long teaser is still a teaser
+        ("word " * 100, 0),
+    ],
+)
+def test_item_carries_the_read_time(summary: str, minutes: int) -> None:
+    """A feed that carries the whole article gives its item a read time."""
+    stories = (Story(entry(1, summary_text=summary)),)
+    assert draft_of(Group("News", "", stories)).items[0].read_minutes == minutes
 
 
 @pytest.mark.parametrize(

@@ -39,11 +39,13 @@ sections:
       - title: Story 1
         link: https://example.org/1?utm_source=rss
         source: Example Blog
+        author: Jane Doe
         date: '2015-08-12T09:30:00-04:00'
         excerpt: Summary 1
         note: |-
           Worth it.
           Really.
+        read_minutes: 4
         image: https://example.org/1.png
         also_via: [Other, 'Third: the blog']
         new: true
@@ -63,7 +65,9 @@ known:  # managed by roundup: every item ever proposed for this week
 def sample_draft() -> Draft:
     story = Story(entry(1, image="https://example.org/1.png"), ("Other", "Third: the blog"))
     fresh = draft_of(Group("Analysis", "Long reads", (story,)))
-    first = replace(fresh.items[0], note="Worth it.\nReally.", new=True)
+    first = replace(
+        fresh.items[0], note="Worth it.\nReally.", new=True, author="Jane Doe", read_minutes=4
+    )
     return replace(
         fresh,
         preheader="Story 1 · My essay",
@@ -113,6 +117,7 @@ def test_round_trip_keeps_any_text(text: str) -> None:
         editor_item(),
         title=text or "x",
         source=text,
+        author=text,
         excerpt=text,
         note=text,
         also_via=(text or "x", "b"),
@@ -262,9 +267,15 @@ ITEM_ADVICE = "(fix the item or delete it)"
             id="misspelt key",
         ),
         pytest.param(
+            ONE_ITEM + "        read_minutes: four\n",
+            "9: sections[0].items[0].read_minutes: expected whole minutes from 0 to 600, "
+            "got 'four' (fix the item or delete it)",
+            id="read time in words",
+        ),
+        pytest.param(
             ONE_ITEM + "        colour: red\n",
-            "9: sections[0].items[0].colour: unknown key (allowed: title, link, source, date, "
-            "excerpt, note, image, also_via, new, key)",
+            "9: sections[0].items[0].colour: unknown key (allowed: title, link, source, "
+            "author, date, excerpt, note, read_minutes, image, also_via, new, key)",
             id="unknown key",
         ),
         pytest.param(

@@ -16,6 +16,7 @@ from roundup.normalize import (
     html_to_text,
     join_url,
     sanitize_html,
+    strip_tracking,
     summary_image,
     summary_text,
     summary_title,
@@ -66,6 +67,14 @@ TRACKING_NAMES = [
     "_hsmi",
     "ref_src",
     "yclid",
+    "at_campaign",  # AT Internet / Piano, as French and German public media add
+    "at_medium",
+    "xtor",
+    "wt_mc",  # heise's Webtrekk campaigns
+    "maca",
+    "ns_campaign",  # Comscore, as BBC feeds add
+    "ns_mchannel",
+    "cmpid",
 ]
 
 
@@ -484,3 +493,22 @@ PIXEL = "https://feeds.feedburner.com/~r/example/~4/abc"
 def test_summary_image_shortcut_agrees_with_the_sanitiser(summary: str) -> None:
     """Skipping the sanitiser for pixel-only summaries never changes the image found."""
     assert summary_image(summary, BASE) == first_image(sanitize_html(summary, BASE), BASE)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://example.org/a", "https://example.org/a"),
+        ("https://example.org/a?utm_source=rss", "https://example.org/a"),
+        ("https://example.org/a?id=7&utm_source=rss#top", "https://example.org/a?id=7#top"),
+        ("https://example.org/a?at_campaign=rss&at_medium=x&p=2", "https://example.org/a?p=2"),
+        ("https://www.dw.com/en/a/a-1?maca=en-rss-en-all-1573-rdf", "https://www.dw.com/en/a/a-1"),
+        ("https://Example.ORG:8080/A?UTM_Source=x", "https://Example.ORG:8080/A"),  # as written
+        ("https://example.org/a#frag?utm_source=x", "https://example.org/a#frag?utm_source=x"),
+        ("https://example.org/a?q=utm_source", "https://example.org/a?q=utm_source"),
+    ],
+)
+def test_strip_tracking(url: str, expected: str) -> None:
+    """Outgoing links lose the parameters canonical_url drops, and keep everything else."""
+    assert strip_tracking(url) == expected
+    assert canonical_url(strip_tracking(url)) == canonical_url(url)

@@ -7,6 +7,7 @@ checklist and browser tests import them from here.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +20,13 @@ from roundup.config import Config, Newsletter
 from roundup.email_budget import EMAIL_LIMIT, EMAIL_WARN, MORE_LIMIT
 from roundup.errors import RenderError
 from roundup.issue_url import post_url
-from roundup.issue_view import markdown_html
+from roundup.issue_view import (
+    issue_headline,
+    issue_preheader,
+    issue_view,
+    markdown_html,
+    tag_link,
+)
 from roundup.models import UNSUBSCRIBE_TOKEN, Draft, DraftItem, DraftSection
 from roundup.outputs import IssueContext, Renderer, post_md
 from roundup.plain_text import tidy
@@ -86,6 +93,8 @@ def sample_draft() -> Draft:
             "leverage that produced it starts to fade.",
             image=IMAGE_HOST + "iran-deal.jpg",
             also_via=("Lawfare", "The National Interest"),
+            author="Kori Schake",
+            read_minutes=9,
             note="A sharp counterpoint to the *Foreign Affairs* piece below. The full "
             "text of the agreement is [on the State Department's site]"
             "(https://www.state.gov/e/eb/tfs/spi/iran/jcpoa/).",
@@ -95,6 +104,9 @@ def sample_draft() -> Draft:
             "What Congress Can (and Can't) Do About the JCPOA",
             "Lawfare",
             11,
+            link="https://www.lawfareblog.com/what-congress-can-and-cant-do-about-jcpoa"
+            "?utm_source=rss&utm_medium=rss&at_campaign=rss",
+            author="Lawfare Staff",
             excerpt="The Iran Nuclear Agreement Review Act gives Congress sixty days and a "
             "vote, but the President keeps the last word: a veto that the opponents "
             "of the deal are unlikely to override.",
@@ -119,6 +131,7 @@ def sample_draft() -> Draft:
             "Why China Devalued the Yuan",
             "Foreign Policy",
             11,
+            author="Keith Johnson",
             excerpt="Beijing says the 1.9 percent cut is a one-off step toward a "
             "market-set exchange rate. Markets, and Washington, are not so sure.",
             image=IMAGE_HOST + "yuan.png",
@@ -148,7 +161,9 @@ def sample_draft() -> Draft:
             "Minsk II Is Failing. What Next?",
             "Carnegie Europe",
             10,
-            link="http://carnegieeurope.eu/strategiceurope/?fa=61004&lang=en",
+            link="http://carnegieeurope.eu/strategiceurope/?fa=61004&lang=en&wt_mc=rss.feed",
+            author="Judy Dempsey",
+            read_minutes=4,
             excerpt="The ceasefire in eastern Ukraine exists mostly on paper.",
         ),
         _item(
@@ -351,7 +366,10 @@ def test_template_syntax_error_names_template_and_line(tmp_path: Path) -> None:
         ("email.txt", ["Numéro 33 · 14 août 2015", "Se désabonner [", "Note de la rédaction:"]),
         (
             "post.md",
-            ["*War on the Rocks · 10 août 2015 · aussi via Lawfare", "**Note de la rédaction:**"],
+            [
+                "*War on the Rocks · par Kori Schake · 10 août 2015 · 9 min de lecture · aussi via",
+                "**Note de la rédaction:**",
+            ],
         ),
         ("post.html", ['<html lang="fr"', "Dans ce numéro", "14 août 2015"]),
     ],
@@ -437,6 +455,10 @@ def test_links_are_upgraded_to_https_everywhere(sample: RenderedIssue) -> None:
         ("[x](/relative)", "x"),
         ("[x](javascript:alert(1))", "x"),
         ("![a chart](https://example.org/i.png)", "a chart"),
+        (
+            "[x](https://example.org/a?utm_source=rss&id=2&fbclid=Q)",
+            '<a href="https://example.org/a?id=2">x</a>',
+        ),
     ],
 )
 def test_note_links(note: str, html: str) -> None:
@@ -782,3 +804,227 @@ def test_readme_names_the_real_blocks(template: str, blocks: str) -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     listed = ", ".join(f"`{name}`" for name in blocks.split()[:-1])
     assert f"in `{template}`, {listed}" in readme.replace("\n", " ")
+
+
+# --- what subscribers read: masthead, preheader, bylines, read time, links ------------------
+
+_TAGS = (("utm_source", "roundup"), ("utm_medium", "email"), ("utm_campaign", "issue-{number}"))
+
+
+def _visible_text(html: str, selector: str) -> str:
+    tree = lxml_html.document_fromstring(html)
+    return " ".join(" ".join(node.text_content().split()) for node in tree.cssselect(selector))
+
+
+@pytest.mark.parametrize(
+    ("subject", "headline"),
+    [
+        ("Weekly Roundup: August 14, 2015", ""),
+        ("8/14 Weekly Roundup", ""),
+        ("weekly roundup — August 14, 2015", ""),
+        ("Weekly Roundup #33", ""),
+        ("Issue 33 · Weekly Roundup", ""),
+        ("Weekly Roundup", ""),
+        ("Weekly Roundup: Iran goes to Congress", "Iran goes to Congress"),
+        ("Iran goes to Congress | Weekly Roundup", "Iran goes to Congress"),
+        ("Iran goes to Congress", "Iran goes to Congress"),
+        ("Why the Weekly Roundup matters", "Why the Weekly Roundup matters"),
+    ],
+)
+def test_issue_headline(subject: str, headline: str) -> None:
+    """The subject gives the masthead a headline only with words beyond title and date."""
+    newsletter = sample_config().newsletter
+    assert issue_headline(subject, newsletter, 33, _at(14).date()) == headline
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_masthead_names_title_number_and_date_once(name: str) -> None:
+    """The default subject ("Title: date") shows the title, number and date once each."""
+    draft = replace(sample_draft(), subject="Weekly Roundup: August 14, 2015", preheader="")
+    rendered = output(render_issue(draft, sample_config()), name)
+    if name == "post.md":
+        body = rendered.split("---\n", 2)[2]  # the front matter is for the blog engine
+        assert "Weekly Roundup" not in body and "August 14, 2015" not in body
+        return
+    if name == "email.txt":
+        head = rendered.split("\n\n", 2)[:2]
+        assert head == [
+            "Weekly Roundup\n==============",
+            "Issue 33 · August 14, 2015\nView online [1]",
+        ]
+        return
+    masthead = _visible_text(rendered, ".mh" if name == "email.html" else ".masthead")
+    assert masthead == "Weekly Roundup Issue 33 · August 14, 2015"
+    assert " · " not in _visible_text(rendered, "h1")  # no joined headlines anywhere up top
+
+
+def test_masthead_with_a_headline_of_its_own() -> None:
+    """A subject with its own words becomes the headline, under the newsletter's name."""
+    draft = replace(sample_draft(), subject="Weekly Roundup: Iran goes to Congress")
+    issue = render_issue(draft, sample_config())
+    assert _visible_text(issue.email_html, "h1") == "Iran goes to Congress"
+    assert _visible_text(issue.email_html, ".mh .br") == "Weekly Roundup"
+    assert issue.email_text.startswith(
+        "Iran goes to Congress\n=====================\n\n"
+        "Weekly Roundup · Issue 33 · August 14, 2015\n"
+    )
+    assert "<title>Weekly Roundup: Iran goes to Congress</title>" in issue.post_html
+
+
+@pytest.mark.parametrize(
+    ("preheader", "intro", "language", "expected"),
+    [
+        ("Five reads for the weekend.", "Hello. Again.", "en", "Five reads for the weekend."),
+        (
+            "",
+            "Welcome back. The **Iran deal** dominated. Markets shrugged.",
+            "en",
+            "Welcome back. The Iran deal dominated.",
+        ),
+        ("", "# A heading\n\nA paragraph.", "en", "A heading A paragraph."),
+        ("", "", "en", "10 stories from 10 sources this week"),
+        ("", "", "fr", "10 articles de 10 sources cette semaine"),
+        ("", "", "de", "10 Beiträge aus 10 Quellen diese Woche"),
+        ("", "", "es", "10 artículos de 10 fuentes esta semana"),
+    ],
+)
+def test_default_preheader_is_a_sentence(
+    preheader: str, intro: str, language: str, expected: str
+) -> None:
+    """The inbox preview: the editor's, else the intro's first sentence, else a count."""
+    draft = replace(sample_draft(), preheader=preheader, intro=intro)
+    assert issue_preheader(draft, sample_config(language=language)) == expected
+
+
+def test_preheader_counts_one_story_from_one_source() -> None:
+    """One story from one source is said in the singular."""
+    draft = sample_draft()
+    one = replace(
+        draft,
+        preheader="",
+        intro="",
+        sections=(replace(draft.sections[1], items=draft.sections[1].items[:1]),),
+    )
+    assert issue_preheader(one, sample_config()) == "1 story from 1 source this week"
+
+
+def test_default_preheader_reaches_the_email_and_the_post() -> None:
+    """Without an editor's preheader the hidden preheader is the count, shown nowhere else."""
+    issue = render_issue(replace(sample_draft(), preheader="", intro=""), sample_config())
+    tree = lxml_html.document_fromstring(issue.email_html)
+    assert tree.body[0].text_content().startswith("10 stories from 10 sources this week\u200c")
+    assert 'description: "10 stories from 10 sources this week"' in issue.post_md
+    assert '<meta name="description" content="10 stories from 10 sources this week">' in (
+        issue.post_html
+    )
+    assert not tree.cssselect(".dk")  # no line of joined titles, no dek at all
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_bylines_and_read_time_in_every_output(sample: RenderedIssue, name: str) -> None:
+    """Authors are credited "by"; a role ("Lawfare Staff") is not; full texts show a read time."""
+    rendered = output(sample, name)
+    for fragment in ("by Kori Schake", "9 min read", "by Judy Dempsey", "4 min read"):
+        assert fragment in rendered
+    assert "Staff" not in rendered
+
+
+_TRACKING = re.compile(r"[?&](utm_|at_|wt_mc|fbclid|maca|xtor)", re.IGNORECASE)
+
+
+def _links(issue: RenderedIssue, name: str) -> list[str]:
+    """Every link of one output: href/src values, Markdown targets, text references."""
+    rendered = output(issue, name)
+    if name.endswith(".html"):
+        tree = lxml_html.document_fromstring(rendered)
+        return [
+            value
+            for element in tree.iter()
+            for value in (element.get("href"), element.get("src"))
+            if value
+        ]
+    return re.findall(r"https?://[^\s)>\]]+", rendered)
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_no_tracking_parameter_in_any_link(sample: RenderedIssue, name: str) -> None:
+    """The feed's utm_*, at_campaign and wt_mc parameters are gone from every link."""
+    links = _links(sample, name)
+    assert any("lawfareblog.com/what-congress" in link for link in links)
+    assert [link for link in links if _TRACKING.search(link)] == []
+
+
+def test_link_tags_are_off_by_default(sample: RenderedIssue) -> None:
+    """Without newsletter.link_tags, the email's links are the items' own."""
+    assert "utm_" not in sample.email_html + sample.email_text
+
+
+@pytest.mark.parametrize(
+    ("url", "tags", "expected"),
+    [
+        ("https://example.org/a", (("utm_source", "x"),), "https://example.org/a?utm_source=x"),
+        (
+            "https://example.org/a?id=7#top",
+            (("s", "a b"),),
+            "https://example.org/a?id=7&s=a%20b#top",
+        ),
+        ("https://example.org/a?s=old&t=1", (("s", "new"),), "https://example.org/a?t=1&s=new"),
+        ("https://example.org/a", (), "https://example.org/a"),
+    ],
+)
+def test_tag_link(url: str, tags: tuple[tuple[str, str], ...], expected: str) -> None:
+    """The newsletter's parameters are added after the link's own, replacing namesakes."""
+    assert tag_link(url, tags) == expected
+
+
+def test_link_tags_mark_the_emails_outgoing_links() -> None:
+    """With link_tags, the email's links that leave the newsletter carry them, with the
+    issue number; its own links (view online, unsubscribe) and the blog post's do not."""
+    issue = render_issue(sample_draft(), sample_config(link_tags=_TAGS))
+    tags = "utm_source=roundup&utm_medium=email&utm_campaign=issue-33"
+    html_links = _links(issue, "email.html")
+    text_links = _links(issue, "email.txt")
+    for links in (html_links, text_links):
+        assert (
+            f"https://www.lawfareblog.com/what-congress-can-and-cant-do-about-jcpoa?{tags}" in links
+        )
+        assert f"https://carnegieeurope.eu/strategiceurope/?fa=61004&lang=en&{tags}" in links
+        assert f"https://www.state.gov/e/eb/tfs/spi/iran/jcpoa/?{tags}" in links  # a note's link
+        assert "https://blog.example.org/2015-08-14-weekly-roundup/" in links  # view online
+        assert any(link.startswith("https://news.example.org/unsubscribe/") for link in links)
+        for link in links:
+            if link.startswith(IMAGE_HOST) or not link.startswith("https://"):
+                continue  # images are not clicks; mailto: links are not tagged
+            own = "blog.example.org" in link or "news.example.org/unsubscribe/" in link
+            assert link.endswith(tags) != own, link
+    assert "https://blog.example.org/archive/" in html_links  # the intro's own-site link
+    assert "mailto:editors@example.org" in html_links
+    for name in ("post.md", "post.html"):
+        assert "utm_" not in output(issue, name)
+
+
+def test_link_tags_do_not_change_the_post_view() -> None:
+    """The post's view has no tags; the email's view has them on the items' links."""
+    config = sample_config(link_tags=_TAGS)
+    plain, mailed = (
+        issue_view(sample_draft(), config),
+        issue_view(sample_draft(), config, email=True),
+    )
+    assert plain.sections[0].items[0].url == (
+        "https://warontherocks.com/2015/08/the-iran-deal-and-the-limits-of-coercion/"
+    )
+    assert mailed.sections[0].items[0].url == (
+        plain.sections[0].items[0].url
+        + "?utm_source=roundup&utm_medium=email&utm_campaign=issue-33"
+    )
+    assert mailed.url == plain.url and mailed.unsubscribe == plain.unsubscribe
+
+
+def test_link_tags_fill_in_the_week() -> None:
+    """{week} in a tag's value is the issue's ISO week."""
+    config = sample_config(link_tags=(("utm_campaign", "roundup-{week}"),))
+    item = issue_view(sample_draft(), config, email=True).sections[1].items[0]
+    assert item.url == (
+        "https://foreignpolicy.com/2015/08/11/why-china-devalued-the-yuan/"
+        "?utm_campaign=roundup-2015-W33"
+    )

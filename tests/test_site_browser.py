@@ -89,7 +89,8 @@ def test_view_online_leads_to_the_issue_then_the_archive_and_back(
     ):
         _follow(page, "View online")
         assert page.url == issue_url  # type: ignore[attr-defined]
-        assert _heading(page) == SUBJECT
+        # the default subject only repeats the name and date: the name is the headline
+        assert _heading(page) == "The Elicitor Weekly Roundup"
         browser.screenshot(page, "site-issue.png")
         _follow(page, "← All issues")
         assert page.url == f"{served.base}roundup/index.html"  # type: ignore[attr-defined]
@@ -97,7 +98,7 @@ def test_view_online_leads_to_the_issue_then_the_archive_and_back(
         browser.screenshot(page, "site-archive.png")
         _follow(page, SUBJECT)
         assert page.url == issue_url + "index.html"  # type: ignore[attr-defined]
-        assert _heading(page) == SUBJECT
+        assert _heading(page) == "The Elicitor Weekly Roundup"
         assert report.failed == [] and report.console_errors == []
 
 

@@ -68,11 +68,13 @@ class Renderer:
 def issue_context(draft: Draft, config: Config, env: jinja2.Environment) -> IssueContext:
     """The context of ``draft``'s issue, with the email already fitted to its budget."""
     issue = issue_view(draft, config)
+    # the email's links may carry the newsletter's campaign tags; the post's never do
+    mailed = issue_view(draft, config, email=True) if config.newsletter.link_tags else issue
     words = labels(config.newsletter.language)
     email = Email(
         functools.partial(render_template, env, "email.html"),
-        issue,
-        {"issue": issue, "labels": words},
+        mailed,
+        {"issue": mailed, "labels": words},
         regular=from_default_theme(env, _EMAIL_TEMPLATES),
     )
     return IssueContext(env, issue, words, email.fitted(EMAIL_WARN), config.post.format)
