@@ -27,6 +27,7 @@ from datetime import tzinfo
 from roundup import i18n
 from roundup.config import Newsletter
 from roundup.draft_file import ID_PREFIX, shorten
+from roundup.excerpt import make_excerpt
 from roundup.models import Draft, DraftItem, DraftSection, Entry, Group, Story
 from roundup.normalize import canonical_url
 from roundup.week import Window
@@ -96,7 +97,7 @@ def _proposal(story: Story, tz: tzinfo | None) -> DraftItem:
         link=link,
         source=entry.source,
         published=entry.published.astimezone(tz),  # the editor reads local times
-        excerpt=shorten(entry.summary_text, EXCERPT_CHARS),
+        excerpt=make_excerpt(entry.summary_text, EXCERPT_CHARS, title=entry.title),
         image=entry.image or None,
         also_via=story.also_via,
     )

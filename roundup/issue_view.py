@@ -51,7 +51,8 @@ class ItemView:
     published: date | None  # local date in the newsletter's timezone
     byline: str  # "Source · Aug 14, 2015 · also via X, Y"
     also_via: tuple[str, ...]
-    excerpt: str
+    excerpt: str  # on one line
+    excerpt_blocks: tuple[tuple[str, ...], ...]  # the excerpt's paragraphs, each of lines
     note_html: Markup
     note_blocks: tuple[Block, ...]
     image: str  # https image URL, "" when none or unsafe
@@ -185,6 +186,7 @@ def _item_view(item: DraftItem, index: int, config: Config, words: dict[str, str
         byline=" · ".join(parts),
         also_via=also_via,
         excerpt=text.clean_line(item.excerpt),
+        excerpt_blocks=text.clean_blocks(item.excerpt),
         note_html=markdown_html(item.note),
         note_blocks=parse_markdown(item.note),
         image=image,

@@ -131,6 +131,8 @@ _BLOCK_TAGS = frozenset(
 _INVISIBLE_TAGS = DROPPED_WITH_CONTENT | {"head", "title"}
 _PARAGRAPH = "\n\n"
 _LINE = "\n"
+_BULLET = "• "
+_EMPTY_BULLET = re.compile(r"• *\n+")
 # XML 1.0 forbids these; lxml refuses strings that contain them.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 # Characters that change how a line reads without being seen: bidi embeddings, overrides and
@@ -335,12 +337,19 @@ def _text_pieces(root: lxml.html.HtmlElement) -> list[str]:
         elif event == "start" and tag in _INVISIBLE_TAGS:
             walker.skip_subtree()  # its end event still comes, and brings the tail
         elif event == "start":
-            pieces.append(_PARAGRAPH if tag in _BLOCK_TAGS else _LINE if tag == "br" else "")
+            pieces.append(_break_before(tag))
             pieces.append(_space(element.text))
         else:  # the end of an element, or a comment or processing instruction
-            pieces.append(_PARAGRAPH if tag in _BLOCK_TAGS else "")
+            pieces.append("" if tag == "li" else _PARAGRAPH if tag in _BLOCK_TAGS else "")
             pieces.append(_space(element.tail))
     return pieces
+
+
+def _break_before(tag: str) -> str:
+    # A list item is a line of its own, marked "• ", so a list reads as one in plain text.
+    if tag == "li":
+        return _LINE + _BULLET
+    return _PARAGRAPH if tag in _BLOCK_TAGS else _LINE if tag == "br" else ""
 
 
 def _space(text: str | None) -> str:
@@ -351,6 +360,8 @@ def _space(text: str | None) -> str:
 def _join(pieces: list[str]) -> str:
     text = _SPACES.sub(" ", "".join(pieces))
     text = _SPACE_AROUND_BREAK.sub(_LINE, text)
+    if _BULLET in text:
+        text = _EMPTY_BULLET.sub(_BULLET, text)  # "<li><p>x" is one line too
     return _EXTRA_BREAKS.sub(_PARAGRAPH, text).strip()
 
 

@@ -149,7 +149,7 @@ def test_preheader_from_first_titles(titles: list[str], preheader: str) -> None:
     [
         ("", ""),
         ("Short summary.", "Short summary."),
-        ("First paragraph.\n\n  Second\tparagraph.", "First paragraph. Second paragraph."),
+        ("First paragraph.\n\n  Second\tparagraph.", "First paragraph.\n\nSecond paragraph."),
         ("word " * 60, ("word " * 60).strip()),  # 299 characters: not cut
         ("word " * 61, ("word " * 60).strip() + "…"),  # 299 characters + "…"
         ("abcd " * 59 + "abcdefgh", ("abcd " * 59).strip() + "…"),  # the last word would cross
@@ -158,7 +158,8 @@ def test_preheader_from_first_titles(titles: list[str], preheader: str) -> None:
     ],
 )
 def test_excerpt_cut_at_word_boundary(text: str, excerpt: str) -> None:
-    """The excerpt is the summary on one line, cut at a word to ≤ 300 characters with "…"."""
+    """The excerpt keeps the summary's paragraphs, cut at a word to ≤ 300 characters with "…"
+    when no sentence ends in reach (see tests/test_excerpt.py for sentence cuts)."""
     draft = draft_of(Group("News", "", (Story(entry(1, summary_text=text)),)))
     assert draft.items[0].excerpt == excerpt
     assert len(draft.items[0].excerpt) <= 300
