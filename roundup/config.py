@@ -28,7 +28,7 @@ from roundup.yamlfile import load as load_yaml
 DEFAULT_CONFIG_NAME = "feeds.yaml"
 CONFIG_ENV = "ROUNDUP_CONFIG"
 SECURITY = ("none", "starttls", "tls")
-SECTION_ORDERS = ("newest", "oldest", "source")
+SECTION_ORDERS = ("newest", "oldest", "source", "coverage")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_USER_AGENT = f"roundup/{__version__} (+https://github.com/roundup-newsletter/roundup)"
 
@@ -62,7 +62,7 @@ class Newsletter:
 class SectionConfig:
     name: str
     description: str = ""
-    order: str = "newest"  # newest | oldest | source
+    order: str = "newest"  # newest | oldest | source | coverage
 
 
 @dataclass(frozen=True, slots=True)

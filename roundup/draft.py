@@ -97,10 +97,19 @@ def _proposal(story: Story, tz: tzinfo | None) -> DraftItem:
         link=link,
         source=entry.source,
         published=entry.published.astimezone(tz),  # the editor reads local times
-        excerpt=make_excerpt(entry.summary_text, EXCERPT_CHARS, title=entry.title),
+        excerpt=make_excerpt(
+            entry.summary_text, EXCERPT_CHARS, title=entry.title, author=entry.author
+        ),
         image=entry.image or None,
         also_via=story.also_via,
+        covered_by=story.covered_by,
     )
+
+
+def covered_keys(item: DraftItem) -> tuple[str, ...]:
+    """The keys of the articles an item stands for besides its own: those of its
+    "also covered by" list, so that they are never proposed again on their own."""
+    return tuple(canonical_url(coverage.link) for coverage in item.covered_by if coverage.link)
 
 
 def _entry_key(entry: Entry) -> str:
@@ -120,13 +129,16 @@ def _fresh(
         sections=sections,
         window_start=window.start,
         window_end=window.end,
-        known=tuple(item.key for item in items),
+        known=tuple(
+            dict.fromkeys(key for item in items for key in (item.key, *covered_keys(item)))
+        ),
     )
 
 
 def _merge(previous: Draft, proposed: tuple[DraftSection, ...], window: Window) -> Draft:
     taken = set(previous.known) | {item.key for item in previous.items}
     taken |= {canonical_url(item.link) for item in previous.items if item.link}
+    taken |= {key for item in previous.items for key in covered_keys(item)}
     additions = {
         section.name: tuple(
             replace(item, new=True) for item in section.items if item.key not in taken
@@ -138,7 +150,12 @@ def _merge(previous: Draft, proposed: tuple[DraftSection, ...], window: Window) 
         for section in previous.sections
     ]
     _recreate(sections, proposed, additions)
-    candidates = (item.key for section in proposed for item in section.items)
+    candidates = (
+        key
+        for section in proposed
+        for item in section.items
+        for key in (item.key, *covered_keys(item))
+    )
     return replace(
         previous,
         week=window.week,

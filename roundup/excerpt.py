@@ -96,6 +96,7 @@ _SENTENCE_END = re.compile(
 _SPACES = re.compile(r"[ \t]+")
 _WORD = re.compile(r"\w+")
 _CUT_PUNCTUATION = " ,;:·.-–—([{"
+_BY_WORDS = frozenset({"by", "par", "von", "por", "written", "posted"})
 
 
 def strip_boilerplate(text: str) -> str:
@@ -132,18 +133,28 @@ def _clean_line(line: str) -> str:
     return line
 
 
-def make_excerpt(text: str, limit: int, *, title: str = "") -> str:
-    """The excerpt of a post: ``text`` without boilerplate or the repeated ``title``,
-    shortened to about ``limit`` characters.
+def make_excerpt(text: str, limit: int, *, title: str = "", author: str = "") -> str:
+    """The excerpt of a post: ``text`` without boilerplate, the repeated ``title`` or an
+    opening line that only names the ``author``, shortened to about ``limit`` characters.
 
     Whole paragraphs (and "•" list lines) are kept while they fit; the paragraph that does
     not fit is cut at its last sentence end within the limit, when that keeps at least a
     third of it, else at a word, ending with "…".
     """
     text = strip_boilerplate(text)
+    if author:
+        text = _without_byline(text, author)
     if title:
         text = _without_title(text, title)
     return shorten_at_sentence(text, limit)
+
+
+def _without_byline(text: str, author: str) -> str:
+    """``text`` without a first line that is only the author's name ("By Jane Doe")."""
+    first, _, rest = text.partition("\n")
+    name = _WORD.findall(author.casefold())
+    line = [word for word in _WORD.findall(first.casefold()) if word not in _BY_WORDS]
+    return rest.lstrip("\n") if name and line == name else text
 
 
 def _without_title(text: str, title: str) -> str:
@@ -194,7 +205,10 @@ def shorten_at_sentence(text: str, limit: int) -> str:
         elif kept and kept[-1][-1:] not in ".!?…":
             kept[-1] = kept[-1].rstrip(_CUT_PUNCTUATION) + ELLIPSIS
         break
-    return PARAGRAPH.join(part for part in kept if part)
+    kept = [part for part in kept if part]
+    if len(kept) > 1 and kept[-1].endswith(":"):
+        kept.pop()  # a paragraph that announces what was cut off
+    return PARAGRAPH.join(kept)
 
 
 def _cut(paragraph: str, room: int, *, whole: bool) -> str:

@@ -41,6 +41,15 @@ _RTL_LANGUAGES = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
+class CoveredView:
+    """Another source's article about the same event, cleaned: "Also covered by <source>"."""
+
+    source: str
+    title: str
+    url: str  # https link, or "" when unsafe
+
+
+@dataclass(frozen=True, slots=True)
 class ItemView:
     """One item, cleaned: every string is plain text except ``note_html`` (sanitised)."""
 
@@ -51,6 +60,7 @@ class ItemView:
     published: date | None  # local date in the newsletter's timezone
     byline: str  # "Source · Aug 14, 2015 · also via X, Y"
     also_via: tuple[str, ...]
+    covered_by: tuple[CoveredView, ...]
     excerpt: str  # on one line
     excerpt_blocks: tuple[tuple[str, ...], ...]  # the excerpt's paragraphs, each of lines
     note_html: Markup
@@ -185,6 +195,11 @@ def _item_view(item: DraftItem, index: int, config: Config, words: dict[str, str
         published=published,
         byline=" · ".join(parts),
         also_via=also_via,
+        covered_by=tuple(
+            CoveredView(source, text.clean_line(coverage.title), text.safe_url(coverage.link))
+            for coverage in item.covered_by
+            if (source := text.clean_line(coverage.source))
+        ),
         excerpt=text.clean_line(item.excerpt),
         excerpt_blocks=text.clean_blocks(item.excerpt),
         note_html=markdown_html(item.note),

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Literal
 import httpx
 
 from roundup.config import Config, FeedConfig
+from roundup.coverage import group_coverage
 from roundup.draft import build_draft
 from roundup.draft_file import load_draft, save_draft
 from roundup.entries import keep_newest
@@ -363,6 +364,9 @@ def make_draft(config: Config, store: Store, *, window: Window, force: bool = Fa
 
 
 def _group(config: Config, stories: Sequence[Story]) -> tuple[Group, ...]:
+    # Articles of several feeds about one event become one story, after de-duplication
+    # (which merged the copies of each article) and the selection's caps.
+    stories = group_coverage(stories, [feed.key for feed in config.feeds])
     return group_stories(
         stories,
         sections=config.sections,

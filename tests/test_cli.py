@@ -69,7 +69,7 @@ def test_fetch_summary_and_exit_code(project: Path) -> None:
     result = run("fetch")
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[-1] == "5 feeds: 5 fetched, 0 unchanged, 0 failed; 37 new entries."
+    assert lines[-1] == "5 feeds: 5 fetched, 0 unchanged, 0 failed; 38 new entries."
     assert "fetched      The Elicitor: 8 new" in lines
     again = run("fetch")
     assert again.output.splitlines()[-1] == (

@@ -264,7 +264,7 @@ ITEM_ADVICE = "(fix the item or delete it)"
         pytest.param(
             ONE_ITEM + "        colour: red\n",
             "9: sections[0].items[0].colour: unknown key (allowed: title, link, source, date, "
-            "excerpt, note, image, also_via, new, key)",
+            "excerpt, note, image, also_via, covered_by, new, key)",
             id="unknown key",
         ),
         pytest.param(

@@ -142,6 +142,19 @@ def test_excerpt_does_not_repeat_title(title: str, text: str, expected: str) -> 
     assert make_excerpt(text, 300, title=title) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Jane Doe\n\nThe talks resumed.", "The talks resumed."),
+        ("By Jane Doe\n\nThe talks resumed.", "The talks resumed."),
+        ("Jane Doe said the talks resumed.", "Jane Doe said the talks resumed."),
+    ],
+)
+def test_excerpt_drops_a_byline_line(text: str, expected: str) -> None:
+    """A first line that only names the author is a byline, not the post's words."""
+    assert make_excerpt(text, 300, author="Jane Doe") == expected
+
+
 def test_excerpt_keeps_lists_and_paragraphs_from_html() -> None:
     """A summary's paragraphs and list items stay apart, from HTML to excerpt."""
     html = (
