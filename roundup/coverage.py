@@ -224,19 +224,30 @@ def _with_coverage(story: Story, others: list[Story]) -> Story:
     return replace(story, covered_by=story.covered_by + covered)
 
 
+class EventMatcher:
+    """Tells whether two entries of ``pool`` (the week's entries) cover the same event,
+    with the rarity of words taken from the whole pool."""
+
+    def __init__(self, pool: Sequence[Entry]) -> None:
+        self._terms = {id(entry): _Terms(*story_terms(entry)) for entry in pool}
+        terms = list(self._terms.values())
+        self._weights = _idf(terms)
+        self._rare = _rare_words(terms)
+
+    def same(self, a: Entry, b: Entry) -> bool:
+        """Whether ``a`` and ``b`` (both in the pool) cover the same event."""
+        terms_a, terms_b = self._terms[id(a)], self._terms[id(b)]
+        return _same_event(Story(a), Story(b), terms_a, terms_b, self._weights, self._rare)
+
+
 def same_event(a: Entry, b: Entry, pool: Sequence[Entry]) -> bool:
     """Whether ``a`` and ``b`` cover the same event, with word rarity taken from ``pool``
     (the week's entries; ``a`` and ``b`` are counted in it if they are not there)."""
     entries = list(pool)
     for entry in (a, b):
-        if entry not in entries:
+        if not any(entry is other for other in entries):
             entries.append(entry)
-    terms = [_Terms(*story_terms(entry)) for entry in entries]
-    weights = _idf(terms)
-    rare = _rare_words(terms)
-    return _same_event(
-        Story(a), Story(b), terms[entries.index(a)], terms[entries.index(b)], weights, rare
-    )
+    return EventMatcher(entries).same(a, b)
 
 
 def similarity(a: _Terms, b: _Terms, weights: Mapping[str, float]) -> float:

@@ -137,9 +137,7 @@ class Draft:
         from roundup.normalize import canonical_url
 
         present = {item.key for item in self.items}
-        present |= {
-            canonical_url(other.link) for item in self.items for other in item.covered_by
-        }
+        present |= {canonical_url(other.link) for item in self.items for other in item.covered_by}
         return tuple(key for key in self.known if key not in present)
 
 
