@@ -44,6 +44,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from roundup.models import Coverage, Entry, Story
+from roundup.normalize import strip_tracking
 
 WINDOW = timedelta(days=4)
 LEAD_WORDS = 60
@@ -217,7 +218,7 @@ def _with_coverage(story: Story, others: list[Story]) -> Story:
         Coverage(
             source=other.entry.source,
             title=other.entry.title,
-            link=other.entry.link or other.entry.canonical_url,
+            link=strip_tracking(other.entry.link) or other.entry.canonical_url,
         )
         for other in others
     )

@@ -29,7 +29,7 @@ from roundup.config import Newsletter
 from roundup.draft_file import ID_PREFIX, shorten
 from roundup.excerpt import make_excerpt
 from roundup.models import Draft, DraftItem, DraftSection, Entry, Group, Story
-from roundup.normalize import canonical_url
+from roundup.normalize import canonical_url, strip_tracking
 from roundup.week import Window
 
 EXCERPT_CHARS = 300
@@ -90,7 +90,8 @@ def _proposals(groups: Sequence[Group], tz: tzinfo | None) -> tuple[DraftSection
 
 def _proposal(story: Story, tz: tzinfo | None) -> DraftItem:
     entry = story.entry
-    link = entry.link or entry.canonical_url
+    # The feed's campaign parameters (utm_source=rss, at_campaign=rss) do not go out.
+    link = strip_tracking(entry.link) or entry.canonical_url
     return DraftItem(
         key=_entry_key(entry),
         title=" ".join(entry.title.split()) or link or "(untitled)",  # a title is required

@@ -75,6 +75,9 @@ _BOILERPLATE_LINES = [
     r"(?:\d+|aucun|un)\s+commentaires?|commentaires?\s*(?:\(\d+\))?",
     r"(?:\d+|keine|ein)\s+kommentare?|kommentare?\s*(?:\(\d+\))?",
     r"(?:\d+|sin|un)\s+comentarios?|comentarios?\s*(?:\(\d+\))?",
+    # Reddit's footer: "submitted by /u/name to /r/sub", "[link] [12 comments]"
+    r"submitted\s+by\s+/?u/\S+(?:\s+to\s+/?r/\S+)?",
+    r"(?:\[\s*link\s*\]\s*)?(?:\[\s*\d+\s+comments?\s*\])?",
     # Counters and "related" lists some plugins append
     r"\(visited\s+\d+\s+times?.*\)",
     r"(?:related(?:\s+posts?|\s+articles?)?|you\s+may\s+also\s+like|articles\s+li[ée]s"

@@ -53,6 +53,12 @@ TRACKING_PARAMS = frozenset(
         "wickedid",
         "li_fat_id",
         "s_cid",
+        # feed campaigns of news sites (ATI's at_*, Deutsche Welle's maca, MSN's ocid)
+        "at_campaign",
+        "at_medium",
+        "at_source",
+        "maca",
+        "ocid",
     }
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -181,6 +187,21 @@ def canonical_url(url: str) -> str:
     netloc = _canonical_netloc(parts.netloc, parts.hostname or "", port, scheme)
     path = parts.path or ("/" if scheme in _DEFAULT_PORTS else "")
     return urlunsplit((scheme, netloc, path, _strip_tracking(parts.query), ""))
+
+
+def strip_tracking(url: str) -> str:
+    """``url`` without its tracking parameters (the ones :func:`canonical_url` drops),
+    otherwise exactly as written: host, path, other parameters and fragment stay.
+
+    >>> strip_tracking("https://Example.org/a?utm_source=rss&id=7#top")
+    'https://Example.org/a?id=7#top'
+    """
+    if "?" not in url:
+        return url
+    head, _, rest = url.partition("?")
+    query, hash_mark, fragment = rest.partition("#")
+    kept = _strip_tracking(query)
+    return head + (f"?{kept}" if kept else "") + hash_mark + fragment
 
 
 def _canonical_netloc(netloc: str, host: str, port: int | None, scheme: str) -> str:

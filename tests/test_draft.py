@@ -180,13 +180,14 @@ def test_item_key(canonical: str, link: str, key: str) -> None:
 
 
 def test_fresh_item_copies_the_story() -> None:
-    """An item carries the entry's link, source, image, local date and the story's also_via."""
+    """An item carries the entry's link (without the feed's tracking parameters), source,
+    image, local date and the story's also_via."""
     story = Story(entry(1, image="https://example.org/1.png"), also_via=("Other", "Third"))
     item = draft_of(Group("News", "", (story,))).items[0]
     assert item == DraftItem(
         key="https://example.org/1",
         title="Story 1",
-        link="https://example.org/1?utm_source=rss",
+        link="https://example.org/1",
         source="Example Blog",
         published=datetime(2015, 8, 12, 13, 30, tzinfo=UTC),
         excerpt="Summary 1",

@@ -63,6 +63,7 @@ from roundup.normalize import summary_text
         ("Notes.\n\n3 commentaires", "Notes."),
         ("Notes.\n\n5 Kommentare", "Notes."),
         ("Notes.\n\n2 comentarios", "Notes."),
+        ("A cat.\n\nsubmitted by /u/someone to /r/cats\n[link] [12 comments]", "A cat."),
         # what must stay
         ("Students should read more.", "Students should read more."),
         ("Share prices fell.", "Share prices fell."),
