@@ -52,6 +52,7 @@ from roundup.models import Draft, Entry, Group, ParsedFeed, Story
 from roundup.parsing import parse_executor, parse_job
 from roundup.publisher import SentIssue
 from roundup.select import Selection, select_stories
+from roundup.sources import reads_like_section, source_name
 from roundup.store import FeedState, FeedUpdate, IssueRecord, Store
 from roundup.week import Window, window_for
 
@@ -101,6 +102,7 @@ class FeedReport:
     warnings: tuple[str, ...] = ()
     failures: int = 0  # consecutive failures, this run included
     recovered_after: int = 0  # a success after this many consecutive failures
+    section_title: str = ""  # the feed's own title, when it names a section and no name: is set
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,19 +270,39 @@ def _record(
         ),
         now=now,
     )
+    title = parsed.meta.title
     return FeedReport(
         feed.key,
-        feed.name or parsed.meta.title or name,
+        feed.name or source_name(title) or name,
         "fetched",
         new_entries=new,
         moved_to=result.moved_to,
         warnings=parsed.meta.warnings,
         recovered_after=before,
+        section_title=title if not feed.name and reads_like_section(title) else "",
     )
 
 
 def _name(feed: FeedConfig, state: FeedState | None) -> str:
-    return feed.name or (state.title if state and state.title else feed.url)
+    return feed.name or (source_name(state.title) if state and state.title else feed.url)
+
+
+def section_titled_feeds(config: Config) -> list[tuple[str, str, str]]:
+    """The enabled feeds without a ``name:`` whose own title (as the last fetch read it)
+    names a section of a site ("World", "NYT > World News"): each as its key, that title and
+    the name shown for it. Reads the store only if there is one: ``roundup check`` creates
+    nothing."""
+    if not config.state.exists():
+        return []
+    with read_state(config) as store:
+        states = store.feed_states()
+    return [
+        (feed.key, title, source_name(title))
+        for feed in config.enabled_feeds
+        if not feed.name
+        and (title := states[feed.key].title if feed.key in states else "")
+        and reads_like_section(title)
+    ]
 
 
 # --- the issue ---------------------------------------------------------------------------

@@ -44,11 +44,23 @@ def format_fetch_summary(report: FetchReport, *, quiet: bool = False) -> str:
     if moved and not quiet:
         lines.append("Moved permanently (update feeds.yaml):")
         lines += [f"  {feed.key} -> {feed.moved_to}" for feed in moved]
+    sections = [feed for feed in report.feeds if feed.section_title]
+    if sections and not quiet:
+        lines.append(SECTION_ADVICE)
+        lines += [section_line(feed.key, feed.section_title, feed.name) for feed in sections]
     warned = [feed for feed in report.feeds if feed.warnings]
     if warned and not quiet:
         lines.append("Parsed with warnings (entries kept):")
         lines += [f"  {feed.name}: {feed.warnings[0]}" for feed in warned]
     return "".join(line + "\n" for line in lines)
+
+
+SECTION_ADVICE = "Feed titles that name a section of a site (set `name:` for these feeds):"
+
+
+def section_line(key: str, title: str, shown_as: str) -> str:
+    """``  URL: "NYT > World News", shown as "NYT"``: one feed whose title names a section."""
+    return f'  {key}: "{title}", shown as "{shown_as}"'
 
 
 def format_draft_summary(result: DraftResult) -> str:
