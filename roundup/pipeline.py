@@ -38,12 +38,13 @@ from typing import TYPE_CHECKING, Literal
 
 import httpx
 
-from roundup.config import Config, FeedConfig
+from roundup.atomic import write_atomic
+from roundup.config import Config, FeedConfig, load_config
 from roundup.coverage import group_coverage
 from roundup.draft import build_draft
 from roundup.draft_file import load_draft, save_draft
 from roundup.entries import keep_newest
-from roundup.errors import IssueSent
+from roundup.errors import ConfigError, IssueSent
 from roundup.fetch import FetchRequest, FetchResult, fetch_many
 from roundup.group import group_stories
 from roundup.i18n import labels
@@ -55,6 +56,7 @@ from roundup.select import Selection, select_stories
 from roundup.sources import reads_like_section, source_name
 from roundup.store import FeedState, FeedUpdate, IssueRecord, Store
 from roundup.week import Window, window_for
+from roundup.yamlfile import YamlError, set_feed_name
 
 if TYPE_CHECKING:
     from roundup.mailer import Mailer
@@ -285,6 +287,46 @@ def _record(
 
 def _name(feed: FeedConfig, state: FeedState | None) -> str:
     return feed.name or (source_name(state.title) if state and state.title else feed.url)
+
+
+def rename_source(config: Config, old: str, new: str) -> tuple[Config, int]:
+    """Show the feeds now shown as ``old`` as ``new`` from now on: ``name: <new>`` is set
+    on them in feeds.yaml, in place (comments and layout kept), written atomically.
+    Returns the reloaded config and how many feeds were renamed. Raises
+    :class:`ConfigError` when no feed is shown as ``old`` or the result would not load."""
+    new = " ".join(new.split())
+    if not new:
+        raise ConfigError(f"{config.path}: a source needs a name")
+    titles: dict[str, str] = {}
+    if config.state.exists():
+        with read_state(config) as store:
+            titles = {key: state.title for key, state in store.feed_states().items()}
+    keys = {
+        feed.key
+        for feed in config.feeds
+        if (feed.name or source_name(titles.get(feed.key, ""))) == old
+    }
+    if not keys:
+        raise ConfigError(
+            f"{config.path}: no feed is shown as '{old}' (fetch first, or set its name:)"
+        )
+    base = config.path.parent
+
+    def is_feed(raw: str) -> bool:
+        return raw in keys or str((base / raw).resolve()) in keys
+
+    original = config.path.read_text(encoding="utf-8")
+    try:
+        edited, count = set_feed_name(original, is_feed, new)
+    except YamlError as exc:
+        raise ConfigError(exc.message(config.path)) from None
+    write_atomic(config.path, edited)
+    try:
+        renamed = load_config(config.path)
+    except ConfigError:
+        write_atomic(config.path, original)  # never leave a feeds.yaml that does not load
+        raise
+    return renamed, count
 
 
 def section_titled_feeds(config: Config) -> list[tuple[str, str, str]]:
