@@ -28,7 +28,7 @@ from roundup import i18n
 from roundup.config import Newsletter
 from roundup.draft_file import ID_PREFIX, shorten
 from roundup.excerpt import make_excerpt
-from roundup.models import Draft, DraftItem, DraftSection, Entry, Group, Story
+from roundup.models import Coverage, Draft, DraftItem, DraftSection, Entry, Group, Story
 from roundup.normalize import canonical_url, strip_tracking
 from roundup.week import Window
 
@@ -140,14 +140,27 @@ def _merge(previous: Draft, proposed: tuple[DraftSection, ...], window: Window) 
     taken = set(previous.known) | {item.key for item in previous.items}
     taken |= {canonical_url(item.link) for item in previous.items if item.link}
     taken |= {key for item in previous.items for key in covered_keys(item)}
+    shown = {item.key for item in previous.items}
     additions = {
         section.name: tuple(
-            replace(item, new=True) for item in section.items if item.key not in taken
+            replace(_without_coverage(item, shown), new=True)
+            for item in section.items
+            if item.key not in taken
         )
         for section in proposed
     }
+    coverage = {
+        item.key: item.covered_by
+        for section in proposed
+        for item in section.items
+        if item.covered_by
+    }
     sections = [
-        replace(section, items=section.items + additions.pop(section.name, ()))
+        replace(
+            section,
+            items=tuple(_more_coverage(item, coverage, previous.known) for item in section.items)
+            + additions.pop(section.name, ()),
+        )
         for section in previous.sections
     ]
     _recreate(sections, proposed, additions)
@@ -165,6 +178,23 @@ def _merge(previous: Draft, proposed: tuple[DraftSection, ...], window: Window) 
         window_end=window.end,
         known=tuple(dict.fromkeys([*previous.known, *candidates])),
     )
+
+
+def _without_coverage(item: DraftItem, shown: set[str]) -> DraftItem:
+    """A new item without the coverage that is already an item of the draft."""
+    kept = tuple(other for other in item.covered_by if canonical_url(other.link) not in shown)
+    return item if kept == item.covered_by else replace(item, covered_by=kept)
+
+
+def _more_coverage(
+    item: DraftItem, coverage: Mapping[str, tuple[Coverage, ...]], known: Sequence[str]
+) -> DraftItem:
+    """An item of the draft with the articles about its event that arrived since: those
+    never proposed before (one the editor deleted from its list stays deleted)."""
+    proposed = coverage.get(item.key, ())
+    seen = set(known) | set(covered_keys(item))
+    arrived = tuple(other for other in proposed if canonical_url(other.link) not in seen)
+    return replace(item, covered_by=item.covered_by + arrived) if arrived else item
 
 
 def _recreate(

@@ -14,7 +14,7 @@ import pytest
 from roundup.config import Newsletter
 from roundup.draft import build_draft
 from roundup.draft_file import dump_draft, load_draft, parse_draft, save_draft
-from roundup.models import Draft, DraftItem, DraftSection, Entry, Group, Story
+from roundup.models import Coverage, Draft, DraftItem, DraftSection, Entry, Group, Story
 from roundup.testing import make_entry
 from roundup.week import window_for
 
@@ -392,3 +392,34 @@ def test_editor_workflow_through_the_file(tmp_path: Path) -> None:
     assert final.items[1].title == "Story two, retold"
     assert layout(final) == [("Analysis", ["1", "2", "3"]), ("News", ["4", "6"])]
     assert new_items(final) == ["6"]
+
+
+def covers(n: int) -> Coverage:
+    return Coverage("Other Paper", f"Story {n}", f"https://example.org/{n}")
+
+
+def test_redraft_adds_coverage_that_arrived_and_keeps_the_editors_cuts() -> None:
+    """An article about an item's event that arrived since joins its "also covered by";
+    one the editor deleted from that list stays deleted; a new story's coverage that is
+    already an item of the draft is not shown twice."""
+    first = draft_of(Group("News", "", (Story(entry(1)), Story(entry(3)))))
+    again = draft_of(
+        Group("News", "", (Story(entry(1), covered_by=(covers(2),)), Story(entry(3)))),
+        previous=first,
+    )
+    assert again.items[0].covered_by == (covers(2),)
+    assert "https://example.org/2" in again.known and again.removed == ()
+    trimmed = replace(
+        again,
+        sections=(replace(again.sections[0], items=(replace(again.items[0], covered_by=()),
+                                                    again.items[1])),),
+    )  # fmt: skip
+    third = draft_of(
+        Group("News", "", (Story(entry(1), covered_by=(covers(2),)), Story(entry(3)))),
+        Group("News", "", (Story(entry(4), covered_by=(covers(3), covers(5))),)),
+        previous=trimmed,
+    )
+    assert third.items[0].covered_by == ()
+    assert [(item.key, item.covered_by) for item in third.items[2:]] == [
+        ("https://example.org/4", (covers(5),))
+    ]
