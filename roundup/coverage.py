@@ -58,6 +58,7 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # A capitalised word after a letter, digit or comma and a space: not a sentence's first word.
 _NAMED = re.compile(r"(?<=[\w,;’'\)] )([A-Z][^\W_]+)")
 _NAME_CHARS = 1_000
+_CHARS_PER_WORD = 12  # more than enough: stop words and punctuation included
 _WEEKDAYS_MONTHS = frozenset(
     (
         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
@@ -126,10 +127,18 @@ def names(text: str) -> frozenset[str]:
     """
     found: set[str] = set()
     for match in _NAMED.finditer(text):
-        word = words(match.group(1))
-        if word and word[0] not in _WEEKDAYS_MONTHS:
-            found.add(word[0])
+        word = _singular(_fold(match.group(1)))
+        if word not in _WEEKDAYS_MONTHS and word not in _STOPWORDS:
+            found.add(word)
     return frozenset(found)
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents; "’" as "'"."""
+    if text.isascii():
+        return text.lower()
+    folded = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
+    return "".join(char for char in folded if not unicodedata.combining(char))
 
 
 def _sentence_case(title: str) -> bool:
@@ -145,11 +154,13 @@ def words(text: str, limit: int | None = None) -> list[str]:
     >>> words("Beijing’s yuan moves & what they mean")
     ['beijing', 'yuan', 'move', 'mean']
     """
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(char for char in folded if not unicodedata.combining(char))
+    if limit is not None:
+        text = text[: limit * _CHARS_PER_WORD]  # a long summary is read only as far as needed
     found: list[str] = []
-    for match in _WORD.finditer(folded):
-        word = _singular(re.sub(r"['’]s$", "", match.group()).replace("’", "'"))
+    for word in _WORD.findall(_fold(text)):
+        if word in _STOPWORDS:
+            continue
+        word = _singular(word[:-2] if word.endswith("'s") else word)
         if len(word) > 1 and word not in _STOPWORDS and not word.isdigit():
             found.append(word)
             if limit is not None and len(found) >= limit:
@@ -186,13 +197,21 @@ def group_coverage(stories: Sequence[Story], feed_order: Sequence[str]) -> tuple
             stories[i].entry.id,
         ),
     )
-    leads: list[int] = []
+    # Two stories of one event share a rare word in their titles or openings: only the
+    # leads filed under such a word are compared, so the cost grows with the stories, not
+    # with their pairs.
+    filed: dict[str, list[int]] = {}
+    rank_of = {index: position for position, index in enumerate(order)}
     members: dict[int, list[int]] = {}
     for index in order:
+        keys = (terms[index].title | terms[index].opening) & rare
+        candidates = sorted(
+            {lead for word in keys for lead in filed.get(word, ())}, key=rank_of.__getitem__
+        )
         lead = next(
             (
                 lead
-                for lead in leads
+                for lead in candidates
                 if _same_event(
                     stories[lead], stories[index], terms[lead], terms[index], weights, rare
                 )
@@ -201,8 +220,9 @@ def group_coverage(stories: Sequence[Story], feed_order: Sequence[str]) -> tuple
             None,
         )
         if lead is None:
-            leads.append(index)
             members[index] = []
+            for word in keys:
+                filed.setdefault(word, []).append(index)
         else:
             members[lead].append(index)
     grouped = {member for group in members.values() for member in group}
