@@ -43,6 +43,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from roundup.excerpt import strip_boilerplate
 from roundup.models import Coverage, Entry, Story
 from roundup.normalize import strip_tracking
 
@@ -111,8 +112,10 @@ def story_terms(
     """The words an entry is compared by: its title's, its summary opening's
     (:data:`LEAD_WORDS` words), its first sentence's worth (25 words), and the names among
     them (see :func:`names`)."""
-    lead = words(entry.summary_text, LEAD_WORDS)
-    found = names(entry.summary_text[:_NAME_CHARS])
+    # The post's own words: what engines add ("submitted by", "3 comments") is no evidence.
+    text = strip_boilerplate(entry.summary_text[: LEAD_WORDS * _CHARS_PER_WORD])
+    lead = words(text, LEAD_WORDS)
+    found = names(text[:_NAME_CHARS])
     if _sentence_case(entry.title):
         found |= names(entry.title)
     return frozenset(words(entry.title)), frozenset(lead), frozenset(lead[:25]), found

@@ -96,9 +96,19 @@ _APPEARED_TAIL = re.compile(
 _SENTENCE_END = re.compile(
     r"(?<!\b\w)(?<!\b(?:Mr|Ms|Dr|St|vs|No|Jr|Sr))[.!?…](?:[\"'”’»)\]]*)(?=\s|$)"
 )
-_SPACES = re.compile(r"[ \t]+")
 _WORD = re.compile(r"\w+")
+_MORE_HINTS = (
+    "read", "lire", "lectur", "savoir", "weiter", "lesen", "erfahren", "leer", "leyendo",
+    "more", "view",
+)  # fmt: skip
+_APPEARED_HINTS = ("first", "premier", "zuerst", "primero")
 _CUT_PUNCTUATION = " ,;:·.-–—([{"
+# What may stand between two words of a title repeated at the start of a text.
+_MARKS = " \t\n.,;:!?…'’\"“”«»()[]-–—/&"
+_LONGEST_ADDED_LINE = 600
+# How far into a summary an excerpt of ``limit`` characters reads: what comes later can be
+# neither in the excerpt nor decide where it is cut.
+_READ_FACTOR = 4
 _BY_WORDS = frozenset({"by", "par", "von", "por", "written", "posted"})
 
 
@@ -110,7 +120,8 @@ def strip_boilerplate(text: str) -> str:
     >>> strip_boilerplate("Talks resumed in Doha [&hellip;] Continue reading →")
     'Talks resumed in Doha…'
     """
-    text = _CUT_MARK.sub(ELLIPSIS, text)
+    if ("[" in text or "(" in text) and ("…" in text or "..." in text or "&hellip;" in text):
+        text = _CUT_MARK.sub(ELLIPSIS, text)
     paragraphs: list[str] = []
     for paragraph in text.split(PARAGRAPH):
         lines = [_clean_line(line) for line in paragraph.split("\n")]
@@ -121,16 +132,28 @@ def strip_boilerplate(text: str) -> str:
 
 
 def _clean_line(line: str) -> str:
-    line = _SPACES.sub(" ", line).strip()
+    line = " ".join(line.split())
     body = line.removeprefix(BULLET.strip()).strip()
-    if not body or _BOILERPLATE_LINE.match(body) or _MORE_LINE.match(body):
+    if not body:
+        return ""
+    # A line of prose is longer than any line an engine adds (Medium's is the longest).
+    if len(body) <= _LONGEST_ADDED_LINE and (
+        _BOILERPLATE_LINE.match(body) or _MORE_LINE.match(body)
+    ):
         return ""
     if not _WORD.search(body):
         return "" if body.strip("…. ") == "" else line  # a lone "…" or "..." is no content
-    for tail in (_APPEARED_TAIL, _MORE_TAIL):
-        cut = tail.sub("", line)
-        if cut != line:
-            line = cut.rstrip(" :—–-")
+    for tail, hints, reach in (
+        (_APPEARED_TAIL, _APPEARED_HINTS, 450),
+        (_MORE_TAIL, _MORE_HINTS, 200),
+    ):
+        # Both end the line and are at most ``reach`` long: look only at its end, and only
+        # when one of their words is there (the full patterns are slow to try everywhere).
+        start = max(0, len(line) - reach)
+        end = line[start:].lower()
+        found = tail.search(line, start) if any(hint in end for hint in hints) else None
+        if found:
+            line = line[: found.start()].rstrip(" :—–-")
             if line and line[-1] not in '.!?…"”’»)':
                 line += ELLIPSIS
     return line
@@ -144,6 +167,9 @@ def make_excerpt(text: str, limit: int, *, title: str = "", author: str = "") ->
     not fit is cut at its last sentence end within the limit, when that keeps at least a
     third of it, else at a word, ending with "…".
     """
+    if len(text) > limit * _READ_FACTOR:
+        head = text[: limit * _READ_FACTOR]
+        text = head[: head.rfind("\n")] if "\n" in head[limit:] else head
     text = strip_boilerplate(text)
     if author:
         text = _without_byline(text, author)
@@ -173,11 +199,15 @@ def _without_title(text: str, title: str) -> str:
     if len(words) < 2:
         return text
     # Match the title's words at the start of the text, whatever the spacing and marks.
+    start = text[: len(stem) * 2 + 20]
+    head = start.casefold()
+    if len(head) != len(start):
+        return text  # casefold lengthened it ("ß"): its positions are not the text's
     position = 0
-    folded = text.casefold()
+    found_words = _WORD.finditer(head)
     for word in words:
-        found = re.compile(rf"\W*{re.escape(word)}").match(folded, position)
-        if found is None:
+        found = next(found_words, None)
+        if found is None or found.group() != word or head[position : found.start()].strip(_MARKS):
             return text
         position = found.end()
     rest = text[position:]
