@@ -17,10 +17,10 @@ Two stories cover the same event when all of these hold:
   among the week's stories (titles count twice), have a cosine similarity of at least
   :data:`THRESHOLD`;
 * they share at least :data:`MIN_SHARED` such words that are rare in the week (in at most
-  :data:`RARE_SHARE` of its stories), one of them in both titles or both opening
-  sentences' worth of text, and one of them a name (a word written with a capital inside a
-  sentence: "Tianjin", "Minsk"), unless the similarity is :data:`CLOSE_COPY` or more (the
-  same text under another headline).
+  :data:`RARE_SHARE` of its stories, and at most :data:`RARE_MAX`), one of them in both
+  titles or both opening sentences' worth of text, and one of them a name (a word written
+  with a capital inside a sentence: "Tianjin", "Minsk"), unless the similarity is
+  :data:`CLOSE_COPY` or more (the same text under another headline).
 
 Two essays on one theme share words but seldom the names of the event: the name rule is
 what keeps "anniversary statements as policy documents" apart from "Reading the Abe
@@ -53,12 +53,15 @@ THRESHOLD = 0.17
 CLOSE_COPY = 0.5
 MIN_SHARED = 3
 RARE_SHARE = 0.25
+RARE_MAX = 20  # ...and in at most this many: one event is not covered by more feeds
 TITLE_WEIGHT = 2.0
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # A capitalised word after a letter, digit or comma and a space: not a sentence's first word.
 _NAMED = re.compile(r"(?<=[\w,;’'\)] )([A-Z][^\W_]+)")
 _NAME_CHARS = 1_000
+# The combining marks NFKD separates from Latin, Greek and Cyrillic letters: "é" → "e".
+_COMBINING = re.compile("[\u0300-\u036f]")
 _CHARS_PER_WORD = 12  # more than enough: stop words and punctuation included
 _WEEKDAYS_MONTHS = frozenset(
     (
@@ -140,8 +143,7 @@ def _fold(text: str) -> str:
     """Lower case without accents; "’" as "'"."""
     if text.isascii():
         return text.lower()
-    folded = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
-    return "".join(char for char in folded if not unicodedata.combining(char))
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold().replace("’", "'")))
 
 
 def _sentence_case(title: str) -> bool:
@@ -328,5 +330,5 @@ def _rare_words(terms: Sequence[_Terms]) -> frozenset[str]:
     counts: Counter[str] = Counter()
     for item in terms:
         counts.update(item.title | item.lead)
-    limit = max(2, int(RARE_SHARE * len(terms)))
+    limit = max(2, min(RARE_MAX, int(RARE_SHARE * len(terms))))
     return frozenset(word for word, count in counts.items() if count <= limit)

@@ -224,3 +224,20 @@ def test_precision_on_the_labelled_pairs(capsys: pytest.CaptureFixture[str]) -> 
         )
     assert precision >= 0.95, wrong
     assert recall >= 0.75  # today 81%: a drop means the rule got more timid
+
+
+def test_word_salad_from_a_small_vocabulary_is_never_grouped() -> None:
+    """Many stories drawn from few words (the benchmark's synthetic feeds) share words by
+    chance, not events: nothing is grouped."""
+    from benchmarks.feedserver import synthetic_feed
+
+    entries: list[Entry] = []
+    for index in range(100):
+        body, content_type = synthetic_feed(index, entries=10)
+        key = f"https://feeds.example/{index}"
+        entries += parse_feed(
+            body, key=key, url=key, fetched_at=FETCHED, content_type=content_type
+        ).entries
+    stories = [Story(entry) for entry in entries]
+    feeds = [f"https://feeds.example/{index}" for index in range(100)]
+    assert group_coverage(stories, feeds) == tuple(stories)
