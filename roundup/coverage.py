@@ -181,19 +181,26 @@ def _singular(word: str) -> str:
     return word
 
 
-def group_coverage(stories: Sequence[Story], feed_order: Sequence[str]) -> tuple[Story, ...]:
+def group_coverage(
+    stories: Sequence[Story], feed_order: Sequence[str], *, week: Sequence[Entry] = ()
+) -> tuple[Story, ...]:
     """``stories`` with those that cover one event gathered under the best-placed one.
 
     The best-placed story is the one from the feed listed first in ``feed_order`` (the feed
     keys of feeds.yaml), the newest within a feed; the others of its group leave the list
     and become its ``covered_by``, in feed order. The stories keep their order otherwise.
+    ``week`` is every entry of the week, selected or not: how rare a word is is judged
+    among them (among the stories alone when it is empty), since a word the 40 selected
+    stories share may be common in the week's 1,000.
     """
     if len(stories) < 2:
         return tuple(stories)
     rank = {key: index for index, key in enumerate(feed_order)}
     terms = [_Terms(*story_terms(story.entry)) for story in stories]
-    weights = _idf(terms)
-    rare = _rare_words(terms)
+    chosen = {id(story.entry) for story in stories}
+    pool = terms + [_Terms(*story_terms(e)) for e in week if id(e) not in chosen]
+    weights = _idf(pool)
+    rare = _rare_words(pool)
     order = sorted(
         range(len(stories)),
         key=lambda i: (

@@ -416,7 +416,7 @@ def make_draft(config: Config, store: Store, *, window: Window, force: bool = Fa
     path = draft_path(config, window.week)
     previous = load_draft(path) if path.exists() else None
     selection = select_week(config, store, window)
-    groups = _group(config, selection.stories)
+    groups = _group(config, selection.stories, _week_entries(selection))
     number = store.issue_number(window.week, first=config.newsletter.first_issue)
     draft = build_draft(
         groups, window=window, number=number, newsletter=config.newsletter, previous=previous
@@ -427,10 +427,18 @@ def make_draft(config: Config, store: Store, *, window: Window, force: bool = Fa
     return DraftResult(draft, path, selection, previous is None, new_items)
 
 
-def _group(config: Config, stories: Sequence[Story]) -> tuple[Group, ...]:
+def _week_entries(selection: Selection) -> list[Entry]:
+    """Every entry of the week's window, selected or not."""
+    return [v.entry for v in selection.verdicts if v.reason != "outside_window"]
+
+
+def _group(
+    config: Config, stories: Sequence[Story], week: Sequence[Entry] = ()
+) -> tuple[Group, ...]:
     # Articles of several feeds about one event become one story, after de-duplication
-    # (which merged the copies of each article) and the selection's caps.
-    stories = group_coverage(stories, [feed.key for feed in config.feeds])
+    # (which merged the copies of each article) and the selection's caps; how rare a word
+    # is is judged among all the week's entries.
+    stories = group_coverage(stories, [feed.key for feed in config.feeds], week=week)
     return group_stories(
         stories,
         sections=config.sections,
@@ -916,12 +924,13 @@ def proposed_draft(
     candidates. The newest stored copy of each ``removed`` key that the selection no longer
     proposes is added, so that the editor can restore it."""
     with read_state(config) as store:
-        stories = list(select_week(config, store, window).stories)
+        selection = select_week(config, store, window)
+        stories = list(selection.stories)
         proposed = {story.entry.canonical_url for story in stories}
         for key in removed:
             if key not in proposed and (entry := _newest(store.entries_with_url(key))):
                 stories.append(Story(entry))
-    groups = _group(config, stories)
+    groups = _group(config, stories, _week_entries(selection))
     return build_draft(groups, window=window, number=number, newsletter=config.newsletter)
 
 

@@ -241,3 +241,6 @@ def test_word_salad_from_a_small_vocabulary_is_never_grouped() -> None:
     stories = [Story(entry) for entry in entries]
     feeds = [f"https://feeds.example/{index}" for index in range(100)]
     assert group_coverage(stories, feeds) == tuple(stories)
+    # 40 of them in the issue: rarity is judged among the whole week's entries
+    chosen = stories[::25]
+    assert group_coverage(chosen, feeds, week=entries) == tuple(chosen)
