@@ -18,9 +18,10 @@ Two stories cover the same event when all of these hold:
   :data:`THRESHOLD`;
 * they share at least :data:`MIN_SHARED` such words that are rare in the week (in at most
   :data:`RARE_SHARE` of its stories, and at most :data:`RARE_MAX`), one of them in both
-  titles or both opening sentences' worth of text, and one of them a name (a word written
-  with a capital inside a sentence: "Tianjin", "Minsk"), unless the similarity is
-  :data:`CLOSE_COPY` or more (the same text under another headline).
+  titles or both opening sentences' worth of text, and one of them a name in both (a word
+  written with a capital inside a sentence, or first in a title written like a sentence:
+  "Tianjin", "Minsk"), unless the similarity is :data:`CLOSE_COPY` or more (the same text
+  under another headline).
 
 Two essays on one theme share words but seldom the names of the event: the name rule is
 what keeps "anniversary statements as policy documents" apart from "Reading the Abe
@@ -51,7 +52,7 @@ WINDOW = timedelta(days=4)
 LEAD_WORDS = 60
 THRESHOLD = 0.17
 CLOSE_COPY = 0.5
-MIN_SHARED = 3
+MIN_SHARED = 4
 RARE_SHARE = 0.25
 RARE_MAX = 20  # ...and in at most this many: one event is not covered by more feeds
 TITLE_WEIGHT = 2.0
@@ -120,7 +121,9 @@ def story_terms(
     lead = words(text, LEAD_WORDS)
     found = names(text[:_NAME_CHARS])
     if _sentence_case(entry.title):
-        found |= names(entry.title)
+        # its capitals are names, and so is its first word unless it is a common one
+        # ("Minsk II at six months", but not "After Tianjin")
+        found |= names(entry.title) | frozenset(words(entry.title.split(" ", 1)[0]))
     return frozenset(words(entry.title)), frozenset(lead), frozenset(lead[:25]), found
 
 
@@ -315,7 +318,7 @@ def _same_event(
     score = similarity(terms_a, terms_b, weights)
     if score >= CLOSE_COPY:
         return True  # the same text, differently headlined or linked
-    return score >= THRESHOLD and bool(shared & (terms_a.names | terms_b.names))
+    return score >= THRESHOLD and bool(shared & terms_a.names & terms_b.names)
 
 
 def _vector(terms: _Terms, weights: Mapping[str, float]) -> dict[str, float]:
