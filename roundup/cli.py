@@ -159,12 +159,12 @@ def draft(ctx: Context, week: str, force: bool, yes: bool) -> None:
     A week that was already sent is left alone unless --force.
     """
     from roundup import pipeline
-    from roundup.reporting import format_draft_summary
+    from roundup.reporting import format_draft_summary, format_empty_draft
 
     result = pipeline.draft(
         ctx.config, week=week, now=now(), force=force, before=confirm_forced(yes)
     )
-    click.echo(format_draft_summary(result), nl=False)
+    click.echo(format_draft_summary(result) + format_empty_draft(result), nl=False)
 
 
 @cli.command()
@@ -193,7 +193,10 @@ def render(ctx: Context, week: str, force: bool, yes: bool) -> None:
 @pass_context
 @handle_errors
 def build(ctx: Context, week: str, quiet: bool) -> None:
-    """Fetch, draft and render the week's issue in one go (fetch + draft + render)."""
+    """Fetch, draft and render the week's issue in one go (fetch + draft + render).
+
+    A week with no items is drafted but not rendered, and says so (even with --quiet).
+    """
     from roundup import pipeline
     from roundup.reporting import (
         format_draft_summary,
@@ -208,7 +211,7 @@ def build(ctx: Context, week: str, quiet: bool) -> None:
     report = built.fetch
     if not quiet or report.failed:
         click.echo(format_fetch_summary(report, quiet=quiet), nl=False)
-    if not quiet:
+    if not quiet or built.render.empty:
         click.echo(format_draft_summary(built.draft), nl=False)
         click.echo(format_render_summary(built.render), nl=False)
     if report.failed:
@@ -297,9 +300,15 @@ def preview(
 
 @cli.command()
 @week_option
-@click.option("--dry-run", is_flag=True, help="Show what would go to whom; write message.eml only.")
 @click.option(
-    "--test-to", metavar="ADDR", help="Send one [TEST] copy to ADDR; the ledger is untouched."
+    "--dry-run",
+    is_flag=True,
+    help="Show what would go to whom and every check that would fail; write message.eml only.",
+)
+@click.option(
+    "--test-to",
+    metavar="ADDR",
+    help="Send one [TEST] copy (its own Message-ID) to ADDR; the ledger is untouched.",
 )
 @click.option(
     "--force", is_flag=True, help="Send again to everyone, even those who already have it."
@@ -323,8 +332,11 @@ def send(
 ) -> None:
     """Send the week's issue to the mailing lists, at most once per recipient.
 
-    Exit code 5 when some recipients were refused, could not be reached, or may not have
-    it (uncertain: --retry-uncertain sends to them).
+    Every check runs before anything is sent or announced: the delivery settings, the
+    message, $ROUNDUP_SECRET, the approval, items, recipients and (with
+    newsletter.block_on_broken_links) broken links; --dry-run lists each one that would
+    fail. Exit code 1 when a check fails; 5 when some recipients were refused, could not
+    be reached, or may not have it (uncertain: --retry-uncertain sends to them).
     """
     from roundup import pipeline
     from roundup.send import format_report
@@ -355,22 +367,53 @@ def send(
 @pass_context
 @handle_errors
 def run(ctx: Context, quiet: bool) -> None:
-    """The cron job: fetch, refresh the draft, render, and send the issue when it is due.
+    """The cron job: fetch, refresh the draft, brief the editors, and send the issue when
+    it is due.
 
-    Safe to run every hour: never sends twice, never sends an empty issue, and waits for
-    approval when newsletter.require_approval is true. With --quiet it prints nothing
-    unless something needs attention.
+    Safe to run every hour: never sends twice, never sends an empty issue, and applies
+    newsletter.quiet_week and newsletter.unapproved at send time. With --quiet it prints
+    nothing unless something needs attention. Exit code 3 when it names failing feeds, 5
+    when some recipients did not surely get the issue.
     """
     from roundup import pipeline
-    from roundup.reporting import format_run_summary
+    from roundup.reporting import feeds_worth_reporting, format_run_summary
 
     config = ctx.config
     report = pipeline.run(config, clock=now, secret=_secret())
-    click.echo(
-        format_run_summary(report, report_after=config.fetch.report_after, quiet=quiet), nl=False
+    nl = config.newsletter
+    summary = format_run_summary(
+        report,
+        report_after=config.fetch.report_after,
+        quiet=quiet,
+        min_items=nl.min_items,
+        quiet_week=nl.quiet_week,
     )
+    click.echo(summary, nl=False)
     if report.send is not None and not report.send.complete:
         sys.exit(int(ExitCode.SEND_INCOMPLETE))
+    failing, _recovered = feeds_worth_reporting(report.fetch, after=config.fetch.report_after)
+    if failing:
+        sys.exit(int(ExitCode.FEEDS_FAILED))
+
+
+@cli.command("check-links")
+@week_option
+@click.option("--fresh", is_flag=True, help="Ask every server again, ignoring today's results.")
+@pass_context
+@handle_errors
+def check_links(ctx: Context, week: str, fresh: bool) -> None:
+    """Check every link of the week's issue: broken, redirected, or sent to a home page.
+
+    Results are kept for a day, so a second check asks only about new links. Exit code 3
+    when some links are broken.
+    """
+    from roundup import pipeline
+    from roundup.linkcheck import format_link_report
+
+    report = pipeline.check_links(ctx.config, week=week, now=now(), fresh=fresh)
+    click.echo(format_link_report(report), nl=False)
+    if report.broken:
+        sys.exit(int(ExitCode.FEEDS_FAILED))
 
 
 @cli.command()

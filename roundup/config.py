@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,7 +29,13 @@ from roundup.yamlfile import load as load_yaml
 DEFAULT_CONFIG_NAME = "feeds.yaml"
 CONFIG_ENV = "ROUNDUP_CONFIG"
 SECURITY = ("none", "starttls", "tls")
+# delivery.via: SMTP sends the copies itself; the others hand one issue to a list engine
+# that owns the subscribers (see roundup.mailer).
+DELIVERY_BACKENDS = ("smtp", "mailman", "listmonk", "buttondown")
+BUTTONDOWN_STATUSES = ("draft", "scheduled")
 SECTION_ORDERS = ("newest", "oldest", "source", "coverage")
+QUIET_WEEK = ("skip", "send", "roll_over")  # what a week with too few items does
+UNAPPROVED = ("hold", "send", "skip")  # what an unapproved issue does at send_at
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_USER_AGENT = f"roundup/{__version__} (+https://github.com/roundup-newsletter/roundup)"
 
@@ -52,6 +59,13 @@ class Newsletter:
     list_id: str = ""
     send_at: str = ""  # "friday 15:00" in the newsletter's timezone; "" = when run
     require_approval: bool = False
+    # what run does when require_approval is on and nothing is approved at send_at
+    unapproved: str = "hold"  # hold (keep waiting) | send | skip
+    min_items: int = 1  # fewer items than this make a quiet week
+    quiet_week: str = "skip"  # skip | send (when it has items at all) | roll_over
+    editors: tuple[str, ...] = ()  # who gets the briefing before each issue
+    brief_before: timedelta = timedelta(hours=24)  # how long before send_at the briefing goes
+    block_on_broken_links: bool = False  # broken links hold the send
 
     @property
     def tz(self) -> ZoneInfo:
@@ -112,6 +126,40 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MailmanSettings:
+    """The ``mailman:`` block: a GNU Mailman 3 list, posted to through its REST API."""
+
+    api_url: str  # Mailman core's REST API root, e.g. http://127.0.0.1:8001/3.1
+    list: str  # the list's posting address, e.g. news@lists.example.org
+    username_env: str = "MAILMAN_REST_USER"
+    password_env: str = "MAILMAN_REST_PASSWORD"
+    moderator_password_env: str = "MAILMAN_MODERATOR_PASSWORD"
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ListmonkSettings:
+    """The ``listmonk:`` block: a campaign to one or more listmonk lists."""
+
+    url: str  # listmonk's root, e.g. https://listmonk.example.org
+    lists: tuple[int, ...]
+    username_env: str = "LISTMONK_API_USER"
+    token_env: str = "LISTMONK_API_TOKEN"
+    template_id: int | None = None  # a template holding only {{ template "content" . }}
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ButtondownSettings:
+    """The ``buttondown:`` block: an email created through Buttondown's API."""
+
+    api_url: str = "https://api.buttondown.com/v1"
+    api_key_env: str = "BUTTONDOWN_API_KEY"
+    status: str = "draft"  # draft (you press send) or scheduled (at newsletter.send_at)
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path  # feeds.yaml itself, absolute
     newsletter: Newsletter
@@ -122,6 +170,10 @@ class Config:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     smtp: SmtpSettings | None = None
     templates: Path | None = None
+    via: str = "smtp"  # delivery.via: one of DELIVERY_BACKENDS
+    mailman: MailmanSettings | None = None
+    listmonk: ListmonkSettings | None = None
+    buttondown: ButtondownSettings | None = None
 
     @property
     def enabled_feeds(self) -> tuple[FeedConfig, ...]:
@@ -258,6 +310,10 @@ class _Validator:
                 "fetch",
                 "smtp",
                 "templates",
+                "delivery",
+                "mailman",
+                "listmonk",
+                "buttondown",
             ),
             ("newsletter", "feeds"),
         )
@@ -273,6 +329,10 @@ class _Validator:
             fetch=self.fetch(top),
             smtp=self.smtp(top),
             templates=self.templates_dir(top),
+            via=self.delivery(top),
+            mailman=self.mailman(top),
+            listmonk=self.listmonk(top),
+            buttondown=self.buttondown(top),
         )
 
     def newsletter(self, top: YamlMapping) -> Newsletter:
@@ -292,6 +352,12 @@ class _Validator:
             "list_id",
             "send_at",
             "require_approval",
+            "unapproved",
+            "min_items",
+            "quiet_week",
+            "editors",
+            "brief_before",
+            "block_on_broken_links",
         )
         p = "newsletter"
         nl = self.mapping(top[p], p, top.value_line(p), keys, ("title", "url", "from"))
@@ -313,6 +379,12 @@ class _Validator:
             list_id=v(nl, p, "list_id", _str, ""),
             send_at=v(nl, p, "send_at", _send_at, ""),
             require_approval=v(nl, p, "require_approval", _bool, False),
+            unapproved=v(nl, p, "unapproved", _choice(UNAPPROVED), "hold"),
+            min_items=v(nl, p, "min_items", _int(1, 10_000), 1),
+            quiet_week=v(nl, p, "quiet_week", _choice(QUIET_WEEK), "skip"),
+            editors=tuple(v(nl, p, "editors", _addresses, [])),
+            brief_before=v(nl, p, "brief_before", _duration, timedelta(hours=24)),
+            block_on_broken_links=v(nl, p, "block_on_broken_links", _bool, False),
         )
 
     def sections(self, top: YamlMapping) -> tuple[SectionConfig, ...]:
@@ -448,6 +520,94 @@ class _Validator:
             batch_size=v(s, p, "batch_size", _int(1, 10_000), 50),
             rate_per_minute=v(s, p, "rate_per_minute", _int(0, 100_000), 0),
             subscribers=self.base / subscribers if subscribers else None,
+        )
+
+    def delivery(self, top: YamlMapping) -> str:
+        """``delivery.via``; the block it names must be there (SMTP keeps its own check)."""
+        if top.get("delivery") is None:
+            return "smtp"
+        p = "delivery"
+        d = self.mapping(top[p], p, top.value_line(p), ("via",), ("via",))
+        via: str = self.value(d, p, "via", _choice(DELIVERY_BACKENDS))
+        if via != "smtp" and top.get(via) is None:
+            raise self.fail(
+                d.value_line("via"),
+                "delivery.via",
+                f"'{via}' needs a {via}: block (see the README's Delivery section)",
+            )
+        smtp = top.get("smtp")
+        direct = isinstance(smtp, YamlMapping) and smtp.get("subscribers") is not None
+        if via != "smtp" and (top["newsletter"].get("to") or direct):
+            # Two answers to "who gets the issue": refuse rather than silently pick one.
+            key = "newsletter.to" if top["newsletter"].get("to") else "smtp.subscribers"
+            raise self.fail(
+                d.value_line("via"),
+                "delivery.via",
+                f"{via} delivers to the subscribers it keeps, so {key} would be ignored;"
+                f" remove {key}, or send with via: smtp",
+            )
+        return via
+
+    def mailman(self, top: YamlMapping) -> MailmanSettings | None:
+        if top.get("mailman") is None:
+            return None
+        keys = (
+            "api_url",
+            "list",
+            "username_env",
+            "password_env",
+            "moderator_password_env",
+            "timeout",
+        )
+        p = "mailman"
+        m = self.mapping(top[p], p, top.value_line(p), keys, ("api_url", "list"))
+        v, d = self.value, MailmanSettings("", "")
+        return MailmanSettings(
+            api_url=v(m, p, "api_url", _url(https_only=False)).rstrip("/"),
+            list=v(m, p, "list", _address),
+            username_env=v(m, p, "username_env", _env_name, d.username_env),
+            password_env=v(m, p, "password_env", _env_name, d.password_env),
+            moderator_password_env=v(
+                m, p, "moderator_password_env", _env_name, d.moderator_password_env
+            ),
+            timeout=v(m, p, "timeout", _number(1, 600), d.timeout),
+        )
+
+    def listmonk(self, top: YamlMapping) -> ListmonkSettings | None:
+        if top.get("listmonk") is None:
+            return None
+        keys = ("url", "lists", "username_env", "token_env", "template_id", "timeout")
+        p = "listmonk"
+        m = self.mapping(top[p], p, top.value_line(p), keys, ("url", "lists"))
+        v, d = self.value, ListmonkSettings("", ())
+        return ListmonkSettings(
+            url=v(m, p, "url", _url(https_only=False)).rstrip("/"),
+            lists=v(m, p, "lists", _ids),
+            username_env=v(m, p, "username_env", _env_name, d.username_env),
+            token_env=v(m, p, "token_env", _env_name, d.token_env),
+            template_id=v(m, p, "template_id", _int(1, 1 << 31), None),
+            timeout=v(m, p, "timeout", _number(1, 600), d.timeout),
+        )
+
+    def buttondown(self, top: YamlMapping) -> ButtondownSettings | None:
+        if top.get("buttondown") is None:
+            return None
+        keys = ("api_url", "api_key_env", "status", "timeout")
+        p = "buttondown"
+        m = self.mapping(top[p], p, top.value_line(p), keys)
+        v, d = self.value, ButtondownSettings()
+        status: str = v(m, p, "status", _choice(BUTTONDOWN_STATUSES), d.status)
+        if status == "scheduled" and not top["newsletter"].get("send_at"):
+            raise self.fail(
+                m.value_line("status"),
+                "buttondown.status",
+                "scheduled needs newsletter.send_at (the moment to schedule the email for)",
+            )
+        return ButtondownSettings(
+            api_url=v(m, p, "api_url", _url(https_only=False), d.api_url).rstrip("/"),
+            api_key_env=v(m, p, "api_key_env", _env_name, d.api_key_env),
+            status=status,
+            timeout=v(m, p, "timeout", _number(1, 600), d.timeout),
         )
 
     def templates_dir(self, top: YamlMapping) -> Path | None:
@@ -623,6 +783,41 @@ def _send_at(validator: _Validator, v: _Value) -> str:
     if not match or match["day"] not in WEEKDAYS or int(match["h"]) > 23 or int(match["m"]) > 59:
         raise validator.bad(v, 'a weekday and a time like "friday 15:00"')
     return text.lower()
+
+
+def _ids(validator: _Validator, v: _Value) -> tuple[int, ...]:
+    items = [v.node] if isinstance(v.node, int) else v.node
+    if (
+        not isinstance(items, list)
+        or not items
+        or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in items)
+    ):
+        raise validator.bad(v, "a list of list ids (positive whole numbers)")
+    return tuple(items)
+
+
+_DURATION_PART = re.compile(r"(\d+)\s*(w|d|h|m|s)", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*(\d+\s*[wdhms]\s*)+$", re.IGNORECASE)
+_UNIT_SECONDS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """``"24h"``, ``"90m"``, ``"1d 12h"``, ``"2w"`` as a timedelta; None when not a duration.
+
+    Example: ``parse_duration("1h30m") == timedelta(minutes=90)``.
+    """
+    if not _DURATION.match(text):
+        return None
+    seconds = sum(int(n) * _UNIT_SECONDS[unit.lower()] for n, unit in _DURATION_PART.findall(text))
+    return timedelta(seconds=seconds)
+
+
+def _duration(validator: _Validator, v: _Value) -> timedelta:
+    text = str(v.node) if isinstance(v.node, int | str) and not isinstance(v.node, bool) else ""
+    found = parse_duration(text)
+    if found is None or not timedelta(0) < found <= timedelta(days=6):
+        raise validator.bad(v, 'a duration of at most 6 days like "24h", "90m" or "1d 12h"')
+    return found
 
 
 def _env_name(validator: _Validator, v: _Value) -> str:

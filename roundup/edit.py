@@ -93,6 +93,13 @@ def update_item(
     return _swap(draft, key, replace(item, **changes))  # type: ignore[arg-type]
 
 
+def set_link(draft: Draft, key: str, link: str) -> Draft:
+    """The item ``key`` pointing at ``link`` instead (a redirect's final address adopted);
+    its key stays, so re-drafts still know it."""
+    _check_link(link)
+    return _swap(draft, key, replace(_item(draft, key), link=link))
+
+
 def set_meta(
     draft: Draft,
     *,

@@ -3,8 +3,12 @@
 The send ledger (:mod:`roundup.send`) decides who still needs the issue, retries, and
 records each outcome; it knows nothing about the protocol underneath. A backend is one
 module that defines a class satisfying :class:`Mailer` and a ``from_config(config,
-environ)`` function, listed once in :data:`BACKENDS`. SMTP (:mod:`roundup.smtp`) is the
-first.
+environ)`` function, listed once in :data:`BACKENDS`; ``delivery.via`` in feeds.yaml picks
+one. SMTP (:mod:`roundup.smtp`) sends each recipient their copy. The list engines
+(:mod:`roundup.mailman`, :mod:`roundup.listmonk`, :mod:`roundup.buttondown`) own the
+subscribers, so an issue is ONE delivery to them: the ledger holds one row, named by the
+module's ``destination(config)``, and the mailer receives the issue's message once and
+reads what it needs from it (:func:`read_issue`).
 
 Outcomes are four: ``accepted`` (the server took this recipient's copy), ``refused`` (a
 permanent refusal of this recipient, not retried), ``pending`` (the copy was certainly not
@@ -21,12 +25,21 @@ at any moment never leads to a second copy.
 
 from __future__ import annotations
 
+import email
+import hashlib
 import importlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol
 
-from roundup.config import Config
+from roundup.config import Config, Newsletter
+from roundup.schedule import send_moment
+from roundup.week import window_for
 
 Status = Literal["accepted", "refused", "pending", "uncertain"]
 ACCEPTED: Status = "accepted"
@@ -36,8 +49,21 @@ UNCERTAIN: Status = "uncertain"
 
 # delivery backend name → the module that implements it (imported on first use, so that a
 # run that sends nothing never loads smtplib or ssl).
-BACKENDS: Mapping[str, str] = {"smtp": "roundup.smtp"}
+BACKENDS: Mapping[str, str] = {
+    "smtp": "roundup.smtp",
+    "mailman": "roundup.mailman",
+    "listmonk": "roundup.listmonk",
+    "buttondown": "roundup.buttondown",
+}
 DEFAULT_BACKEND = "smtp"
+_WEEK = re.compile(r"<roundup\.(\d{4}-W\d{2})\.")  # the week in an issue's Message-ID
+# The backends that own the subscribers: one delivery per issue, to the list.
+LIST_ENGINES = frozenset({"mailman", "listmonk", "buttondown"})
+# The engines whose own records say whether an issue was delivered, and whose mailers look
+# there before acting: a delivery left in flight or uncertain is simply tried again (the
+# retry finds what the interrupted attempt did). Mailman core cannot be asked that about
+# a distributed post, and SMTP never can.
+SELF_CHECKING = frozenset({"listmonk", "buttondown"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +104,68 @@ class Backend(Protocol):
     def describe(self, config: Config) -> str: ...
 
 
+class ListEngine(Backend, Protocol):
+    """A backend that delivers the issue once to a list it owns."""
+
+    def destination(self, config: Config) -> str: ...
+
+
 def backend(config: Config) -> Backend:
-    """The configured delivery backend's module (SMTP until feeds.yaml can name another)."""
-    module: Backend = importlib.import_module(BACKENDS[DEFAULT_BACKEND])
+    """The module of the backend ``delivery.via`` names."""
+    module: Backend = importlib.import_module(BACKENDS[config.via])
     return module
 
 
+def destination(config: Config) -> str | None:
+    """The one ledger entry a list engine's delivery is recorded under (e.g. the Mailman
+    list's posting address); ``None`` for SMTP, which records every recipient."""
+    if config.via not in LIST_ENGINES:
+        return None
+    module: ListEngine = importlib.import_module(BACKENDS[config.via])
+    return module.destination(config)
+
+
+@dataclass(frozen=True, slots=True)
+class IssueMail:
+    """What a list engine takes from the issue's message."""
+
+    message_id: str  # with its angle brackets: the issue's identity
+    subject: str
+    from_addr: str
+    date: datetime
+    text: str
+    html: str
+
+    @property
+    def key(self) -> str:
+        """A short stable name for the issue, for tags and idempotency keys: ``roundup-``
+        and 24 hex digits of the Message-ID's SHA-256."""
+        digest = hashlib.sha256(self.message_id.encode("utf-8")).hexdigest()
+        return f"roundup-{digest[:24]}"
+
+
+def read_issue(data: bytes) -> IssueMail:
+    """The parts of ``data`` (a message from :func:`roundup.message.build_message`)."""
+    message = email.message_from_bytes(data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    parts = {"plain": "", "html": ""}
+    for kind in parts:
+        part = message.get_body(preferencelist=(kind,))
+        if part is not None and part.get_content_subtype() == kind:
+            parts[kind] = str(part.get_content())
+    return IssueMail(
+        message_id=str(message["Message-ID"]).strip(),
+        subject=str(message["Subject"]),
+        from_addr=str(message["From"]),
+        date=parsedate_to_datetime(str(message["Date"])),
+        text=parts["plain"],
+        html=parts["html"],
+    )
+
+
 def open_mailer(config: Config, environ: Mapping[str, str]) -> Mailer:
-    """The configured backend's mailer; raises :class:`SendError` when it is not usable.
+    """The backend's mailer ``delivery.via`` names; raises :class:`SendError` when it is not
+    usable (its block or a credential missing).
 
     Example: ``mailer = open_mailer(config, os.environ)`` then ``mailer.send(addr, data)``.
     """
@@ -95,3 +175,14 @@ def open_mailer(config: Config, environ: Mapping[str, str]) -> Mailer:
 def describe_route(config: Config) -> str:
     """Where mail goes, for the send plan: e.g. ``" via smtp.example.org:587 (starttls)"``."""
     return backend(config).describe(config)
+
+
+def scheduled_moment(issue: IssueMail, newsletter: Newsletter) -> datetime | None:
+    """When the issue should go out, if ``newsletter.send_at`` is later than the message's
+    Date (a send run ahead of time); ``None`` to start at once."""
+    match = _WEEK.match(issue.message_id)
+    if not newsletter.send_at or match is None:
+        return None
+    window = window_for(match[1], week_ends=newsletter.week_ends, tz=newsletter.tz, now=issue.date)
+    moment = send_moment(window, newsletter)
+    return moment if moment > issue.date else None

@@ -29,6 +29,7 @@ import copy
 import hashlib
 import hmac
 import re
+import secrets
 import unicodedata
 from datetime import datetime
 from email.message import EmailMessage, MIMEPart
@@ -42,6 +43,7 @@ from roundup.errors import ConfigError, RenderError
 from roundup.models import UNSUBSCRIBE_TOKEN, Draft
 
 MAX_LIST_ID = 255  # octets, RFC 2919
+TEST_PREFIX = "[TEST] "  # a test copy's subject starts with it
 UNDISCLOSED = "undisclosed-recipients:;"  # the template's To when each recipient gets a copy
 _TOKEN_BYTES = 16  # 128 bits of HMAC-SHA256: 22 url-safe characters
 _LIST_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post", "list-id"})
@@ -138,6 +140,23 @@ def message_id(draft: Draft, config: Config) -> str:
         f"<roundup.{draft.week}.{draft.number}.{_short_hash(config.newsletter.url)}"
         f"@{from_domain(config)}>"
     )
+
+
+def test_copy(message: EmailMessage, *, draft: Draft, config: Config) -> EmailMessage:
+    """A test copy of ``message``: its subject marked ``[TEST]`` and a Message-ID of its own.
+
+    Mail clients thread by Message-ID and subject, and some hide a second message with a
+    Message-ID they have seen: a test copy that shared the issue's would make the real
+    issue vanish from the reviewer's inbox, or sit in one thread with it. Each test copy
+    gets a new random id, so two test copies are not taken for one either.
+    """
+    result = copy.deepcopy(message)
+    result.replace_header("Subject", TEST_PREFIX + str(result["Subject"]))
+    nonce = secrets.token_hex(8)
+    result.replace_header(
+        "Message-ID", f"<roundup.{draft.week}.test.{nonce}@{from_domain(config)}>"
+    )
+    return result
 
 
 def from_domain(config: Config) -> str:

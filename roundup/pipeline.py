@@ -8,17 +8,20 @@ editor's desk call these and nothing else touches the store or the lock:
     render     draft.yaml → the registered outputs (email.html, email.txt, post.md, post.html)
     build      fetch, draft and render in turn
     approve    record an editor's approval, bound to the rendered email
-    send       render, write message.eml, send exactly once through the configured Mailer
+    send       check everything, render, number the issue, write message.eml, send exactly
+               once through the configured Mailer
     publish    hand the sent issues to the configured Publisher (the archive pages)
-    run        the hourly cron job: fetch, draft, render, send and publish what is due
+    run        the hourly cron job: fetch, draft, render, brief the editors, then send (or
+               skip, roll over or hold, as the quiet-week and approval rules say) and publish
     explain    why a post is, or is not, in a week's issue
 
 The stage functions they chain (:func:`fetch_feeds`, :func:`make_draft`, :func:`render_week`,
 :func:`approve_week`, :func:`send_week`, :func:`run_once`, :func:`update_archive`) take an
 open :class:`~roundup.store.Store`, for callers that manage one themselves (tests, scripts).
 
-The approval rule (:func:`is_approved`) and the "was it sent" rule (:func:`is_sent`) live
-here and nowhere else. Time always comes in as an argument; only ``roundup.cli`` reads the
+The approval rule (:func:`is_approved`), the "was it sent" rule (:func:`is_sent`) and the
+numbering rule (:func:`issue_number`: a number is given when the send starts) live here and
+nowhere else. Time always comes in as an argument; only ``roundup.cli`` reads the
 clock.
 """
 
@@ -33,6 +36,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -44,10 +49,11 @@ from roundup.coverage import group_coverage
 from roundup.draft import build_draft
 from roundup.draft_file import load_draft, save_draft
 from roundup.entries import keep_newest
-from roundup.errors import ConfigError, IssueSent
+from roundup.errors import ConfigError, IssueSent, RoundupError, SendError
 from roundup.fetch import FetchRequest, FetchResult, fetch_many
 from roundup.group import group_stories
 from roundup.i18n import labels
+from roundup.linkcheck import IssueLink, LinkReport, LinkResult
 from roundup.lock import locked
 from roundup.models import Draft, Entry, Group, ParsedFeed, Story
 from roundup.parsing import parse_executor, parse_job
@@ -59,6 +65,7 @@ from roundup.week import Window, window_for
 from roundup.yamlfile import YamlError, set_feed_name
 
 if TYPE_CHECKING:
+    from roundup.briefing import BriefingFacts, PastIssue
     from roundup.mailer import Mailer
     from roundup.publisher import Publisher
     from roundup.render import RenderedIssue
@@ -396,9 +403,13 @@ def select_week(
 def selection_window(config: Config, store: Store, window: Window) -> Window:
     """``window``, reaching back to when the previous issue was sent if that was before the
     previous window closed: a post published after a send waits for the next issue instead
-    of falling between two issues."""
+    of falling between two issues. When the previous week was a quiet week rolled over
+    (``newsletter.quiet_week: roll_over``), it reaches back over that week's window too."""
     previous = resolve_window(config, "last", now=window.start)
     record = store.issue(previous.week)
+    if record is not None and record.outcome == ROLLED_OVER and not record.sent:
+        # A quiet week rolled over: its posts (and those it reached back to) come along.
+        return replace(window, start=selection_window(config, store, previous).start)
     if record is None or record.sent_at is None or record.sent_at >= previous.end:
         return window
     return replace(
@@ -417,14 +428,32 @@ def make_draft(config: Config, store: Store, *, window: Window, force: bool = Fa
     previous = load_draft(path) if path.exists() else None
     selection = select_week(config, store, window)
     groups = _group(config, selection.stories, _week_entries(selection))
-    number = store.issue_number(window.week, first=config.newsletter.first_issue)
+    number = issue_number(config, store, window.week)
     draft = build_draft(
         groups, window=window, number=number, newsletter=config.newsletter, previous=previous
     )
+    draft = replace(draft, number=number)  # a provisional number follows the sent issues
     save_draft(path, draft)
     before = {item.key for item in previous.items} if previous else set()
     new_items = sum(1 for item in draft.items if item.key not in before)
     return DraftResult(draft, path, selection, previous is None, new_items)
+
+
+def issue_number(config: Config, store: Store, week: str) -> int:
+    """The week's number: the one it was given when its send started, else the provisional
+    one it would get if sent next (one more than the highest given so far).
+
+    Numbers are given by :func:`send_week`, never by drafting: trying out weeks burns none.
+    """
+    record = store.issue(week)
+    if record is not None and record.number is not None:
+        return record.number
+    return store.next_number(first=config.newsletter.first_issue)
+
+
+def is_provisional(record: IssueRecord | None) -> bool:
+    """True while the week's number is only what it would get if it were sent next."""
+    return record is None or record.number is None
 
 
 def _week_entries(selection: Selection) -> list[Entry]:
@@ -452,18 +481,25 @@ class RenderResult:
     draft: Draft
     issue: RenderedIssue
     files: tuple[Path, ...] = field(default=())
+    provisional: bool = True  # the draft's number is only what it gets if sent next
+
+    @property
+    def empty(self) -> bool:
+        """No items: never written as an issue, never sent."""
+        return not self.draft.items
 
 
 def render_week(config: Config, *, week: str, write: bool = True) -> RenderResult:
     """Render ``<output_dir>/<week>/draft.yaml`` into the issue's outputs, and write them
-    unless ``write`` is false (a sent issue's files are never rewritten)."""
+    unless ``write`` is false (a sent issue's files are never rewritten) or the draft has no
+    items (an empty issue is never written as an issue; the desk still previews it)."""
     # Imported here: premailer and lxml cost a third of a second that fetch-only runs skip.
     from roundup.render import render_issue, write_issue
     from roundup.theme import make_environment
 
     draft = load_draft(draft_path(config, week))
     issue = render_issue(draft, config, env=make_environment(config))
-    files = write_issue(issue_dir(config, week), issue) if write else []
+    files = write_issue(issue_dir(config, week), issue) if write and draft.items else []
     return RenderResult(draft, issue, tuple(files))
 
 
@@ -485,17 +521,21 @@ def is_sent(record: IssueRecord | None) -> bool:
     return record is not None and record.sent
 
 
-def refuse_if_sent(record: IssueRecord | None, action: str, *, force: bool = False) -> None:
+def refuse_if_sent(
+    record: IssueRecord | None, action: str, *, force: bool = False, hint: str | None = None
+) -> None:
     """Raise :class:`IssueSent` when the week was sent and ``force`` is off.
 
-    ``action`` says what was refused, e.g. "rewrite its draft".
+    ``action`` says what was refused, e.g. "rewrite its draft"; ``hint`` what to do instead
+    (default: new posts wait for the next issue, and --force does it anyway).
     """
     if force or record is None or not record.sent or record.sent_at is None:
         return
+    number = f" as issue {record.number}" if record.number is not None else ""
+    hint = hint or "new posts wait for the next issue; --force does it anyway"
     raise IssueSent(
-        f"{record.week} was sent on {record.sent_at:%Y-%m-%d %H:%M} UTC: its draft and files"
-        f" are frozen, so roundup will not {action} (new posts wait for the next issue;"
-        " --force does it anyway)"
+        f"{record.week} was sent{number} on {record.sent_at:%Y-%m-%d %H:%M} UTC: its draft"
+        f" and files are frozen, so roundup will not {action} ({hint})"
     )
 
 
@@ -506,10 +546,10 @@ def may_send(config: Config, record: IssueRecord | None, issue: RenderedIssue) -
 
 def approve_week(config: Config, store: Store, *, week: str, by: str, now: datetime) -> str:
     """Record that ``by`` approved the week's issue as it renders now; returns the digest."""
-    refuse_if_sent(store.issue(week), "approve it again")
+    refuse_if_sent(store.issue(week), "approve it", hint="it went out as it was")
     rendered = render_week(config, week=week)
     digest = email_digest(rendered.issue)
-    store.issue_number(week, first=config.newsletter.first_issue)
+    store.ensure_issue(week)
     store.set_approval(week, by=by, at=now, digest=digest)
     return digest
 
@@ -535,6 +575,95 @@ def default_connect(config: Config, environ: Mapping[str, str] | None = None) ->
     return connect
 
 
+LinkCheck = Callable[[Draft], Sequence[str]]
+
+
+def no_link_check(draft: Draft) -> Sequence[str]:
+    """The link check used until one is configured: reports no broken links."""
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedSend:
+    """A send after every check: what will go out, and what would stop it."""
+
+    week: str
+    rendered: RenderResult
+    number: int  # the number the issue has, or gets when this send starts
+    frozen: bool  # sent already: its files stay as they are
+    approved: bool
+    problems: tuple[str, ...]  # empty: the send can go
+    message: EmailMessage | None  # None when building it failed (see problems)
+
+
+def prepare_send(
+    config: Config,
+    store: Store,
+    *,
+    week: str,
+    now: datetime,
+    secret: str,
+    force: bool = False,
+    test_to: str | None = None,
+    connect: Connect | None = None,
+    rendered: RenderResult | None = None,
+    link_check: LinkCheck = no_link_check,
+    waive_approval: bool = False,
+) -> PreparedSend:
+    """Render the week as it would go out (with the number it gets when sent) and run every
+    pre-send check of :mod:`roundup.send_checks`; nothing is sent or recorded.
+
+    A draft whose provisional number is out of date (another week went out first) is
+    renumbered here, before the approval is checked: an approval is for the email as it
+    goes out, number included. ``waive_approval`` is ``newsletter.unapproved: send``.
+    """
+    from roundup.message import build_message
+    from roundup.send_checks import send_problems
+
+    frozen = is_sent(store.issue(week)) and not force
+    rendered = rendered or render_week(config, week=week, write=not frozen)
+    number = issue_number(config, store, week)
+    if rendered.draft.number != number and not frozen:
+        save_draft(draft_path(config, week), replace(rendered.draft, number=number))
+        rendered = render_week(config, week=week)
+    approved = waive_approval or may_send(config, store.issue(week), rendered.issue)
+    built: list[EmailMessage] = []
+
+    def build() -> None:
+        built.append(
+            build_message(
+                html=rendered.issue.email_html,
+                text=rendered.issue.email_text,
+                draft=rendered.draft,
+                config=config,
+                now=now,
+            )
+        )
+
+    attempts = [build] if connect is not None else [_mailer_check(config), build]
+    broken = link_check(rendered.draft) if config.newsletter.block_on_broken_links else ()
+    problems = send_problems(
+        config,
+        rendered.draft,
+        approved=approved,
+        secret=secret,
+        test_to=test_to,
+        broken_links=broken if test_to is None else (),
+        attempts=attempts,
+    )
+    message = built[0] if built else None
+    return PreparedSend(week, rendered, number, frozen, approved, tuple(problems), message)
+
+
+def _mailer_check(config: Config) -> Callable[[], object]:
+    def check() -> object:
+        from roundup.mailer import open_mailer
+
+        return open_mailer(config, os.environ)
+
+    return check
+
+
 def send_week(
     config: Config,
     store: Store,
@@ -549,30 +678,76 @@ def send_week(
     sleep: Callable[[float], None] = time.sleep,
     rendered: RenderResult | None = None,
     retry_uncertain: bool = False,
+    link_check: LinkCheck = no_link_check,
+    waive_approval: bool = False,
 ) -> SendReport:
-    """Render the week's draft as it stands, write message.eml, and send it exactly once.
+    """Check everything, render the week's draft as it stands, write message.eml, and send
+    it exactly once.
 
     ``rendered`` is the week's render when the caller has just made it (``run_once``);
     ``connect`` makes the mailer (default: the one feeds.yaml configures). The files of a
     sent issue are left as they are (unless ``force``): it is rendered in memory only.
+    Raises :class:`SendError` naming the first failed check (see :mod:`roundup.send_checks`).
     """
-    from roundup.message import build_message, write_eml
-    from roundup.send import send_issue
-
-    frozen = is_sent(store.issue(week)) and not force
-    rendered = rendered or render_week(config, week=week, write=not frozen)
-    message = build_message(
-        html=rendered.issue.email_html,
-        text=rendered.issue.email_text,
-        draft=rendered.draft,
-        config=config,
+    prepared = prepare_send(
+        config,
+        store,
+        week=week,
         now=clock(),
+        secret=secret,
+        force=force,
+        test_to=test_to,
+        connect=connect,
+        rendered=rendered,
+        link_check=link_check,
+        waive_approval=waive_approval,
     )
-    if not frozen and test_to is None:
-        write_eml(issue_dir(config, week) / "message.eml", message)
+    return deliver(
+        config,
+        store,
+        prepared,
+        clock=clock,
+        secret=secret,
+        force=force,
+        dry_run=dry_run,
+        test_to=test_to,
+        connect=connect,
+        sleep=sleep,
+        retry_uncertain=retry_uncertain,
+    )
+
+
+def deliver(
+    config: Config,
+    store: Store,
+    prepared: PreparedSend,
+    *,
+    clock: Clock,
+    secret: str,
+    force: bool = False,
+    dry_run: bool = False,
+    test_to: str | None = None,
+    connect: Connect | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    retry_uncertain: bool = False,
+) -> SendReport:
+    """Send a :func:`prepare_send` result: refused with its first problem, if any.
+
+    A real send gives the issue its number first (numbers go to issues that were sent).
+    """
+    from roundup.message import write_eml
+    from roundup.send import send_issue
+    from roundup.send_checks import summary
+
+    if prepared.problems or prepared.message is None:
+        raise SendError(summary(prepared.week, prepared.problems or ("cannot build it",)))
+    if not dry_run and test_to is None:
+        store.issue_number(prepared.week, first=config.newsletter.first_issue)
+    if not prepared.frozen and test_to is None:
+        write_eml(issue_dir(config, prepared.week) / "message.eml", prepared.message)
     return send_issue(
-        message=message,
-        draft=rendered.draft,
+        message=prepared.message,
+        draft=prepared.rendered.draft,
         config=config,
         store=store,
         now=clock,
@@ -583,7 +758,7 @@ def send_week(
         test_to=test_to,
         retry_uncertain=retry_uncertain,
         sleep=sleep,
-        approved=may_send(config, store.issue(week), rendered.issue),
+        approved=True,
     )
 
 
@@ -603,7 +778,7 @@ def sent_issues(config: Config, store: Store) -> list[SentIssue]:
         issues.append(
             SentIssue(
                 week=draft.week,
-                number=draft.number,
+                number=record.number if record.number is not None else draft.number,
                 subject=draft.subject,
                 date=(draft.window_end - timedelta(days=1)).date(),
                 post_url=post_url(draft, config),
@@ -625,8 +800,26 @@ def update_archive(
 # --- the cron job ---------------------------------------------------------------------------
 
 RunAction = Literal[
-    "sent", "not_due", "already_sent", "missed", "empty", "awaiting_approval", "incomplete"
+    "sent",
+    "not_due",
+    "already_sent",
+    "already_decided",
+    "missed",
+    "quiet_skipped",
+    "rolled_over",
+    "awaiting_approval",
+    "unapproved_skipped",
+    "links_broken",
+    "incomplete",
 ]
+
+# What a run records on a week when, at send time, it does not simply send it.
+QUIET_SKIPPED = "quiet_skipped"  # fewer than min_items, quiet_week: skip (or no items at all)
+ROLLED_OVER = "rolled_over"  # fewer than min_items, quiet_week: roll_over
+HELD = "held"  # not approved, unapproved: hold (kept waiting for an approval)
+UNAPPROVED_SKIPPED = "unapproved_skipped"  # not approved, unapproved: skip
+SENT_UNAPPROVED = "sent_unapproved"  # not approved, unapproved: send
+FINAL_OUTCOMES = (QUIET_SKIPPED, ROLLED_OVER, UNAPPROVED_SKIPPED)  # the week will not be sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -638,6 +831,20 @@ class RunReport:
     due: str | None  # the week that is due for sending, if any
     action: RunAction
     send: SendReport | None = None
+    items: int | None = None  # the due week's items, when the run counted them
+    briefing: BriefingReport | None = None  # the editors' briefing, when one went out
+    unapproved: bool = False  # sent without approval (newsletter.unapproved: send)
+    broken_links: tuple[str, ...] = ()  # why the send is held (block_on_broken_links)
+
+
+@dataclass(frozen=True, slots=True)
+class BriefingReport:
+    """The editors' briefing a run sent: for which week, to whom, and who did not get it."""
+
+    week: str
+    accepted: tuple[str, ...]
+    failed: tuple[tuple[str, str], ...] = ()  # (editor, why)
+    text: str = ""
 
 
 def run_once(
@@ -651,11 +858,15 @@ def run_once(
     transport: httpx.AsyncBaseTransport | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
     publisher: Publisher | None = None,
+    link_check: LinkCheck = no_link_check,
 ) -> RunReport:
-    """The cron job: fetch, refresh the draft, render, send the issue that is due, publish.
+    """The cron job: fetch, refresh the draft, brief the editors, send the issue that is due,
+    publish.
 
-    Safe to run every hour: an issue is sent once (the ledger), never empty, and only when
-    approved if approval is required. The caller holds the run lock.
+    Safe to run every hour: an issue is sent once (the ledger), never empty, never with
+    fewer than ``newsletter.min_items`` unless ``quiet_week: send``, and, with
+    ``require_approval``, unapproved only when ``newsletter.unapproved: send``. What it
+    decides instead is recorded on the week. The caller holds the run lock.
     """
     from roundup.schedule import due_window, too_late
 
@@ -663,20 +874,28 @@ def run_once(
     report = fetch_feeds(config, store, now=now, transport=transport, on_feed=on_feed)
     current = resolve_window(config, "current", now=now)
     latest = None if is_sent(store.issue(current.week)) else _prepare(config, store, current)
+    briefing = brief_editors(
+        config, store, now=now, connect=connect, prepared=latest, links=link_check
+    )
     due = due_window(config.newsletter, now=now)
     if due is None:
-        return RunReport(report, current.week, None, "not_due")
+        return RunReport(report, current.week, None, "not_due", briefing=briefing)
+    done = replace(RunReport(report, current.week, due.week, "already_sent"), briefing=briefing)
     record = store.issue(due.week)
     if is_sent(record):
-        return RunReport(report, current.week, due.week, "already_sent")
+        return done
+    if record is not None and record.outcome in FINAL_OUTCOMES:
+        return replace(done, action="already_decided")
     if too_late(due, config.newsletter, now=now):
-        return RunReport(report, current.week, due.week, "missed")
+        return replace(done, action="missed", items=_item_count(config, store, due))
     # Usually the due week is the current one, prepared just above.
     rendered = latest if latest and due.week == current.week else _prepare(config, store, due)
-    if not rendered.draft.items:
-        return RunReport(report, current.week, due.week, "empty")
-    if not may_send(config, record, rendered.issue):
-        return RunReport(report, current.week, due.week, "awaiting_approval")
+    done = replace(done, items=len(rendered.draft.items))
+    verdict = _verdict(config, record, rendered, link_check)
+    if verdict.outcome is not None and verdict.action is not None:
+        store.set_outcome(due.week, verdict.outcome, at=now)
+    if verdict.action is not None:
+        return replace(done, action=verdict.action, broken_links=verdict.broken_links)
     sent = send_week(
         config,
         store,
@@ -686,11 +905,217 @@ def run_once(
         connect=connect,
         sleep=sleep,
         rendered=rendered,
+        link_check=link_check,
+        waive_approval=verdict.waive,
     )
+    store.set_outcome(due.week, verdict.outcome, at=now)
     if sent.finished:
         update_archive(config, store, publisher=publisher)
     action: RunAction = "sent" if sent.finished else "incomplete"
-    return RunReport(report, current.week, due.week, action, sent)
+    return replace(done, action=action, send=sent, unapproved=verdict.waive)
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """What the run does with the due week: send it (``action`` None) or not, and why."""
+
+    action: RunAction | None = None
+    outcome: str | None = None  # recorded on the week
+    waive: bool = False  # send without approval (newsletter.unapproved: send)
+    broken_links: tuple[str, ...] = ()
+
+
+def _verdict(
+    config: Config, record: IssueRecord | None, rendered: RenderResult, link_check: LinkCheck
+) -> _Verdict:
+    """Apply, in turn, the quiet-week rule, the approval rule with its ``unapproved``
+    policy, and ``block_on_broken_links`` to the due week as it renders now."""
+    nl = config.newsletter
+    quiet = _quiet_outcome(config, len(rendered.draft.items))
+    if quiet == QUIET_SKIPPED:
+        return _Verdict("quiet_skipped", QUIET_SKIPPED)
+    if quiet == ROLLED_OVER:
+        return _Verdict("rolled_over", ROLLED_OVER)
+    waive = not may_send(config, record, rendered.issue)
+    if waive and nl.unapproved == "hold":
+        return _Verdict("awaiting_approval", HELD)
+    if waive and nl.unapproved == "skip":
+        return _Verdict("unapproved_skipped", UNAPPROVED_SKIPPED)
+    broken = tuple(link_check(rendered.draft)) if nl.block_on_broken_links else ()
+    if broken:
+        return _Verdict("links_broken", None, broken_links=broken)
+    return _Verdict(None, SENT_UNAPPROVED if waive else None, waive=waive)
+
+
+def _quiet_outcome(config: Config, items: int) -> str | None:
+    """What a week with ``items`` items does at send time, when that is not sending it."""
+    nl = config.newsletter
+    if items >= nl.min_items:
+        return None
+    if items == 0 or nl.quiet_week == "skip":
+        return QUIET_SKIPPED
+    return ROLLED_OVER if nl.quiet_week == "roll_over" else None
+
+
+def _item_count(config: Config, store: Store, window: Window) -> int:
+    """The week's items: its draft's when there is one, else what the selection proposes."""
+    path = draft_path(config, window.week)
+    if path.exists():
+        return len(load_draft(path).items)
+    return len(select_week(config, store, window).stories)
+
+
+# --- the editors' briefing --------------------------------------------------------------------
+
+PAST_ISSUES = 3  # earlier issues the briefing compares the item count with
+
+
+def brief_editors(
+    config: Config,
+    store: Store,
+    *,
+    now: datetime,
+    connect: Connect | None = None,
+    prepared: RenderResult | None = None,
+    links: LinkCheck = no_link_check,
+) -> BriefingReport | None:
+    """Mail ``newsletter.editors`` the briefing of the issue whose send moment is less than
+    ``newsletter.brief_before`` ahead, once: recorded on the week when any editor got it
+    (or may have), tried again by the next run otherwise. None when none is due."""
+    from roundup.briefing import briefing_message, compose
+    from roundup.mailer import ACCEPTED, LIST_ENGINES, UNCERTAIN
+    from roundup.schedule import briefing_window
+
+    if config.via in LIST_ENGINES:
+        # A list engine would deliver the briefing to every subscriber: editors get it over
+        # SMTP (the smtp: block), whatever delivers the issue.
+        connect = default_connect(replace(config, via="smtp"))
+
+    nl = config.newsletter
+    window = briefing_window(nl, now=now) if nl.editors else None
+    if window is None:
+        return None
+    record = store.issue(window.week)
+    if record is not None and (record.briefed_at is not None or record.sent):
+        return None
+    rendered = prepared if prepared and prepared.draft.week == window.week else None
+    rendered = rendered or _prepare(config, store, window)
+    facts = briefing_facts(config, store, window, rendered, links=links)
+    subject, body = compose(facts, now=now)
+    message = briefing_message(config, subject=subject, body=body, week=window.week, now=now)
+    try:
+        mailer = (connect or default_connect(config))()
+    except RoundupError as exc:  # the issue's own send reports the same fault, if it is due
+        unusable = tuple((parseaddr(editor)[1], str(exc)) for editor in nl.editors)
+        return BriefingReport(window.week, (), unusable, body)
+    accepted: list[str] = []
+    failed: list[tuple[str, str]] = []
+    try:
+        for editor in nl.editors:
+            address = parseaddr(editor)[1]
+            outcome = mailer.send(address, message.as_bytes(), lambda: None)
+            if outcome.status in (ACCEPTED, UNCERTAIN):
+                accepted.append(address)
+            else:
+                failed.append((address, outcome.detail))
+                mailer.reset()
+    finally:
+        mailer.close()
+    if accepted:
+        store.mark_briefed(window.week, at=now)
+    return BriefingReport(window.week, tuple(accepted), tuple(failed), body)
+
+
+def briefing_facts(
+    config: Config,
+    store: Store,
+    window: Window,
+    rendered: RenderResult,
+    *,
+    links: LinkCheck = no_link_check,
+) -> BriefingFacts:
+    """What the briefing of ``window``'s issue says, gathered from the store (feed health as
+    the last fetch left it, earlier issues) and the render."""
+    from roundup.briefing import BriefingFacts, FailingFeed
+    from roundup.email_budget import size
+    from roundup.schedule import send_moment
+
+    nl = config.newsletter
+    record = store.issue(window.week)
+    states = store.feed_states()
+    failing = tuple(
+        FailingFeed(
+            _name(feed, states[feed.key]),
+            states[feed.key].failures,
+            states[feed.key].last_error or "failed",
+        )
+        for feed in config.enabled_feeds
+        if feed.key in states and states[feed.key].failures > 0
+    )
+    return BriefingFacts(
+        newsletter=nl.title,
+        week=window.week,
+        number=issue_number(config, store, window.week),
+        subject=rendered.draft.subject,
+        items=len(rendered.draft.items),
+        send_at=send_moment(window, nl),
+        email_bytes=size(rendered.issue.email_html),
+        notices=rendered.issue.notices,
+        past=_past_issues(config, store, window),
+        min_items=nl.min_items,
+        quiet_week=nl.quiet_week,
+        require_approval=nl.require_approval,
+        approved_by=record.approved_by if is_approved(record, rendered.issue) and record else None,
+        unapproved=nl.unapproved,
+        new_feeds=_new_feeds(config, store, window),
+        failing_feeds=failing,
+        broken_links=tuple(links(rendered.draft)),
+        links_checked=links is not no_link_check,
+        block_on_broken_links=nl.block_on_broken_links,
+    )
+
+
+def _past_issues(config: Config, store: Store, window: Window) -> tuple[PastIssue, ...]:
+    """The previous week (whatever became of it), then the last sent issues, newest first."""
+    from roundup.briefing import PastIssue
+
+    past: list[PastIssue] = []
+    previous = store.issue(resolve_window(config, "last", now=window.start).week)
+    if previous is not None and not previous.sent:
+        outcome = previous.outcome if previous.outcome != SENT_UNAPPROVED else "not_sent"
+        past.append(
+            PastIssue(
+                previous.week, None, _draft_items(config, previous.week), outcome or "not_sent"
+            )
+        )
+    sent = [r for r in store.issues() if r.sent and r.week < window.week]
+    for record in sorted(sent, key=lambda r: r.number or 0, reverse=True)[:PAST_ISSUES]:
+        outcome = "sent_unapproved" if record.outcome == SENT_UNAPPROVED else "sent"
+        past.append(
+            PastIssue(record.week, record.number, _draft_items(config, record.week), outcome)
+        )
+    return tuple(past)
+
+
+def _draft_items(config: Config, week: str) -> int:
+    path = draft_path(config, week)
+    return len(load_draft(path).items) if path.exists() else 0
+
+
+def _new_feeds(config: Config, store: Store, window: Window) -> tuple[str, ...]:
+    """Feeds whose first post was stored after the last issue was sent, and feeds never
+    fetched yet (none before the first issue: then every feed is new)."""
+    sent = [r.sent_at for r in store.issues() if r.sent_at is not None and r.week < window.week]
+    if not sent:
+        return ()
+    since = max(sent)
+    first_seen = store.feeds_first_seen()
+    states = store.feed_states()
+    return tuple(
+        _name(feed, states.get(feed.key))
+        for feed in config.enabled_feeds
+        if (feed.key in first_seen and first_seen[feed.key] > since) or feed.key not in states
+    )
 
 
 def _prepare(config: Config, store: Store, window: Window) -> RenderResult:
@@ -773,7 +1198,8 @@ def render(
         record = store.issue(window.week)
     refuse_if_sent(record, "rewrite its files", force=force)
     _warn_forced(record, "rewrite email.html, email.txt, post.md and post.html", force, before)
-    return render_week(config, week=window.week)
+    result = render_week(config, week=window.week)
+    return replace(result, provisional=is_provisional(record))
 
 
 @dataclass(frozen=True, slots=True)
@@ -796,7 +1222,11 @@ def build(
     """``roundup build``: fetch, draft and render the week's issue in one go."""
     window = resolve_window(config, week, now=now)
     with open_state(config) as store:
-        refuse_if_sent(store.issue(window.week), "rebuild it")
+        refuse_if_sent(
+            store.issue(window.week),
+            "rebuild it",
+            hint="new posts wait for the next issue; `roundup build --week current` builds it",
+        )
         fetched = fetch_feeds(config, store, now=now, transport=transport, on_feed=on_feed)
         drafted = make_draft(config, store, window=window)
     return BuildReport(fetched, drafted, render_week(config, week=window.week))
@@ -821,19 +1251,38 @@ def send(
     connect: Connect | None = None,
     before: Callable[[str], None] | None = None,
     retry_uncertain: bool = False,
+    link_check: LinkCheck | None = None,
 ) -> SendReport:
-    """``roundup send``: say what is about to happen (``before``), then send exactly once.
+    """``roundup send``: run every pre-send check, say what is about to happen
+    (``before``), then send exactly once.
 
-    ``before`` receives the plan in one paragraph and may raise to stop (the CLI's prompt
-    for ``--force``). A finished send also publishes the archive.
+    A failed check raises :class:`SendError` before ``before`` hears anything. In a dry run
+    ``before`` receives the plan followed by one ``Would fail: …`` line per failed check,
+    and then :class:`SendError` says how many failed. ``before`` may raise to stop (the
+    CLI's prompt for ``--force``). A finished send also publishes the archive.
+    ``link_check`` defaults to the configured one (:func:`configured_link_check`).
     """
     from roundup.send import describe_send
+    from roundup.send_checks import summary
 
     window = resolve_window(config, week, now=clock())
     with open_state(config) as store:
+        prepared = prepare_send(
+            config,
+            store,
+            week=window.week,
+            now=clock(),
+            secret=secret,
+            force=force,
+            test_to=test_to,
+            connect=connect,
+            link_check=link_check or configured_link_check(config, store, now=clock()),
+        )
+        if prepared.problems and not dry_run:
+            raise SendError(summary(window.week, prepared.problems))  # before any "Sending"
         if before is not None:
             plan = describe_send(
-                draft=load_draft(draft_path(config, window.week)),
+                draft=replace(prepared.rendered.draft, number=prepared.number),
                 config=config,
                 store=store,
                 force=force,
@@ -841,11 +1290,17 @@ def send(
                 test_to=test_to,
                 retry_uncertain=retry_uncertain,
             )
-            before(plan)
-        report = send_week(
+            before("\n".join([plan, *(f"Would fail: {p}" for p in prepared.problems)]))
+        if prepared.problems:
+            count = len(prepared.problems)
+            raise SendError(
+                f"{window.week}: the send would fail {count} check{'s' if count > 1 else ''}"
+                " (listed above); nothing was sent"
+            )
+        report = deliver(
             config,
             store,
-            week=window.week,
+            prepared,
             clock=clock,
             secret=secret,
             force=force,
@@ -867,8 +1322,10 @@ def run(
     connect: Connect | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
+    link_check: LinkCheck | None = None,
 ) -> RunReport:
-    """``roundup run``: the cron job, under the run lock."""
+    """``roundup run``: the cron job, under the run lock. ``link_check`` defaults to the
+    configured one (:func:`configured_link_check`); ``transport`` serves it too."""
     with open_state(config) as store:
         return run_once(
             config,
@@ -878,6 +1335,8 @@ def run(
             connect=connect,
             transport=transport,
             on_feed=on_feed,
+            link_check=link_check
+            or configured_link_check(config, store, now=clock(), transport=transport),
         )
 
 
@@ -958,3 +1417,149 @@ def approve_as_shown(
     with open_state(config) as store:
         check()
         return approve_week(config, store, week=week, by=by, now=now)
+
+
+# --- link checks ------------------------------------------------------------------------------
+
+
+def issue_links(draft: Draft) -> list[tuple[str, str, str]]:
+    """Every web link of the draft as (where, item key, url), in reading order: each item's
+    link, then the links in its note; the intro's links first."""
+    from roundup.markdown_blocks import parse_markdown
+
+    def marked(source: str) -> list[str]:
+        spans = (span for block in parse_markdown(source) for span in block.spans)
+        return list(dict.fromkeys(span.href for span in spans if span.href.startswith("http")))
+
+    found = [("the intro", "", url) for url in marked(draft.intro)]
+    for number, item in enumerate(draft.items, start=1):
+        where = f'item {number} "{item.title}"'
+        found.append((where, item.key, item.link))
+        found += [(f"the note of {where}", item.key, url) for url in marked(item.note)]
+    return found
+
+
+def check_issue_links(
+    config: Config,
+    store: Store,
+    draft: Draft,
+    *,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None = None,
+    recheck_broken: bool = False,
+    reuse: bool = True,
+) -> LinkReport:
+    """Check every link of ``draft``, reusing the store's results of the last day (broken
+    ones asked again with ``recheck_broken``; none with ``reuse`` off), and keep the new
+    results."""
+    links = issue_links(draft)
+    kept = store.link_checks(url for _, _, url in links) if reuse else {}
+    report, fresh = _check_issue_links(
+        config, draft, links, kept, now=now, transport=transport, recheck_broken=recheck_broken
+    )
+    store.keep_link_checks(fresh)
+    return report
+
+
+def _check_issue_links(
+    config: Config,
+    draft: Draft,
+    links: Sequence[tuple[str, str, str]],
+    kept: Mapping[str, LinkResult],
+    *,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None,
+    recheck_broken: bool = False,
+) -> tuple[LinkReport, list[LinkResult]]:
+    """The report, and the new results to keep (the network part: no store, no lock)."""
+    from roundup.linkcheck import check_links, reusable
+
+    urls = [url for _, _, url in links]
+    known = reusable(kept, now=now, recheck_broken=recheck_broken)
+    checked = check_links(urls, config.fetch, now=now, known=known, transport=transport)
+    results = {result.url: result for result in checked}
+    fresh = [result for url, result in results.items() if url not in known]
+    # a redirect's target answered 2xx just now: adopting it needs no second check
+    landed = [
+        LinkResult(r.final_url, "ok", r.code, "", "", r.checked_at)
+        for r in fresh
+        if r.status == "redirect"
+    ]
+    found = tuple(IssueLink(where, key, results[url]) for where, key, url in links)
+    cached = sum(1 for url in results if url in known)
+    return LinkReport(draft.week, found, cached), [*landed, *fresh]
+
+
+def check_links(
+    config: Config,
+    *,
+    week: str,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None = None,
+    fresh: bool = False,
+) -> LinkReport:
+    """``roundup check-links``: check every link of the week's draft (``fresh``: ask every
+    server again, ignoring the last day's results).
+
+    The run lock is not taken: a check can take minutes (``fetch.budget``), and cron's run
+    or the desk's edits must not wait for it. The results are a cache, written in one
+    short SQLite transaction of their own.
+    """
+    window = resolve_window(config, week, now=now)
+    draft = load_draft(draft_path(config, window.week))
+    links = issue_links(draft)
+    with read_state(config) as store:
+        kept = {} if fresh else store.link_checks(url for _, _, url in links)
+    report, results = _check_issue_links(config, draft, links, kept, now=now, transport=transport)
+    with read_state(config) as store:
+        store.keep_link_checks(results)
+    return report
+
+
+def configured_link_check(
+    config: Config,
+    store: Store,
+    *,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> LinkCheck:
+    """The link check ``run`` and ``send`` use: with ``newsletter.block_on_broken_links``,
+    :func:`issue_link_check`; without it none (no send waits on the network for a check
+    whose result would change nothing; ``roundup check-links`` and the desk check on
+    demand)."""
+    if not config.newsletter.block_on_broken_links:
+        return no_link_check
+    return issue_link_check(config, store, now=now, transport=transport)
+
+
+def issue_link_check(
+    config: Config,
+    store: Store,
+    *,
+    now: datetime,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> LinkCheck:
+    """A :data:`LinkCheck` that asks every link of the draft (the last day's results
+    reused, except broken ones: the site may be back) and returns one line per broken link,
+    naming the item: ``item 4 "Title": https://…: HTTP 404 Not Found``."""
+    from roundup.linkcheck import hold_lines
+
+    def check(draft: Draft) -> Sequence[str]:
+        report = check_issue_links(
+            config, store, draft, now=now, transport=transport, recheck_broken=True
+        )
+        return hold_lines(report)
+
+    return check
+
+
+def kept_link_checks(config: Config, urls: Sequence[str]) -> dict[str, LinkResult]:
+    """What the last checks found for ``urls`` (read only, no network): the desk's view."""
+    with read_state(config) as store:
+        return store.link_checks(urls)
+
+
+def delivered(config: Config, week: str) -> int:
+    """How many recipients accepted the week's issue (the ledger's ``accepted`` rows)."""
+    with read_state(config) as store:
+        return sum(1 for status, _ in store.deliveries(week).values() if status == "accepted")

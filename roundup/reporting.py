@@ -14,7 +14,14 @@ from typing import TextIO
 
 import click
 
-from roundup.pipeline import DraftResult, FeedReport, FetchReport, RenderResult, RunReport
+from roundup.pipeline import (
+    BriefingReport,
+    DraftResult,
+    FeedReport,
+    FetchReport,
+    RenderResult,
+    RunReport,
+)
 
 
 def format_feed_line(report: FeedReport) -> str:
@@ -51,7 +58,7 @@ def format_fetch_summary(report: FetchReport, *, quiet: bool = False) -> str:
     warned = [feed for feed in report.feeds if feed.warnings]
     if warned and not quiet:
         lines.append("Parsed with warnings (entries kept):")
-        lines += [f"  {feed.name}: {feed.warnings[0]}" for feed in warned]
+        lines += _folded_warnings(warned)
     return "".join(line + "\n" for line in lines)
 
 
@@ -63,6 +70,26 @@ def section_line(key: str, title: str, shown_as: str) -> str:
     return f'  {key}: "{title}", shown as "{shown_as}"'
 
 
+NAMES_IN_A_FOLD = 3  # feeds named on a folded warning line; the rest are counted
+
+
+def _folded_warnings(warned: list[FeedReport]) -> list[str]:
+    """One line per feed, except that a warning many feeds share is one line with a count:
+    a hundred feeds with the same quirk should not bury the rest of the summary."""
+    by_warning: dict[str, list[str]] = {}
+    for feed in warned:
+        by_warning.setdefault(feed.warnings[0], []).append(feed.name)
+    lines = []
+    for warning, names in by_warning.items():
+        if len(names) == 1:
+            lines.append(f"  {names[0]}: {warning}")
+            continue
+        shown = ", ".join(names[:NAMES_IN_A_FOLD])
+        more = f" and {len(names) - NAMES_IN_A_FOLD} more" if len(names) > NAMES_IN_A_FOLD else ""
+        lines.append(f"  {len(names)} feeds ({shown}{more}): {warning}")
+    return lines
+
+
 def format_draft_summary(result: DraftResult) -> str:
     items = len(result.draft.items)
     verb = "Wrote" if result.created else "Updated"
@@ -71,11 +98,36 @@ def format_draft_summary(result: DraftResult) -> str:
     return f"{verb} {shown(result.path)}: {items} items in {sections} sections{extra}.\n"
 
 
+def format_empty_draft(result: DraftResult) -> str:
+    """What ``roundup draft`` adds for a week with no items: it will not go out as it is."""
+    if result.draft.items:
+        return ""
+    week = result.draft.week
+    return (
+        f"{week} has no items: it is not rendered or sent until it has some (add them to its"
+        " draft.yaml, or wait for posts).\n"
+    )
+
+
 def format_render_summary(result: RenderResult) -> str:
-    lines = [f"Rendered issue {result.draft.number} ({result.draft.week}):"]
+    """The files written, and what fitting the email gave up; an empty week says so."""
+    if result.empty:
+        return _empty(result.draft.week)
+    number = f"issue {result.draft.number}"
+    if result.provisional:
+        lines = [f"Rendered {result.draft.week} as {number} (provisional until it is sent):"]
+    else:
+        lines = [f"Rendered {number} ({result.draft.week}):"]
     lines += [f"  {shown(path)}" for path in result.files]
     lines += [f"Note: {notice}" for notice in result.issue.notices]
     return "".join(line + "\n" for line in lines)
+
+
+def _empty(week: str) -> str:
+    return (
+        f"{week} is empty: no items, so no issue was rendered (an empty issue is never"
+        " rendered or sent).\n"
+    )
 
 
 def shown(path: Path) -> str:
@@ -121,15 +173,62 @@ _RUN_ACTIONS = {
     "sent": "sent {due}",
     "not_due": "no issue is due yet",
     "already_sent": "{due} was already sent",
+    "already_decided": "{due} was skipped or rolled over at its send time: nothing to send",
     "missed": "{due} was due over a day ago and is not sent late by cron"
     " (`roundup send --week {due}` sends it by hand)",
-    "empty": "{due} has no items: nothing sent",
-    "awaiting_approval": "{due} is due but not approved: run `roundup approve --week {due}`",
+    "quiet_skipped": "{due} has {items} items, fewer than newsletter.min_items ({min_items}):"
+    " skipped, nothing sent (newsletter.quiet_week: {quiet_week})",
+    "rolled_over": "{due} has {items} items, fewer than newsletter.min_items ({min_items}):"
+    " nothing sent, its items roll over into the next issue",
+    "awaiting_approval": "{due} is due but not approved: held (newsletter.unapproved: hold)"
+    " until you run `roundup approve --week {due}`",
+    "unapproved_skipped": "{due} was not approved at its send time: skipped, nothing sent"
+    " (newsletter.unapproved: skip)",
+    "links_broken": "{due} is held: broken links (newsletter.block_on_broken_links); fix or"
+    " remove the items below, or check again with `roundup check-links --week {due}`",
     "incomplete": "{due} was sent to some recipients only; the next run retries the rest",
 }
+# Printed even with --quiet: someone should know.
+_RUN_PROBLEMS = (
+    "quiet_skipped",
+    "rolled_over",
+    "awaiting_approval",
+    "unapproved_skipped",
+    "links_broken",
+)
 
 
-def format_run_summary(report: RunReport, *, report_after: int, quiet: bool) -> str:
+def format_run_action(report: RunReport, *, min_items: int = 1, quiet_week: str = "skip") -> str:
+    """What the run did with the due week, in one sentence (without the final period)."""
+    if report.action == "missed" and report.items == 0:
+        return f"{report.due} was due over a day ago; it has no items, so there is nothing to send"
+    text = _RUN_ACTIONS[report.action].format(
+        due=report.due, items=report.items, min_items=min_items, quiet_week=quiet_week
+    )
+    if report.action == "quiet_skipped" and report.items == 0:
+        text = f"{report.due} has no items: skipped, nothing sent"
+    if report.action == "sent" and report.unapproved:
+        text += " unapproved (newsletter.unapproved: send)"
+    return text
+
+
+def format_briefing_lines(briefing: BriefingReport, *, quiet: bool) -> list[str]:
+    """Who got the editors' briefing, and who did not (always shown)."""
+    lines = []
+    if briefing.accepted and not quiet:
+        lines.append(f"Briefed the editors on {briefing.week}: {', '.join(briefing.accepted)}.")
+    lines += [f"Briefing not delivered to {who}: {why}" for who, why in briefing.failed]
+    return lines
+
+
+def format_run_summary(
+    report: RunReport,
+    *,
+    report_after: int,
+    quiet: bool,
+    min_items: int = 1,
+    quiet_week: str = "skip",
+) -> str:
     """What `roundup run` prints: nothing on a quiet success, problems always."""
     from roundup.send import format_report
 
@@ -141,11 +240,13 @@ def format_run_summary(report: RunReport, *, report_after: int, quiet: bool) -> 
     if recovered:
         lines.append("Feeds working again:")
         lines += [f"  {f.name} ({f.key}) after {f.recovered_after} failures" for f in recovered]
-    problem = report.action in ("empty", "awaiting_approval", "incomplete")
+    if report.briefing is not None:
+        lines += format_briefing_lines(report.briefing, quiet=quiet)
+    problem = report.action in (*_RUN_PROBLEMS, "incomplete")
     if not quiet or problem:
-        lines.append(
-            f"Drafted {report.drafted}; " + _RUN_ACTIONS[report.action].format(due=report.due) + "."
-        )
+        action = format_run_action(report, min_items=min_items, quiet_week=quiet_week)
+        lines.append(f"Drafted {report.drafted}; {action}.")
+        lines += [f"  Broken: {link}" for link in report.broken_links]
     if report.send is not None and (not quiet or not report.send.complete):
         lines.append(format_report(report.send))
     return "".join(line + "\n" for line in lines)

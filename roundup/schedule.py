@@ -46,3 +46,16 @@ def due_window(newsletter: Newsletter, *, now: datetime) -> Window | None:
 def too_late(window: Window, newsletter: Newsletter, *, now: datetime) -> bool:
     """Whether ``now`` is more than :data:`MAX_LATE` past ``window``'s send moment."""
     return now.astimezone(UTC) - send_moment(window, newsletter).astimezone(UTC) > MAX_LATE
+
+
+def briefing_window(newsletter: Newsletter, *, now: datetime) -> Window | None:
+    """The window whose briefing is due at ``now``: its send moment is still ahead, but no
+    further than ``newsletter.brief_before``. None when no briefing is due."""
+    kwargs = {"week_ends": newsletter.week_ends, "tz": newsletter.tz, "now": now}
+    moment = now.astimezone(UTC)
+    for spec in ("current", "last"):
+        window = window_for(spec, **kwargs)  # type: ignore[arg-type]
+        send = send_moment(window, newsletter).astimezone(UTC)
+        if send - newsletter.brief_before <= moment < send:
+            return window
+    return None

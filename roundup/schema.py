@@ -109,6 +109,45 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE deliveries;
     ALTER TABLE deliveries_v4 RENAME TO deliveries;
     """,
+    # The editor's week. An issue's number is given when its send starts, never at its first
+    # draft, so trying out weeks burns no numbers: unsent issues lose the number their draft
+    # reserved (NULL, which UNIQUE allows many times). ``briefed_at`` records the editors'
+    # briefing, sent once per issue; ``outcome`` what a run decided at send time when it did
+    # not simply send (a quiet week skipped or rolled over, an unapproved issue held,
+    # skipped or sent anyway), so that later runs and the next briefing can say so.
+    """
+    CREATE TABLE issues_v5 (
+        week TEXT PRIMARY KEY,
+        number INTEGER UNIQUE,
+        approved_by TEXT,
+        approved_at TEXT,
+        approved_hash TEXT,
+        sent_at TEXT,
+        briefed_at TEXT,
+        outcome TEXT,
+        outcome_at TEXT
+    );
+    INSERT INTO issues_v5 (week, number, approved_by, approved_at, approved_hash, sent_at)
+        SELECT week,
+            CASE WHEN sent_at IS NOT NULL OR week IN (SELECT week FROM deliveries)
+                THEN number END,
+            approved_by, approved_at, approved_hash, sent_at
+        FROM issues;
+    DROP TABLE issues;
+    ALTER TABLE issues_v5 RENAME TO issues;
+    """,
+    # What the last link check found for each address (see roundup.linkcheck): results are
+    # reused for a day, so checking an issue again, or opening the desk, asks no server.
+    """
+    CREATE TABLE link_checks (
+        url TEXT PRIMARY KEY,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'broken', 'redirect', 'home_redirect')),
+        code INTEGER,
+        final_url TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT '',
+        checked_at TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

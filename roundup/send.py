@@ -1,7 +1,9 @@
 """The send ledger: an issue goes to each recipient at most once, through any :class:`Mailer`.
 
 Each recipient gets their own copy (their own unsubscribe token); for list addresses
-(``newsletter.to``) each list address gets one. The delivery ledger in the store holds one
+(``newsletter.to``) each list address gets one; a list engine (``delivery.via`` mailman,
+listmonk or buttondown) gets one delivery of the issue, recorded under its one
+:func:`~roundup.mailer.destination`. The delivery ledger in the store holds one
 row per recipient of the week, in one of four states:
 
 - no row: *pending*, the copy is due (never tried, or certainly not delivered yet);
@@ -15,9 +17,11 @@ row per recipient of the week, in one of four states:
 Transitions: pending → in_flight → accepted | refused | uncertain, or back to pending when
 the server answers that it did not take the copy; an in_flight row found when a send starts
 (the caller holds the run lock, so its process is dead) → uncertain; uncertain → pending
-with ``retry_uncertain``; everything → pending with ``force``. A second ``send`` of the same
-issue therefore sends nothing more, and one killed at any moment resumes without sending
-anyone a second copy and without losing anyone.
+with ``retry_uncertain``; everything → pending with ``force``. For a list engine that can be
+asked what was delivered (``SELF_CHECKING``: listmonk, Buttondown), in_flight and uncertain
+rows go back to pending at the start of a send: its mailer looks the issue up before acting.
+A second ``send`` of the same issue therefore sends nothing more, and one killed at any
+moment resumes without sending anyone a second copy and without losing anyone.
 
 One recipient's fault never stops the others: after a failure the mailer reconnects and
 the send goes on. Temporary failures (4xx, a dropped or timed-out connection before the
@@ -45,12 +49,21 @@ from roundup.mailer import (
     ACCEPTED,
     PENDING,
     REFUSED,
+    SELF_CHECKING,
     UNCERTAIN,
     Mailer,
     Outcome,
     describe_route,
+    destination,
 )
-from roundup.message import list_id, personalize, unsubscribe_token
+from roundup.message import (
+    TEST_PREFIX,
+    UNDISCLOSED,
+    list_id,
+    personalize,
+    test_copy,
+    unsubscribe_token,
+)
 from roundup.models import Draft
 from roundup.recipients import Recipient, RecipientList, is_address, load_recipients
 from roundup.store import Store
@@ -58,7 +71,6 @@ from roundup.store import Store
 MailerFactory = Callable[[], Mailer]
 
 SECRET_ENV = "ROUNDUP_SECRET"
-TEST_PREFIX = "[TEST] "
 IN_FLIGHT = "in_flight"  # the ledger's own state; the other three are outcomes
 PASSES = 3  # the first pass over everyone, then two over whoever was temporarily refused
 # Seconds between a recipient's 1st and 2nd try, and 2nd and 3rd (a pass over a long list
@@ -116,7 +128,9 @@ def describe_send(
             " the delivery ledger is left alone."
         )
     ledger = {} if force else store.deliveries(draft.week)
-    status = [_state(ledger, r.address) for r in load_recipients(config).recipients]
+    if config.via in SELF_CHECKING:
+        ledger = {a: row for a, row in ledger.items() if row[0] not in (IN_FLIGHT, UNCERTAIN)}
+    status = [_state(ledger, r.address) for r in recipients_of(config).recipients]
     todo = sum(1 for s in status if _is_due(s, retry_uncertain))
     lines = [f"{verb} {issue} to {_count(todo, 'recipient')}{describe_route(config)}."]
     if force and not dry_run:
@@ -206,17 +220,23 @@ def send_issue(
             " unsubscribe links (keep it the same from one issue to the next)"
         )
     if test_to is not None:
+        if destination(config) is not None:
+            raise SendError(test_copy_problem(config))
         return _send_test(message, draft, config, secret, test_to, dry_run, connect)
-    listed = load_recipients(config)
+    listed = recipients_of(config)
     if dry_run:
         ledger = {} if force else store.deliveries(draft.week)
-        return _plan_report(draft.week, listed, ledger, dry_run=True, retry=retry_uncertain)
+        retry = retry_uncertain or config.via in SELF_CHECKING
+        return _plan_report(draft.week, listed, ledger, dry_run=True, retry=retry)
     mailer = connect()
     if force:
         store.clear_deliveries(draft.week)
-    interrupted = store.change_deliveries(
-        draft.week, status=IN_FLIGHT, to=UNCERTAIN, detail=INTERRUPTED
-    )
+    if config.via in SELF_CHECKING:
+        notes = _recheck(store, draft.week, config.via)
+    else:
+        notes = _interrupted_note(
+            store.change_deliveries(draft.week, status=IN_FLIGHT, to=UNCERTAIN, detail=INTERRUPTED)
+        )
     ledger = store.deliveries(draft.week)
     plan = _plan_report(draft.week, listed, ledger, dry_run=False, retry=retry_uncertain)
     due = set(plan.accepted)
@@ -233,7 +253,7 @@ def send_issue(
         refused=(*plan.refused, *run.refused),
         uncertain=(*plan.uncertain, *run.uncertain),
         pending=tuple(run.pending),
-        notes=(*_interrupted_note(interrupted), *run.notes),
+        notes=(*notes, *run.notes),
     )
     issue = store.issue(draft.week)
     settled = run.accepted or run.refused or run.uncertain
@@ -243,6 +263,22 @@ def send_issue(
 
 
 # --- checks and the plan ---------------------------------------------------------------
+
+
+def test_copy_problem(config: Config) -> str:
+    """Why ``--test-to`` cannot go through a list engine: it would reach the whole list."""
+    return (
+        f"--test-to sends one copy over SMTP, but delivery.via is {config.via}:"
+        f" send the test from {config.via} itself, or post to a test list"
+    )
+
+
+def recipients_of(config: Config) -> RecipientList:
+    """Who the ledger tracks: each address for SMTP, the one destination of a list engine."""
+    target = destination(config)
+    if target is None:
+        return load_recipients(config)
+    return RecipientList((Recipient(target, target if is_address(target) else UNDISCLOSED),))
 
 
 def _check_sendable(draft: Draft, config: Config, *, approved: bool) -> None:
@@ -295,6 +331,19 @@ def _plan_report(
     )
 
 
+def _recheck(store: Store, week: str, via: str) -> tuple[str, ...]:
+    """Make a self-checking engine's unknown outcome due again: its mailer looks up what
+    the earlier attempt did before doing anything (see ``SELF_CHECKING``)."""
+    unknown = [a for a, (s, _d) in store.deliveries(week).items() if s in (IN_FLIGHT, UNCERTAIN)]
+    if not unknown:
+        return ()
+    store.forget_deliveries(week, unknown)
+    return (
+        f"Rechecked: the outcome of an earlier delivery was unknown; {via}'s own record"
+        " was asked before anything was sent again.",
+    )
+
+
 def _interrupted_note(recipients: Sequence[str]) -> tuple[str, ...]:
     if not recipients:
         return ()
@@ -333,8 +382,9 @@ def _send_test(
     report = SendReport(draft.week, (address,), (), (), (), dry_run=dry_run)
     if dry_run:
         return report
-    copy = _personal(message, Recipient(address, test_to), config, secret)
-    copy.replace_header("Subject", TEST_PREFIX + str(copy["Subject"]))
+    copy = test_copy(
+        _personal(message, Recipient(address, test_to), config, secret), draft=draft, config=config
+    )
     mailer = connect()
     try:
         outcome = mailer.send(address, copy.as_bytes(), lambda: None)

@@ -21,6 +21,7 @@ from json.encoder import encode_basestring
 from pathlib import Path
 
 from roundup.errors import StoreError
+from roundup.linkcheck import LinkResult
 from roundup.models import Entry
 from roundup.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
@@ -65,11 +66,14 @@ class IssueRecord:
     """What the store knows of one week's issue."""
 
     week: str
-    number: int
+    number: int | None  # given when the send starts; None before (drafts show a provisional one)
     approved_by: str | None = None
     approved_at: datetime | None = None
     approved_hash: str | None = None  # the sha256 of the email as approved
     sent_at: datetime | None = None
+    briefed_at: datetime | None = None  # when the editors' briefing went out
+    outcome: str | None = None  # what a run decided at send time, when it did not just send
+    outcome_at: datetime | None = None
 
     @property
     def sent(self) -> bool:
@@ -297,28 +301,80 @@ class Store:
 
     def issue(self, week: str) -> IssueRecord | None:
         row = self.db.execute(
-            "SELECT week, number, approved_by, approved_at, approved_hash, sent_at FROM issues"
-            " WHERE week = ?",
+            "SELECT week, number, approved_by, approved_at, approved_hash, sent_at, briefed_at,"
+            " outcome, outcome_at FROM issues WHERE week = ?",
             (week,),
         ).fetchone()
         if row is None:
             return None
-        return IssueRecord(row[0], row[1], row[2], _dt(row[3]), row[4], _dt(row[5]))
+        return IssueRecord(
+            row[0],
+            row[1],
+            row[2],
+            _dt(row[3]),
+            row[4],
+            _dt(row[5]),
+            _dt(row[6]),
+            row[7],
+            _dt(row[8]),
+        )
 
     def issues(self) -> list[IssueRecord]:
-        weeks = [row[0] for row in self.db.execute("SELECT week FROM issues ORDER BY number")]
+        """Every issue the store knows: numbered ones in number order, then the others by week."""
+        weeks = [
+            row[0]
+            for row in self.db.execute(
+                "SELECT week FROM issues ORDER BY number IS NULL, number, week"
+            )
+        ]
         return [record for week in weeks if (record := self.issue(week)) is not None]
 
+    def ensure_issue(self, week: str) -> None:
+        """Make ``week``'s row (without a number) if there is none, to record things on it."""
+        with self.transaction():
+            self.db.execute("INSERT OR IGNORE INTO issues (week) VALUES (?)", (week,))
+
+    def next_number(self, *, first: int) -> int:
+        """The number the next issue to be sent gets: one more than the highest given."""
+        top = self.db.execute("SELECT MAX(number) FROM issues").fetchone()[0]
+        return first if top is None else max(int(top) + 1, first)
+
     def issue_number(self, week: str, *, first: int) -> int:
-        """The number of ``week``'s issue, assigning the next free one on first use."""
+        """The number of ``week``'s issue, giving it the next one if it has none yet.
+
+        Called when the issue's send starts: numbers are never given to drafts.
+        """
         with self.transaction():
             row = self.db.execute("SELECT number FROM issues WHERE week = ?", (week,)).fetchone()
-            if row is not None:
+            if row is not None and row[0] is not None:
                 return int(row[0])
-            top = self.db.execute("SELECT MAX(number) FROM issues").fetchone()[0]
-            number = first if top is None else max(int(top) + 1, first)
-            self.db.execute("INSERT INTO issues (week, number) VALUES (?, ?)", (week, number))
+            number = self.next_number(first=first)
+            self.db.execute(
+                "INSERT INTO issues (week, number) VALUES (?, ?)"
+                " ON CONFLICT (week) DO UPDATE SET number = excluded.number",
+                (week, number),
+            )
             return number
+
+    def set_outcome(self, week: str, outcome: str | None, *, at: datetime) -> None:
+        """Record what a run decided for ``week`` at send time (None: forget it)."""
+        self.ensure_issue(week)
+        with self.transaction():
+            self.db.execute(
+                "UPDATE issues SET outcome = ?, outcome_at = ? WHERE week = ?",
+                (outcome, _iso(at) if outcome else None, week),
+            )
+
+    def mark_briefed(self, week: str, *, at: datetime) -> None:
+        """Record that the editors' briefing for ``week`` went out."""
+        self.ensure_issue(week)
+        with self.transaction():
+            self.db.execute("UPDATE issues SET briefed_at = ? WHERE week = ?", (_iso(at), week))
+
+    def feeds_first_seen(self) -> dict[str, datetime]:
+        """Feed key → when its first stored entry was seen: how long roundup has read it."""
+        rows = self.db.execute("SELECT feed, MIN(first_seen) FROM entries GROUP BY feed")
+        return {str(feed): datetime.fromisoformat(seen) for feed, seen in rows}
 
     def set_approval(
         self, week: str, *, by: str | None, at: datetime | None, digest: str | None
@@ -331,9 +387,18 @@ class Store:
             )
 
     def mark_sent(self, week: str, urls: Iterable[str], *, at: datetime) -> None:
-        """Record the issue as sent and its links as used, so later issues skip them."""
+        """Record the issue as sent and its links as used, so later issues skip them.
+
+        An issue that has no number yet (sent by a caller that did not give it one) gets
+        the next one: every sent issue has a number.
+        """
         with self.transaction():
-            self.db.execute("UPDATE issues SET sent_at = ? WHERE week = ?", (_iso(at), week))
+            self.db.execute("INSERT OR IGNORE INTO issues (week) VALUES (?)", (week,))
+            self.db.execute(
+                "UPDATE issues SET sent_at = ?, number = COALESCE(number,"
+                " (SELECT COALESCE(MAX(number), 0) + 1 FROM issues)) WHERE week = ?",
+                (_iso(at), week),
+            )
             self.db.executemany(
                 "INSERT OR IGNORE INTO sent_links (canonical_url, week) VALUES (?, ?)",
                 [(url, week) for url in urls if url],
@@ -395,6 +460,37 @@ class Store:
     def clear_deliveries(self, week: str) -> None:
         with self.transaction():
             self.db.execute("DELETE FROM deliveries WHERE week = ?", (week,))
+
+    # --- link checks -----------------------------------------------------------------------
+
+    def link_checks(self, urls: Iterable[str]) -> dict[str, LinkResult]:
+        """The last check kept for each of ``urls`` that has one, by URL."""
+        found: dict[str, LinkResult] = {}
+        wanted = list(dict.fromkeys(urls))
+        for start in range(0, len(wanted), 500):  # SQLite caps the number of parameters
+            chunk = wanted[start : start + 500]
+            rows = self.db.execute(
+                "SELECT url, status, code, final_url, reason, checked_at FROM link_checks"
+                f" WHERE url IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            for url, status, code, final_url, reason, checked_at in rows:
+                found[url] = LinkResult(url, status, code, final_url, reason, _dt(checked_at))
+        return found
+
+    def keep_link_checks(self, results: Iterable[LinkResult]) -> None:
+        """Remember each result (replacing the last one kept for its URL)."""
+        rows = [
+            (r.url, r.status, r.code, r.final_url, r.reason, _iso(r.checked_at))
+            for r in results
+            if r.checked_at is not None
+        ]
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO link_checks"
+                " (url, status, code, final_url, reason, checked_at) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
 
 
 # --- rows -----------------------------------------------------------------------------

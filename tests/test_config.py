@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from roundup.config import (
     default_config_path,
     load_config,
     parse_config,
+    parse_duration,
 )
 from roundup.errors import ConfigError
 
@@ -170,6 +172,38 @@ def test_good_config_resolves_paths_and_defaults() -> None:
         ),
         (
             "  language: en",
+            "  language: en\n  brief_before: soon",
+            'newsletter.brief_before: expected a duration of at most 6 days like "24h", "90m"'
+            " or \"1d 12h\", got 'soon'",
+        ),
+        (
+            "  language: en",
+            "  language: en\n  brief_before: 8d",
+            'newsletter.brief_before: expected a duration of at most 6 days like "24h", "90m"'
+            " or \"1d 12h\", got '8d'",
+        ),
+        (
+            "  language: en",
+            "  language: en\n  quiet_week: wait",
+            "newsletter.quiet_week: expected one of skip, send, roll_over, got 'wait'",
+        ),
+        (
+            "  language: en",
+            "  language: en\n  unapproved: maybe",
+            "newsletter.unapproved: expected one of hold, send, skip, got 'maybe'",
+        ),
+        (
+            "  language: en",
+            "  language: en\n  min_items: 0",
+            "newsletter.min_items: expected a whole number from 1 to 10000, got 0 (a number)",
+        ),
+        (
+            "  language: en",
+            "  language: en\n  editors: [jane]",
+            "newsletter.editors[0]: expected an email address, got 'jane'",
+        ),
+        (
+            "  language: en",
             "  language: en\n  unsubscribe_url: https://example.org/unsubscribe",
             "newsletter.unsubscribe_url: must contain {token}, replaced per recipient "
             "(e.g. https://example.org/u/{token})",
@@ -267,6 +301,42 @@ def test_readme_reference_is_a_valid_config(tmp_path: Path) -> None:
     assert config.smtp is not None and config.smtp.security == "starttls"
     assert config.newsletter.send_at == "friday 15:00"
     assert [f.section for f in config.feeds] == ["Analysis"]
+    nl = config.newsletter
+    assert nl.editors == ("Jane Editor <jane@example.org>",)
+    assert (nl.brief_before, nl.min_items, nl.quiet_week, nl.unapproved) == (
+        timedelta(hours=24),
+        3,
+        "roll_over",
+        "hold",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("24h", timedelta(hours=24)),
+        ("90m", timedelta(minutes=90)),
+        ("1h30m", timedelta(minutes=90)),
+        ("1d 12h", timedelta(hours=36)),
+        ("2D", timedelta(days=2)),
+        ("45s", timedelta(seconds=45)),
+        ("1w", timedelta(weeks=1)),
+        ("", None),
+        ("24", None),
+        ("h", None),
+        ("1.5h", None),
+        ("-1h", None),
+    ],
+)
+def test_parse_duration(text: str, expected: timedelta | None) -> None:
+    assert parse_duration(text) == expected
+
+
+def test_editors_week_defaults() -> None:
+    """Without the new keys: no briefing, quiet weeks skipped, unapproved issues held."""
+    nl = parse_config(GOOD, P).newsletter
+    assert (nl.editors, nl.brief_before, nl.min_items) == ((), timedelta(hours=24), 1)
+    assert (nl.quiet_week, nl.unapproved, nl.block_on_broken_links) == ("skip", "hold", False)
 
 
 # --- YAML 1.2, and what feeds.yaml never holds ------------------------------------------------
@@ -407,3 +477,106 @@ def test_an_alias_bomb_is_refused_quickly() -> None:
         f"{P}:1: anchor &x0: {ALIASES} (remove it, and write out in full every value that "
         "refers to it)"
     )
+
+
+# --- delivery.via and the list engines' blocks ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        (
+            "delivery: {via: sendgrid}\n",
+            "delivery.via: expected one of smtp, mailman, listmonk, buttondown, got 'sendgrid'",
+        ),
+        (
+            "delivery: {via: mailman}\n",
+            "delivery.via: 'mailman' needs a mailman: block (see the README's Delivery section)",
+        ),
+        ("delivery: {}\n", "delivery.via: missing (this key is required)"),
+        (
+            "mailman: {api_url: 'http://127.0.0.1:8001/3.1'}\n",
+            "mailman.list: missing (this key is required)",
+        ),
+        (
+            "mailman: {api_url: 'http://127.0.0.1:8001/3.1', list: news}\n",
+            "mailman.list: expected an email address like \"Name <me@example.org>\", got 'news'",
+        ),
+        (
+            "mailman: {api_url: x, list: news@lists.example.org}\n",
+            "mailman.api_url: expected an absolute http/https URL, got 'x'",
+        ),
+        (
+            "mailman: {api_url: 'http://h/3.1', list: a@b.org, password: x}\n",
+            "mailman.password: unknown key (did you mean 'password_env'?)",
+        ),
+        (
+            "listmonk: {url: 'https://lm.example.org', lists: []}\n",
+            "listmonk.lists: expected a list of list ids (positive whole numbers), got a list",
+        ),
+        (
+            "listmonk: {url: 'https://lm.example.org', lists: [x]}\n",
+            "listmonk.lists: expected a list of list ids (positive whole numbers), got a list",
+        ),
+        (
+            "listmonk: {url: 'https://lm.example.org', lists: [3], token: t}\n",
+            "listmonk.token: unknown key (did you mean 'token_env'?)",
+        ),
+        (
+            "buttondown: {status: sent}\n",
+            "buttondown.status: expected one of draft, scheduled, got 'sent'",
+        ),
+        (
+            "buttondown: {status: scheduled}\n",
+            "buttondown.status: scheduled needs"
+            " newsletter.send_at (the moment to schedule the email for)",
+        ),
+    ],
+)
+def test_bad_delivery_blocks(block: str, message: str) -> None:
+    """A wrong backend, a missing block or key: one line naming the key."""
+    without_to = GOOD.replace('  to: ["roundup@lists.example.org"]\n', "")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(without_to.replace("feeds:\n", block + "feeds:\n", 1), P)
+    assert str(caught.value).split(": ", 1)[1] == message
+
+
+@pytest.mark.parametrize(
+    ("to", "block", "key"),
+    [
+        (True, "", "newsletter.to"),
+        (False, "smtp: {host: mail.example.org, subscribers: people.csv}\n", "smtp.subscribers"),
+    ],
+)
+def test_a_list_engine_refuses_a_second_answer_to_who_gets_the_issue(
+    to: bool, block: str, key: str
+) -> None:
+    text = GOOD if to else GOOD.replace('  to: ["roundup@lists.example.org"]\n', "")
+    block += "delivery: {via: buttondown}\nbuttondown: {}\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text.replace("feeds:\n", block + "feeds:\n", 1), P)
+    assert str(caught.value).split(": ", 1)[1] == (
+        f"delivery.via: buttondown delivers to the subscribers it keeps, so {key} would be"
+        f" ignored; remove {key}, or send with via: smtp"
+    )
+
+
+def test_delivery_blocks_and_their_defaults() -> None:
+    text = GOOD.replace('  to: ["roundup@lists.example.org"]\n', "").replace(
+        "feeds:\n",
+        "delivery: {via: listmonk}\n"
+        "mailman: {api_url: 'http://127.0.0.1:8001/3.1/', list: news@lists.example.org}\n"
+        "listmonk: {url: 'https://lm.example.org/', lists: [3, 4], template_id: 2}\n"
+        "buttondown: {}\n"
+        "feeds:\n",
+        1,
+    )
+    config = parse_config(text, P)
+    assert config.via == "listmonk"
+    assert config.mailman is not None and config.mailman.api_url == "http://127.0.0.1:8001/3.1"
+    assert config.mailman.moderator_password_env == "MAILMAN_MODERATOR_PASSWORD"
+    assert config.listmonk is not None and config.listmonk.lists == (3, 4)
+    assert config.listmonk.url == "https://lm.example.org" and config.listmonk.template_id == 2
+    assert config.buttondown is not None and config.buttondown.status == "draft"
+    assert config.buttondown.api_url == "https://api.buttondown.com/v1"
+    assert parse_config(GOOD, P).via == "smtp"

@@ -150,11 +150,17 @@ def test_page_shows_the_issue_its_numbers_and_failing_feeds(site: Site) -> None:
 def test_previews_are_the_rendered_issue_and_run_no_scripts(site: Site) -> None:
     """The email, text and post previews are what render_week writes, with a sandboxing CSP."""
     rendered = render_week(site.config, week=WEEK).issue
+    items = len(load_draft(site.draft_file).items)
     email = site.client.get("/preview/email")
-    assert email.text == rendered.email_html
+    # the only difference: a marker before each item's first link, for the preview to scroll to
+    assert re.sub(r'<span id="desk-item-\d+"></span>', "", email.text) == rendered.email_html
+    assert re.findall(r'id="(desk-item-\d+)"', email.text) == [
+        f"desk-item-{n}" for n in range(1, items + 1)
+    ]
     assert email.headers["Content-Security-Policy"].startswith("sandbox;")
     assert site.client.get("/preview/text").text == rendered.email_text
-    assert site.client.get("/preview/post").text == rendered.post_html
+    post = site.client.get("/preview/post").text
+    assert re.sub(r'<span id="desk-item-\d+"></span>', "", post) == rendered.post_html
 
 
 def test_feed_text_is_escaped_in_the_page(site: Site) -> None:
@@ -300,7 +306,7 @@ def test_each_change_is_written_to_the_file_at_once(site: Site) -> None:
     assert b in load_draft(site.draft_file).removed
     assert not any(b in section for section in keys(site.draft_file))
     html, _, _ = site.page()
-    assert "Removed items" in html and 'data-action="restore"' in html
+    assert "Removed items" in html and 'action="/form/restore?csrf=' in html
     assert site.post("/api/restore", {"key": b}).json()["ok"]
     assert keys(site.draft_file)[0][0] == b  # back where it was proposed
     site.post("/api/item", {"key": b, "title": "New title", "note": "Read **this**"})

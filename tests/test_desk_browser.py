@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ import pytest
 
 from roundup.desk import STALE
 from roundup.desk.server import DeskServer
-from roundup.draft_file import load_draft
+from roundup.draft_file import load_draft, save_draft
 from roundup.models import Draft
 from roundup.pipeline import draft_path, email_digest, render_week
 from roundup.store import Store
@@ -77,7 +79,14 @@ def desk_page(
         yield page
     expected = f"status of {refused} " if refused else None
     assert [e for e in report.console_errors if not expected or expected not in e] == []
-    assert [f for f in report.failed if not refused or not f.endswith(f"HTTP {refused}")] == []
+    failed = [f for f in report.failed if not refused or not f.endswith(f"HTTP {refused}")]
+    assert [f for f in failed if not _superseded(f)] == []
+
+
+def _superseded(failure: str) -> bool:
+    """A preview load cut short because a newer version of the issue replaced it: two
+    changes in quick succession reload the frames twice, and the first load is aborted."""
+    return "/preview/" in failure and failure.endswith("net::ERR_ABORTED")
 
 
 def _image(url: str) -> tuple[str, bytes]:
@@ -93,9 +102,23 @@ def keys(draft: Draft) -> list[list[str]]:
 
 
 def click_and_reload(page: Any, selector: Any) -> None:
-    """Click something that changes the list of items; the page reloads when it is saved."""
+    """Click something that reloads the page when it is saved (approving)."""
     with page.expect_navigation():
         selector.click()
+
+
+def click_in_place(page: Any, selector: Any, *, action: Any = None) -> None:
+    """Click (or do ``action``) something that changes the list of items: it is saved and
+    the list swapped in place, and the page is never loaded again."""
+    page.evaluate("window.deskStayed = true")
+    with page.expect_response(lambda r: r.request.method == "POST") as response:
+        if action is None:
+            selector.click()
+        else:
+            action()
+    assert response.value.status == 200
+    settled(page)
+    assert page.evaluate("window.deskStayed === true"), "the page was loaded again"
 
 
 def save_field(page: Any, field: Any, text: str) -> None:
@@ -117,11 +140,12 @@ def test_reorder_and_move_between_sections(browser: Any, desk: DeskServer) -> No
     before = keys(on_disk(desk))
     with desk_page(browser, desk) as page:
         first = page.locator("li.item").nth(0)
-        click_and_reload(page, first.get_by_role("button", name="Move item 1 down"))
+        click_in_place(page, first.get_by_role("button", name="Move item 1 down"))
         assert keys(on_disk(desk))[0][:2] == [before[0][1], before[0][0]]
         assert page.locator("li.item").nth(1).get_attribute("data-key") == before[0][0]
-        with page.expect_navigation():
-            page.locator("li.item").nth(0).locator("select").select_option("Regional")
+        select = page.locator("li.item").nth(0).locator("select")
+        click_in_place(page, select, action=lambda: select.select_option("Regional"))
+        assert page.locator("li.item").last.get_attribute("data-key") == before[0][1]
     after = keys(on_disk(desk))
     assert after[2][-1] == before[0][1]
     assert before[0][1] not in after[0]
@@ -133,12 +157,12 @@ def test_remove_then_restore(browser: Any, desk: DeskServer) -> None:
     victim = before[1][2]
     with desk_page(browser, desk) as page:
         item = page.locator(f'li.item[data-key="{victim}"]')
-        click_and_reload(page, item.get_by_role("button", name="Remove"))
+        click_in_place(page, item.get_by_role("button", name="Remove"))
         draft = on_disk(desk)
         assert victim in draft.removed and victim not in keys(draft)[1]
         removed = page.locator(f'.removed li[data-key="{victim}"]')
         assert removed.is_visible()
-        click_and_reload(page, removed.get_by_role("button", name="Restore"))
+        click_in_place(page, removed.get_by_role("button", name="Restore"))
         assert page.locator(".removed li").count() == 0
     assert keys(on_disk(desk)) == before
 
@@ -191,7 +215,7 @@ def test_add_an_item_by_url(browser: Any, desk: DeskServer, tmp_path: Path) -> N
         assert page.locator("#add-excerpt").input_value().startswith("Why the harbours")
         title.fill("Ports & power")
         page.locator("#add-section").select_option("Analysis")
-        click_and_reload(page, page.get_by_role("button", name="Add to the issue"))
+        click_in_place(page, page.get_by_role("button", name="Add to the issue"))
         assert page.locator(f'li.item[data-key="editor:{url}"]').is_visible()
     added = on_disk(desk).sections[1].items[-1]
     assert (added.key, added.title, added.source) == (
@@ -215,7 +239,7 @@ def test_add_by_url_when_the_page_cannot_be_read(browser: Any, desk: DeskServer)
         message.filter(has_text="HTTP 404").wait_for()
         assert "fill in the details yourself" in message.inner_text()
         page.locator("#add-title").fill("Typed by hand")
-        click_and_reload(page, page.get_by_role("button", name="Add to the issue"))
+        click_in_place(page, page.get_by_role("button", name="Add to the issue"))
     assert any(item.title == "Typed by hand" for item in on_disk(desk).items)
 
 
@@ -267,9 +291,10 @@ def test_a_stale_second_tab_is_refused_with_a_message(browser: Any, desk: DeskSe
     assert len(draft.items) == 21 and draft.removed == ()
 
 
-@pytest.mark.parametrize("width", [1280, 375])
+@pytest.mark.parametrize("width", [1280, 1024, 390])
 def test_screenshots_of_the_desk(browser: Any, desk: DeskServer, width: int) -> None:
-    """The desk at desktop and phone widths, saved for people to look at; nothing overflows."""
+    """The desk at desktop, small laptop and phone widths, saved for people to look at;
+    nothing overflows. Up to 860 px the preview is in its own tab."""
     with desk_page(browser, desk, width=width) as page:
         note = page.locator("li.item").nth(0).locator("[data-field=note]")
         save_field(page, note, "Worth reading for the section on alliances.")
@@ -279,6 +304,8 @@ def test_screenshots_of_the_desk(browser: Any, desk: DeskServer, width: int) -> 
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"desk-{width}.png"))
         full = screenshot(page, f"desk-{width}-full.png")
+        if width <= 860:
+            page.get_by_role("button", name="Preview", exact=True).click()
         page.get_by_role("tab", name="Email · phone").click()
         page.locator("#tab-phone").scroll_into_view_if_needed()
         page.locator("#tab-phone").screenshot(
@@ -286,3 +313,204 @@ def test_screenshots_of_the_desk(browser: Any, desk: DeskServer, width: int) -> 
         )
     assert full.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (ARTIFACTS / f"desk-{width}.png").stat().st_size > 10_000
+
+
+def box(page: Any, selector: str) -> dict[str, float]:
+    found: dict[str, float] = page.locator(selector).bounding_box()
+    return found
+
+
+def test_editor_and_preview_side_by_side_at_1024(browser: Any, desk: DeskServer) -> None:
+    """At 1024 px the preview sits beside the items; no tab is needed."""
+    with desk_page(browser, desk, width=1024) as page:
+        editor, preview = box(page, ".editor"), box(page, "aside.preview")
+        assert preview["x"] >= editor["x"] + editor["width"]
+        assert preview["x"] + preview["width"] <= 1024
+        assert not page.locator(".view-tabs").is_visible()
+        assert page.locator("#tab-desktop iframe").is_visible()
+
+
+def test_the_preview_is_a_tab_at_390(browser: Any, desk: DeskServer) -> None:
+    """At 390 px the editor and the preview take turns: Edit and Preview tabs."""
+    with desk_page(browser, desk, width=390) as page:
+        assert page.locator(".view-tabs").is_visible()
+        assert page.locator(".editor").is_visible()
+        assert not page.locator("aside.preview").is_visible()
+        page.get_by_role("button", name="Preview", exact=True).click()
+        assert page.locator("aside.preview").is_visible()
+        assert not page.locator(".editor").is_visible()
+        frame = box(page, "#tab-desktop iframe")
+        assert frame["width"] <= 390 and frame["height"] > 300
+        email = page.frame_locator("#tab-desktop iframe")
+        email.get_by_text("The Elicitor Weekly Roundup: August 14, 2015").first.wait_for()
+        page.wait_for_timeout(300)  # let the shown frame paint before the screenshot
+        assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+        screenshot(page, "desk-390-preview-tab.png")
+        page.get_by_role("button", name="Edit", exact=True).click()
+        assert page.locator(".editor").is_visible()
+
+
+def test_top_bottom_and_drag_and_drop_never_reload(browser: Any, desk: DeskServer) -> None:
+    """To the top, to the bottom, and a drag by the grip: each lands in draft.yaml, the list
+    is swapped in place, and the previews follow."""
+    before = keys(on_disk(desk))[1]
+    with desk_page(browser, desk) as page:
+        section = page.locator('section[data-section="Analysis"]')
+        third = section.locator("li.item").nth(2)
+        click_in_place(page, third.get_by_role("button", name="to the top of Analysis"))
+        assert keys(on_disk(desk))[1][0] == before[2]
+        assert section.locator("li.item").nth(0).get_attribute("data-key") == before[2]
+        top = section.locator("li.item").nth(0)
+        click_in_place(page, top.get_by_role("button", name="to the bottom of Analysis"))
+        assert keys(on_disk(desk))[1][-1] == before[2]
+        # drag the first item's grip onto the lower half of the second: it lands after it
+        first = section.locator("li.item").nth(0)
+        first.evaluate("item => item.scrollIntoView({block: 'start'})")
+        grip = first.locator(".grip")
+        target = section.locator("li.item").nth(1)
+        height = box(page, f'li.item[data-key="{before[1]}"]')["height"]
+
+        def drag() -> None:
+            grip.drag_to(target, target_position={"x": 80, "y": height * 0.75})
+
+        click_in_place(page, grip, action=drag)
+        after = keys(on_disk(desk))[1]
+        assert after[:3] == [before[1], before[0], before[3]]
+        assert [
+            section.locator("li.item").nth(n).get_attribute("data-key") for n in range(3)
+        ] == after[:3]
+        screenshot(page, "desk-after-drag.png")
+
+
+def test_the_preview_follows_the_item_being_edited(browser: Any, desk: DeskServer) -> None:
+    """Focusing a field of an item far down the list scrolls the email preview to that item,
+    without loading it again."""
+    with desk_page(browser, desk) as page:
+        items = page.locator("li.item")
+        late = items.nth(items.count() - 2)
+        number = late.get_attribute("data-number")
+        late.locator("[data-field=note]").focus()
+        frame = page.frame_locator("#tab-desktop iframe")
+        frame.locator(f"#desk-item-{number}").wait_for(state="attached")
+        frame_src = "document.querySelector('#tab-desktop iframe').src"
+        script = f"n => {frame_src}.endsWith('#desk-item-' + n)"
+        page.wait_for_function(script, arg=number)
+        email = next(f for f in page.frames if f.url.endswith(f"#desk-item-{number}"))
+        email.wait_for_function("() => window.scrollY > 200")
+        assert "editing" in (late.get_attribute("class") or "")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "desk-preview-follows.png"))
+
+
+def test_the_approvers_name_is_remembered(browser: Any, desk: DeskServer) -> None:
+    """Typed once, the name comes back on the next visit, over the login name."""
+    with desk_page(browser, desk) as page:
+        approver = page.locator("#approver")
+        assert approver.input_value() == "ann"
+        approver.fill("Ann Editor")
+        approver.press("Tab")
+        page.reload()
+        assert page.locator("#approver").input_value() == "Ann Editor"
+
+
+def test_send_test_comes_before_approve(browser: Any, desk: DeskServer) -> None:
+    with desk_page(browser, desk) as page:
+        order = page.evaluate(
+            "document.getElementById('send-test')"
+            ".compareDocumentPosition(document.getElementById('approve'))"
+        )
+        assert order & 4, "Send test must come before Approve"  # DOCUMENT_POSITION_FOLLOWING
+
+
+def test_moves_work_without_javascript(browser: Any, desk: DeskServer) -> None:
+    """With JavaScript off, the buttons are plain forms: the page posts and comes back."""
+    before = keys(on_disk(desk))[1]
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1024, "height": 900}
+    )
+    try:
+        page = context.new_page()
+        page.route("**/*", lambda route: _loopback_only(route))
+        page.goto(desk.url)
+        third = page.locator('section[data-section="Analysis"] li.item').nth(2)
+        with page.expect_navigation():
+            third.get_by_role("button", name="to the top of Analysis").click()
+        assert keys(on_disk(desk))[1][0] == before[2]
+        first = page.locator('section[data-section="Analysis"] li.item').nth(0)
+        assert first.get_attribute("data-key") == before[2]
+        with page.expect_navigation():
+            first.get_by_role("button", name="Remove").click()
+        assert before[2] in on_disk(desk).removed
+        screenshot(page, "desk-no-javascript.png")
+    finally:
+        context.close()
+
+
+def _loopback_only(route: Any) -> None:
+    if route.request.url.startswith("http://127.0.0.1"):
+        route.continue_()
+    else:
+        route.abort()
+
+
+def test_a_sent_issue_in_the_browser(browser: Any, desk: DeskServer) -> None:
+    """Sent: the page says when and to how many, and offers no control that changes it."""
+    with Store.open(desk.desk.config.state) as store:
+        store.issue_number(WEEK, first=1)
+        at = datetime(2015, 8, 14, 19, 0, tzinfo=UTC)
+        readers = [f"reader{n}@example.org" for n in range(1204)]
+        store.record_delivery(WEEK, readers, status="accepted", detail="250 OK", at=at)
+        store.mark_sent(WEEK, [], at=at)
+    with desk_page(browser, desk, width=1024) as page:
+        assert page.locator("#sent-title").inner_text() == (
+            "Sent Fri 14 Aug 15:00 to 1,204 recipients"
+        )
+        assert page.locator("#pill").inner_text().strip() == "Sent"
+        assert page.locator("form, #approve, #send-test, .grip").count() == 0
+        assert (
+            page.locator("li.item").nth(0).locator("[data-field=title]").get_attribute("readonly")
+            is not None
+        )
+        screenshot(page, "desk-sent.png")
+        page.screenshot(path=str(ARTIFACTS / "desk-sent-top.png"))
+
+
+def test_link_status_and_adopting_a_redirect(browser: Any, desk: DeskServer) -> None:
+    """Check links shows each item's status; "Use the new address" adopts a redirect in
+    place."""
+    from tests.test_linkcheck import Site as WebSite
+
+    path = draft_path(desk.desk.config, WEEK)
+    with WebSite() as web:
+        draft = load_draft(path)
+        links = {"/gone": 0, "/moved": 1, "/old-article": 2, "/article": 3}
+        keep = [item.key for item in draft.items][:4]
+        sections = tuple(
+            replace(s, items=tuple(i for i in s.items if i.key in keep)) for s in draft.sections
+        )
+        draft = replace(draft, sections=sections)
+        by_key = {key: web.url(p) for p, n in links.items() for key in [keep[n]]}
+        draft = replace(
+            draft,
+            sections=tuple(
+                replace(s, items=tuple(replace(i, link=by_key[i.key]) for i in s.items))
+                for s in draft.sections
+            ),
+        )
+        save_draft(path, draft)
+        with desk_page(browser, desk, width=1024) as page:
+            click_in_place(page, page.get_by_role("button", name="Check links"))
+            page.locator("#links-result", has_text="Checked 4 links").wait_for()
+            gone = page.locator(f'li.item[data-key="{keep[0]}"]')
+            assert gone.get_attribute("data-link-status") == "broken"
+            assert "Broken link: HTTP 404 Not Found" in gone.locator(".link-check").inner_text()
+            home = page.locator(f'li.item[data-key="{keep[2]}"]')
+            assert home.get_attribute("data-link-status") == "home_redirect"
+            moved = page.locator(f'li.item[data-key="{keep[1]}"]')
+            screenshot(page, "desk-link-status.png")
+            gone.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "desk-link-status-items.png"))
+            click_in_place(page, moved.get_by_role("button", name="Use the new address"))
+            assert moved.get_attribute("data-link-status") == "ok"
+        adopted = next(i for i in load_draft(path).items if i.key == keep[1])
+        assert adopted.link == web.url("/new-home-of-the-article")

@@ -37,7 +37,7 @@ sections:
     description: Long reads
     items:
       - title: Story 1
-        link: https://example.org/1?utm_source=rss
+        link: https://example.org/1
         source: Example Blog
         date: '2015-08-12T09:30:00-04:00'
         excerpt: Summary 1

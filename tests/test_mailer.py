@@ -9,12 +9,13 @@ from __future__ import annotations
 import email
 import mailbox
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from roundup import mailer as mailer_module
-from roundup.config import SmtpSettings
+from roundup.config import ButtondownSettings, ListmonkSettings, MailmanSettings, SmtpSettings
 from roundup.errors import SendError
 from roundup.mailer import (
     ACCEPTED,
@@ -28,7 +29,7 @@ from roundup.mailer import (
 from roundup.send import SendReport, send_issue
 from roundup.smtp import SmtpMailer
 from roundup.store import Store
-from tests.test_send import NOW, PEOPLE, SECRET, WEEK, setup_for
+from tests.test_send import NOW, PEOPLE, SECRET, WEEK, make_config, setup_for
 
 
 class MaildirMailer:
@@ -173,3 +174,23 @@ def test_in_flight_is_committed_before_the_handover_and_uncertain_is_final(
     second = send()
     assert second.accepted == () and second.uncertain == first.uncertain
     assert backend.delivered_to() == sorted(set(PEOPLE) - {PEOPLE[2]})
+
+
+def test_each_list_engine_names_its_one_ledger_entry(tmp_path: Path) -> None:
+    """A list engine gets one delivery per issue, recorded under its destination; SMTP none."""
+    config = make_config(tmp_path, None, to=("list@example.org",))
+    assert set(mailer_module.BACKENDS) >= mailer_module.LIST_ENGINES
+    assert mailer_module.destination(config) is None
+    engines = replace(
+        config,
+        mailman=MailmanSettings("http://127.0.0.1:8001/3.1", "News <News@Lists.example.org>"),
+        listmonk=ListmonkSettings("https://lm.example.org", (3, 4)),
+        buttondown=ButtondownSettings(),
+    )
+    expected = {
+        "mailman": "news@lists.example.org",
+        "listmonk": "listmonk:lists=3,4",
+        "buttondown": "buttondown",
+    }
+    for via, target in expected.items():
+        assert mailer_module.destination(replace(engines, via=via)) == target

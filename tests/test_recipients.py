@@ -142,7 +142,7 @@ def test_cli_dry_run_reports_the_bad_rows(tmp_path: Path, smtp_server: SmtpServe
     result = CliRunner().invoke(
         cli,
         ["--config", str(config), "send", "--week", WEEK, "--dry-run"],
-        env={"ROUNDUP_SECRET": ""},
+        env={"ROUNDUP_SECRET": "a long random signing secret for the test"},
     )
     path = tmp_path / "subscribers.csv"
     assert (result.exit_code, result.output) == (

@@ -67,3 +67,29 @@ def test_summary_lists_failures_and_redirects() -> None:
 def test_feed_lines(feed: FeedReport, line: str) -> None:
     """Each feed gets one fixed-width log line for cron mail."""
     assert format_feed_line(feed) == line
+
+
+def warned(name: str, warning: str) -> FeedReport:
+    return FeedReport(f"https://{name}.example/feed", name, "fetched", warnings=(warning,))
+
+
+@pytest.mark.parametrize(
+    ("feeds", "lines"),
+    [
+        ([warned("A", "w1")], ["  A: w1"]),
+        ([warned("A", "w1"), warned("B", "w2")], ["  A: w1", "  B: w2"]),
+        ([warned("A", "w1"), warned("B", "w1")], ["  2 feeds (A, B): w1"]),
+        (
+            [warned(n, "w1") for n in "ABCDE"] + [warned("F", "w2")],
+            ["  5 feeds (A, B, C and 2 more): w1", "  F: w2"],
+        ),
+    ],
+)
+def test_the_same_warning_for_many_feeds_is_one_line(
+    feeds: list[FeedReport], lines: list[str]
+) -> None:
+    """Feeds sharing a warning are folded into one line with a count."""
+    text = format_fetch_summary(report(*feeds))
+    assert text.split("Parsed with warnings (entries kept):\n", 1)[1] == "".join(
+        line + "\n" for line in lines
+    )

@@ -119,12 +119,12 @@ def test_empty_week_is_never_sent(tmp_path: Path, smtp: SmtpServer) -> None:
     late = AFTER + timedelta(weeks=52)
     with Store.open(config.state) as store:
         report = run_once(config, store, clock=lambda: late, secret=SECRET)
-    assert report.action == "empty"
+    assert report.action == "quiet_skipped"
     assert smtp.handler.count(LIST) == 1  # the first issue only
     from roundup.reporting import format_run_summary
 
     assert format_run_summary(report, report_after=3, quiet=True).endswith(
-        "2016-W32 has no items: nothing sent.\n"
+        "2016-W32 has no items: skipped, nothing sent.\n"
     )
 
 
@@ -279,13 +279,19 @@ def test_draft_and_render_refuse_a_sent_week(
         assert refused.exit_code == 1
         verb = "rewrite its draft" if command == "draft" else "rewrite its files"
         assert refused.output == (
-            "Error: 2015-W33 was sent on 2015-08-14 20:00 UTC: its draft and files are"
-            f" frozen, so roundup will not {verb} (new posts wait for the next issue;"
+            "Error: 2015-W33 was sent as issue 1 on 2015-08-14 20:00 UTC: its draft and files"
+            f" are frozen, so roundup will not {verb} (new posts wait for the next issue;"
             " --force does it anyway)\n"
         )
         declined = runner.invoke(cli, [*base, command, "-w", "2015-W33", "--force"], input="n\n")
         assert declined.exit_code == 1
         assert "2015-W33 was already sent: --force will rewrite" in declined.output
+    approve = runner.invoke(cli, [*base, "approve", "--week", "2015-W33", "--by", "ann"])
+    assert (approve.exit_code, approve.output) == (
+        1,
+        "Error: 2015-W33 was sent as issue 1 on 2015-08-14 20:00 UTC: its draft and files are"
+        " frozen, so roundup will not approve it (it went out as it was)\n",
+    )
     assert snapshot(config) == sent
     forced = runner.invoke(cli, [*base, "render", "-w", "2015-W33", "--force", "--yes"])
     assert forced.exit_code == 0, forced.output

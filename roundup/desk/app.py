@@ -45,11 +45,13 @@ from roundup.desk import views
 from roundup.desk.metadata import fetch_metadata
 from roundup.desk.views import Snapshot
 from roundup.desk.web import (
+    FORM_PREFIX,
     Refused,
     Request,
     Response,
     check_request,
     failure,
+    form_body,
     html_response,
     index_field,
     is_loopback,
@@ -63,11 +65,13 @@ from roundup.draft_file import dump_draft, parse_draft, save_draft
 from roundup.edit import (
     add_item,
     editor_item,
+    find_item,
     move_item,
     one_line,
     remove_item,
     rename_source,
     restore_item,
+    set_link,
     set_meta,
     update_item,
 )
@@ -79,6 +83,7 @@ from roundup.errors import (
     SendError,
     StoreLocked,
 )
+from roundup.linkcheck import describe
 from roundup.models import Draft
 from roundup.pipeline import draft_path, resolve_window
 from roundup.week import Window
@@ -123,8 +128,10 @@ class Desk:
         approver: str = "",
         transport: httpx.BaseTransport | None = None,
         allow_private_pages: bool = False,
+        link_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.config = config
+        self.link_transport = link_transport  # for checking the issue's links (tests)
         self.window = window
         self.clock = clock
         self.secret = secret
@@ -158,6 +165,8 @@ class Desk:
             handler = _ROUTES.get((request.method, request.path))
             if handler is None:
                 raise Refused(404, f"Nothing here: {request.method} {request.path}")
+            if request.method == "POST":
+                self.refuse_if_sent()
             return handler(self, request)
         except Refused as exc:
             return failure(request, exc.status, exc.message)
@@ -170,6 +179,16 @@ class Desk:
         except Exception as exc:  # a bug: say so in the page, keep the server up
             traceback.print_exc(file=sys.stderr)
             return failure(request, 500, f"Unexpected error: {type(exc).__name__}: {exc}")
+
+    def refuse_if_sent(self) -> None:
+        """A sent issue is history: every change is refused, saying when it went out."""
+        sent = self.views.sent_line(pipeline.issue_record(self.config, self.window.week))
+        if sent:
+            raise Refused(
+                409,
+                f"{sent}: this issue is read-only, so nothing was changed. "
+                "Open next week's issue with `roundup preview --week current`.",
+            )
 
     def vet(self, request: Request) -> Refused | None:
         """Why the access policy refuses ``request``, or None; needs no body."""
@@ -261,12 +280,14 @@ def create_app(
     approver: str = "",
     transport: httpx.BaseTransport | None = None,
     allow_private_pages: bool = False,
+    link_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Desk:
     """The desk for ``week`` (``2015-W33``, ``current`` or ``last``).
 
     ``secret`` is ``$ROUNDUP_SECRET`` (for test sends), read by the caller; ``approver``
     fills the approval's name field; ``transport`` is for reading pages added by URL, and
-    ``allow_private_pages`` lets those pages be on loopback and private addresses.
+    ``allow_private_pages`` lets those pages be on loopback and private addresses;
+    ``link_transport`` replaces the network when the desk checks the issue's links.
     """
     window = resolve_window(config, week, now=clock())
     return Desk(
@@ -278,6 +299,7 @@ def create_app(
         approver=approver,
         transport=transport,
         allow_private_pages=allow_private_pages,
+        link_transport=link_transport,
     )
 
 
@@ -295,7 +317,7 @@ def _page(desk: Desk, request: Request) -> Response:
         "default-src 'self'; "
         f"script-src 'nonce-{nonce}'; "
         "style-src 'unsafe-inline'; img-src 'self' data:; frame-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
     return html_response(html, ("Content-Security-Policy", policy), ("X-Frame-Options", "DENY"))
 
@@ -303,6 +325,16 @@ def _page(desk: Desk, request: Request) -> Response:
 @_route("GET", "/panel/status")
 def _status_panel(desk: Desk, request: Request) -> Response:
     return _panel(desk, "_status.html")
+
+
+@_route("GET", "/panel/items")
+def _items_panel(desk: Desk, request: Request) -> Response:
+    return _panel(desk, "_items.html")
+
+
+@_route("GET", "/panel/removed")
+def _removed_panel(desk: Desk, request: Request) -> Response:
+    return _panel(desk, "_removed.html")
 
 
 @_route("GET", "/panel/approval")
@@ -313,7 +345,8 @@ def _approval_panel(desk: Desk, request: Request) -> Response:
 def _panel(desk: Desk, template: str) -> Response:
     """A piece of the page, re-fetched after an edit so the page need not reload."""
     context = desk.views.page(desk.snapshot(), approver=desk.approver)
-    return html_response(desk.templates.get_template(template).render(**context))
+    html = desk.templates.get_template(template).render(**context, csrf=desk.csrf_token)
+    return html_response(html)
 
 
 _PREVIEW_POLICY = (
@@ -330,6 +363,7 @@ def _preview(desk: Desk, part: str) -> Response:
     if part == "text":
         return Response(200, issue.email_text.encode(), "text/plain; charset=utf-8")
     body = issue.email_html if part == "email" else issue.post_html
+    body = views.mark_items(body, snapshot.draft.items)
     return html_response(body, ("Content-Security-Policy", _PREVIEW_POLICY))
 
 
@@ -356,23 +390,84 @@ def _version(desk: Desk, request: Request) -> Response:
 # --- changes ------------------------------------------------------------------------------
 
 
-@_route("POST", "/api/move")
-def _move(desk: Desk, request: Request) -> Response:
-    body = json_body(request)
-    key, section, index = text_field(body, "key"), text_field(body, "section"), index_field(body)
-    return desk.change(body, lambda draft: move_item(draft, key, section=section, index=index))
+Edit = Callable[[Draft], Draft]
+_EDITS: dict[str, Callable[[Desk, Mapping[str, Any]], Edit]] = {}
 
 
-@_route("POST", "/api/remove")
-def _remove(desk: Desk, request: Request) -> Response:
-    body = json_body(request)
+def _edit(name: str) -> Callable[[Callable[[Desk, Mapping[str, Any]], Edit]], Any]:
+    """An edit the page makes both ways: ``POST /api/<name>`` with JSON from its script,
+    and ``POST /form/<name>`` from a plain form, which works without JavaScript."""
+
+    def register(make: Callable[[Desk, Mapping[str, Any]], Edit]) -> Any:
+        _EDITS[name] = make
+
+        def by_script(desk: Desk, request: Request) -> Response:
+            body = json_body(request)
+            return desk.change(body, make(desk, body))
+
+        def by_form(desk: Desk, request: Request) -> Response:
+            body = form_body(request)
+            desk.change(body, make(desk, body))
+            return Response(303, b"", "text/plain", (("Location", "/"),))
+
+        _ROUTES[("POST", f"/api/{name}")] = by_script
+        _ROUTES[("POST", f"{FORM_PREFIX}{name}")] = by_form
+        return make
+
+    return register
+
+
+@_edit("move")
+def _move(desk: Desk, body: Mapping[str, Any]) -> Edit:
+    """To ``section`` at ``index``, or ``to`` up, down, the top or the bottom of its section."""
+    key, to = text_field(body, "key"), text_field(body, "to")
+    if to in ("up", "down", "top", "bottom"):
+
+        def relative(draft: Draft) -> Draft:
+            section, index = views.move_target(draft, key, to)  # type: ignore[arg-type]
+            return move_item(draft, key, section=section, index=index)
+
+        return relative
+    if to not in ("", "section"):
+        raise Refused(400, f"'to' must be up, down, top, bottom or section, not '{to}'.")
+    section, index = text_field(body, "section"), _index(body)
+    return lambda draft: move_item(draft, key, section=section, index=index)
+
+
+def _index(body: Mapping[str, Any]) -> int | None:
+    value = body.get("index")
+    if isinstance(value, str):  # a form sends text
+        return int(value) if value.isascii() and value.isdigit() else None
+    return index_field(body)
+
+
+@_edit("remove")
+def _remove(desk: Desk, body: Mapping[str, Any]) -> Edit:
     key = text_field(body, "key")
-    return desk.change(body, lambda draft: remove_item(draft, key))
+    return lambda draft: remove_item(draft, key)
 
 
-@_route("POST", "/api/restore")
-def _restore(desk: Desk, request: Request) -> Response:
-    body = json_body(request)
+@_edit("adopt")
+def _adopt(desk: Desk, body: Mapping[str, Any]) -> Edit:
+    """Replace the item's link with where it redirects, as the last link check found."""
+    key = text_field(body, "key")
+
+    def edit(draft: Draft) -> Draft:
+        found = find_item(draft, key)
+        if found is None:
+            raise DraftError("that item is no longer in the draft: reload to see the latest")
+        link = found[2].link
+        check = pipeline.kept_link_checks(desk.config, [link]).get(link)
+        if check is None or check.status != "redirect":
+            shown = describe(check) if check else "not checked yet"
+            raise DraftError(f"{link} has no new address to adopt ({shown})")
+        return set_link(draft, key, check.final_url)
+
+    return edit
+
+
+@_edit("restore")
+def _restore(desk: Desk, body: Mapping[str, Any]) -> Edit:
     key = text_field(body, "key")
 
     def edit(draft: Draft) -> Draft:
@@ -390,7 +485,31 @@ def _restore(desk: Desk, request: Request) -> Response:
             index=views.restore_index(draft, found, proposals),
         )
 
-    return desk.change(body, edit)
+    return edit
+
+
+@_route("POST", "/api/check-links")
+def _check_links(desk: Desk, request: Request) -> Response:
+    """Check every link of the issue now (results of the last day are reused)."""
+    body = json_body(request)
+    snapshot = desk.current(body)
+    # no desk lock: the check may take a while, and reads the draft once, as it is now
+    report = pipeline.check_links(
+        desk.config,
+        week=desk.window.week,
+        now=desk.clock(),
+        transport=desk.link_transport,
+        fresh=bool(body.get("fresh")),
+    )
+    counts = {status: len(report.having(status)) for status in ("broken", "redirect")}
+    return json_response(
+        {
+            "ok": True,
+            "version": snapshot.version,
+            "message": f"Checked {len(report.links)} links: {counts['broken']} broken, "
+            f"{counts['redirect'] + len(report.having('home_redirect'))} redirected.",
+        }
+    )
 
 
 @_route("POST", "/api/item")

@@ -36,7 +36,9 @@ READ_TIMEOUT = 30.0
 _COMMON_HEADERS = (
     ("Cache-Control", "no-store"),
     ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
+    # nothing leaves for other sites; a plain form's POST still carries the desk's Origin
+    # (under "no-referrer" browsers send "Origin: null", which the CSRF rules refuse)
+    ("Referrer-Policy", "same-origin"),
 )
 
 
@@ -169,11 +171,13 @@ def create_server(
     transport: httpx.BaseTransport | None = None,
     allow_private_pages: bool = False,
     read_timeout: float = READ_TIMEOUT,
+    link_transport: httpx.AsyncBaseTransport | None = None,
 ) -> DeskServer:
     """The desk listening on ``host``:``port`` (0: a free port), not yet serving.
 
     ``allow_private_pages`` lets add-by-URL read pages on loopback and private addresses
-    (local testing); ``read_timeout`` is how long a client may go silent mid-request.
+    (local testing); ``read_timeout`` is how long a client may go silent mid-request;
+    ``link_transport`` replaces the network when the desk checks the issue's links.
     """
     desk = create_app(
         config,
@@ -184,6 +188,7 @@ def create_server(
         approver=approver,
         transport=transport,
         allow_private_pages=allow_private_pages,
+        link_transport=link_transport,
     )
     try:
         return DeskServer(desk, host, port, read_timeout=read_timeout)

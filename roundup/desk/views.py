@@ -7,7 +7,7 @@ draft's version (its sha256), so the page and its three preview frames render on
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -17,8 +17,9 @@ import jinja2
 from roundup import pipeline
 from roundup.config import Config
 from roundup.draft_file import EDITOR_PREFIX
-from roundup.errors import RenderError
+from roundup.errors import DraftError, RenderError
 from roundup.i18n import format_date, labels
+from roundup.linkcheck import LinkResult
 from roundup.models import Draft, DraftItem
 from roundup.pipeline import draft_path, is_approved
 from roundup.store import IssueRecord
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from roundup.render import RenderedIssue
 
 UI_LANGUAGE = "en"  # the desk speaks English; the issue keeps the newsletter's language
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MoveTo = Literal["up", "down", "top", "bottom"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,9 @@ class ItemRow:
     up: tuple[str, int] | None  # (section, index) for move_item
     down: tuple[str, int] | None
     by_hand: bool  # added by the editor: removing it deletes it
+    first: bool = False  # first of its section: "To top" has nothing to do
+    last: bool = False
+    check: LinkResult | None = None  # the last link check of its link, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +163,11 @@ class Views:
         only the header and the reason."""
         draft = snapshot.draft
         rendered, render_error = self._try_render(snapshot.version, draft) if draft else (None, "")
+        record = pipeline.issue_record(self.config, self.window.week)
+        sent = self.sent_line(record)
         return {
+            "sent": sent,
+            "readonly": bool(sent),
             "newsletter": self.config.newsletter.title,
             "week": self.window.week,
             "dates": _dates(self.window),
@@ -174,7 +185,7 @@ class Views:
             "render_error": render_error,
             "numbers": _numbers(rendered, draft) if rendered and draft else None,
             "email_text": rendered.email_text if rendered else "",
-            "approval": self.approval(rendered) if draft else None,
+            "approval": self.approval(rendered, record) if draft else None,
         }
 
     def _try_render(self, version: str, draft: Draft) -> tuple[RenderedIssue | None, str]:
@@ -184,6 +195,7 @@ class Views:
             return None, str(exc)
 
     def sections(self, draft: Draft) -> list[SectionRow]:
+        checks = pipeline.kept_link_checks(self.config, [item.link for item in draft.items])
         rows: list[SectionRow] = []
         number = 0
         for s, section in enumerate(draft.sections):
@@ -200,6 +212,9 @@ class Views:
                         up=up,
                         down=down,
                         by_hand=item.key.startswith(EDITOR_PREFIX),
+                        first=i == 0,
+                        last=i == len(section.items) - 1,
+                        check=checks.get(item.link),
                     )
                 )
             rows.append(SectionRow(section.name, section.description, tuple(items)))
@@ -219,8 +234,16 @@ class Views:
                 rows.append(RemovedRow(key, item.title, item.source, candidate.section, True))
         return rows
 
-    def approval(self, rendered: RenderedIssue | None) -> Approval:
-        record = pipeline.issue_record(self.config, self.window.week)
+    def sent_line(self, record: IssueRecord | None) -> str:
+        """ "Sent Fri 14 Aug 15:00 to 1,204 recipients" once the week went out, else ""."""
+        if record is None or not record.sent or record.sent_at is None:
+            return ""
+        local = record.sent_at.astimezone(self.config.newsletter.tz)
+        count = pipeline.delivered(self.config, self.window.week)
+        when = f"{DAYS[local.weekday()]} {local.day} {MONTHS[local.month - 1]} {local:%H:%M}"
+        return f"Sent {when} to {count:,} recipient{'' if count == 1 else 's'}"
+
+    def approval(self, rendered: RenderedIssue | None, record: IssueRecord | None) -> Approval:
         required = self.config.newsletter.require_approval
         if record is None or not record.approved_hash:
             return Approval("none", "", "", required)
@@ -286,6 +309,22 @@ def restore_index(
     return None
 
 
+def move_target(draft: Draft, key: str, to: MoveTo) -> tuple[str, int | None]:
+    """Where the buttons send the item ``key``: one place up or down (across sections), or
+    the top or bottom of its own section, as ``(section, index)`` for ``move_item``."""
+    for s, section in enumerate(draft.sections):
+        for i, item in enumerate(section.items):
+            if item.key != key:
+                continue
+            if to == "top":
+                return section.name, 0
+            if to == "bottom":
+                return section.name, None
+            up, down = _targets(draft, s, i)
+            return (up if to == "up" else down) or (section.name, i)
+    raise DraftError("that item is no longer in the draft: reload to see the latest")
+
+
 def _targets(draft: Draft, s: int, i: int) -> tuple[tuple[str, int] | None, tuple[str, int] | None]:
     """Up: one place earlier, or the end of the previous section; Down: the mirror."""
     sections = draft.sections
@@ -333,3 +372,28 @@ def _dates(window: Window) -> str:
     first = format_date(window.start.date(), UI_LANGUAGE, "medium")
     last = format_date(window.last_day, UI_LANGUAGE, "medium")
     return f"{first} – {last}"
+
+
+def mark_items(html: str, items: Sequence[DraftItem]) -> str:
+    """The rendered ``html`` with an empty ``<span id="desk-item-N"></span>`` before the
+    first link to each item, in order, so that the preview can scroll to the item being
+    edited (``#desk-item-N``). A span, not an id on the link: a frame scrolled to a link
+    takes the keyboard focus, and the editor would lose their place. Nothing else changes:
+    the preview stays the email as it will be sent."""
+    from markupsafe import escape
+
+    from roundup.text import safe_url
+
+    parts: list[str] = []
+    cursor = 0
+    for number, item in enumerate(items, start=1):
+        url = safe_url(item.link)
+        if not url:
+            continue
+        needle = f'<a href="{escape(url)}"'
+        found = html.find(needle, cursor)
+        if found < 0:
+            continue  # dropped to fit the size budget, or linked in another form
+        parts += [html[cursor:found], f'<span id="desk-item-{number}"></span>{needle}']
+        cursor = found + len(needle)
+    return "".join(parts) + html[cursor:]

@@ -7,8 +7,9 @@ without a socket:
   cannot reach the desk through a DNS name it controls (DNS rebinding);
 * bound to another address, every request must carry the access token printed with the
   desk's URL, as ``?token=`` or, after the first visit, as a cookie;
-* every POST must carry the per-process CSRF token in ``X-CSRF-Token``, and an ``Origin``,
-  when the browser sends one, must be the desk's own.
+* every POST must carry the per-process CSRF token in ``X-CSRF-Token`` (a plain form's
+  action carries it as ``?csrf=``), and an ``Origin``, when the browser sends one, must be
+  the desk's own.
 
 :func:`body_length` vets a POST's framing before a byte of its body is read: one
 ``Content-Length`` of decimal digits, at most :data:`MAX_BODY`; anything else is refused
@@ -26,10 +27,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jinja2
 
 CSRF_HEADER = "x-csrf-token"
+CSRF_QUERY = "csrf"  # a plain form cannot set a header: its action carries the token
+FORM_PREFIX = "/form/"  # changes posted by plain forms, for a browser without JavaScript
 TOKEN_COOKIE = "roundup_desk"
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 MAX_BODY = 1_000_000  # bytes: more than any intro and notes; a larger body is refused unread
@@ -95,6 +99,8 @@ def check_request(
     if request.method != "POST":
         return None
     sent = request.headers.get(CSRF_HEADER, "")
+    if not sent and request.path.startswith(FORM_PREFIX):
+        sent = request.query.get(CSRF_QUERY, "")
     if not secrets.compare_digest(sent.encode(), csrf_token.encode()):
         return Refused(403, "Missing or wrong CSRF token: reload the page and try again.")
     origin = request.headers.get("origin")
@@ -168,6 +174,15 @@ def json_body(request: Request) -> dict[str, Any]:
     return data
 
 
+def form_body(request: Request) -> dict[str, str]:
+    """A plain form's fields (``application/x-www-form-urlencoded``); the last of a name wins."""
+    try:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused(400, "The form was not sent as UTF-8.") from None
+    return dict(parse_qsl(text, keep_blank_values=True))
+
+
 def text_field(body: Mapping[str, Any], name: str) -> str:
     """The text field ``name`` ("" when absent or null); anything but text is refused."""
     value = body.get(name, "")
@@ -205,13 +220,16 @@ def json_response(data: Mapping[str, Any], status: int = 200) -> Response:
 
 def failure(request: Request, status: int, message: str) -> Response:
     """``message`` as the page expects it: JSON for its scripts, a short page for a browser."""
-    if request.path.startswith("/api/") or request.method == "POST":
+    form = request.path.startswith(FORM_PREFIX)
+    if request.path.startswith("/api/") or (request.method == "POST" and not form):
         return json_response({"ok": False, "error": message}, status)
     page = jinja2.Template(
         "<!doctype html><meta charset=utf-8><title>Editor's desk</title>"
-        "<p style='font:16px system-ui;margin:2em'>{{ message }}</p>",
+        "<p style='font:16px system-ui;margin:2em'>{{ message }}</p>"
+        "{% if form %}<p style='font:16px system-ui;margin:2em'>"
+        "<a href='/'>Back to the desk</a></p>{% endif %}",
         autoescape=True,
-    ).render(message=message)
+    ).render(message=message, form=form)
     return Response(status, page.encode("utf-8"), "text/html; charset=utf-8")
 
 

@@ -1,0 +1,35 @@
+"""What the HTTP list engines (:mod:`roundup.mailman`, :mod:`roundup.listmonk`,
+:mod:`roundup.buttondown`) share: their client, and their answers and faults in words.
+
+The client takes an injectable ``transport`` (tests pass one to reach a local server or
+to fail on purpose); everything else is httpx's defaults with the backend's timeout.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+
+def open_client(
+    base_url: str,
+    *,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """A client for one API: ``base_url`` prefixed to every path."""
+    return httpx.Client(
+        base_url=base_url, headers=headers, auth=auth, timeout=timeout, transport=transport
+    )
+
+
+def status_line(response: httpx.Response) -> str:
+    """``"404 Not Found: the body's first words"``, for error lines and the ledger."""
+    detail = " ".join(response.text.split())[:200]
+    return f"{response.status_code} {response.reason_phrase}" + (f": {detail}" if detail else "")
+
+
+def why(exc: BaseException) -> str:
+    """A transport fault in words: its kind, and its message when it has one."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
