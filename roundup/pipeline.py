@@ -456,6 +456,16 @@ def is_provisional(record: IssueRecord | None) -> bool:
     return record is None or record.number is None
 
 
+def _current_name(story: Story, names: Mapping[str, str]) -> Story:
+    """``story`` under the name its feed has now: entries keep the source name they were
+    stored with, and the editor may have set or changed ``name:`` since."""
+    entry = story.entry
+    source = names.get(entry.feed) or source_name(entry.source)
+    if source == entry.source:
+        return story
+    return replace(story, entry=replace(entry, source=source))
+
+
 def _week_entries(selection: Selection) -> list[Entry]:
     """Every entry of the week's window, selected or not."""
     return [v.entry for v in selection.verdicts if v.reason != "outside_window"]
@@ -467,6 +477,8 @@ def _group(
     # Articles of several feeds about one event become one story, after de-duplication
     # (which merged the copies of each article) and the selection's caps; how rare a word
     # is is judged among all the week's entries.
+    names = {feed.key: feed.name for feed in config.feeds if feed.name}
+    stories = [_current_name(story, names) for story in stories]
     stories = group_coverage(stories, [feed.key for feed in config.feeds], week=week)
     return group_stories(
         stories,

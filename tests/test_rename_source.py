@@ -135,3 +135,18 @@ def test_desk_renames_a_source(seeded: Path, tmp_path: Path) -> None:  # noqa: F
     }
     assert "Strait Talk Weekly" in sources and "Strait Talk" not in sources
     assert "    name: Strait Talk Weekly\n" in path.read_text(encoding="utf-8")
+
+
+def test_a_rename_reaches_entries_stored_before_it(seeded: Path, tmp_path: Path) -> None:  # noqa: F811
+    """Entries fetched under the old name show the new one in the next draft."""
+    from roundup.pipeline import make_draft, resolve_window
+    from roundup.store import Store
+
+    path = project(seeded, tmp_path)
+    config, _ = rename_source(load_config(path), "Levant Ledger", "The Levant Ledger")
+    window = resolve_window(config, WEEK, now=NOW)
+    draft_path(config, WEEK).unlink()
+    with Store.open(config.state) as store:
+        draft = make_draft(config, store, window=window).draft
+    sources = {item.source for item in draft.items}
+    assert "The Levant Ledger" in sources and "Levant Ledger" not in sources
