@@ -24,11 +24,11 @@ _EXPORTS = {
     "Mailer": "roundup.mailer",
     "Outcome": "roundup.mailer",
     "ParseError": "roundup.errors",
+    "PublishError": "roundup.errors",
     "Publisher": "roundup.publisher",
     "RenderError": "roundup.errors",
     "RoundupError": "roundup.errors",
     "SendError": "roundup.errors",
-    "SentIssue": "roundup.publisher",
     "Store": "roundup.store",
     "StoreError": "roundup.errors",
     "StoreLocked": "roundup.errors",
@@ -60,11 +60,11 @@ __all__ = [
     "Mailer",
     "Outcome",
     "ParseError",
+    "PublishError",
     "Publisher",
     "RenderError",
     "RoundupError",
     "SendError",
-    "SentIssue",
     "Store",
     "StoreError",
     "StoreLocked",
@@ -90,6 +90,7 @@ if TYPE_CHECKING:
         ExitCode,
         FetchError,
         ParseError,
+        PublishError,
         RenderError,
         RoundupError,
         SendError,
@@ -109,7 +110,7 @@ if TYPE_CHECKING:
         run_once,
         send_week,
     )
-    from roundup.publisher import Publisher, SentIssue
+    from roundup.publisher import Publisher
     from roundup.render import render_issue
     from roundup.store import Store
     from roundup.week import Window, window_for

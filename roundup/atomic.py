@@ -1,9 +1,14 @@
-"""Atomic file writes: a crash leaves the old file or the new one, never half of either."""
+"""Atomic writes: a crash leaves the old file (or folder) or the new one, never half of
+either."""
 
 from __future__ import annotations
 
+import ctypes
 import os
+import shutil
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -29,3 +34,61 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def replace_folder(path: Path, fill: Callable[[Path], None]) -> None:
+    """Make ``path`` a folder holding exactly what ``fill`` writes, all at once.
+
+    ``fill`` writes into a new folder beside ``path``; every file is fsynced, then the new
+    folder takes ``path``'s place in one atomic exchange (Linux ``renameat2``), or, where
+    that is not available, two renames a moment apart. A reader sees the old folder or the
+    new one, never a half-written one; a crash leaves the old folder and a hidden leftover.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent))
+    try:
+        os.chmod(new, 0o777 & ~_umask())  # mkdtemp makes it private; a site must be readable
+        fill(new)
+        _sync_tree(new)
+        if not path.exists():
+            os.rename(new, path)
+            return
+        if not path.is_dir() or path.is_symlink():
+            raise NotADirectoryError(f"{path} is not a folder")
+        if not _exchange(new, path):
+            old = new.with_suffix(".old")
+            os.rename(path, old)
+            os.rename(new, path)
+            new = old
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    shutil.rmtree(new, ignore_errors=True)  # the old folder, now out of sight
+
+
+def _sync_tree(folder: Path) -> None:
+    for root, _dirs, names in os.walk(folder):
+        for name in names:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one step (Linux 3.15+); False where the system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    done = renameat2(
+        _AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE
+    )
+    return bool(done == 0)

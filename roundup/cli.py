@@ -11,13 +11,16 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from roundup import __version__
 from roundup.config import CONFIG_ENV, Config, default_config_path, load_config
 from roundup.errors import ExitCode, RoundupError
+
+if TYPE_CHECKING:
+    from roundup.pipeline import PublishReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -346,6 +349,7 @@ def send(
         if force and not dry_run and not yes:
             click.confirm("Go ahead?", abort=True)
 
+    published: list[PublishReport] = []
     report = pipeline.send(
         ctx.config,
         week=week,
@@ -356,10 +360,16 @@ def send(
         test_to=test_to,
         before=before,
         retry_uncertain=retry_uncertain,
+        on_publish=published.append,
     )
     click.echo(format_report(report))
+    failed = [outcome for outcome in published if outcome.error is not None]
+    for outcome in failed:  # a published issue is what a finished send means: quiet
+        click.echo(format_publish(outcome), nl=False, err=True)
     if not report.complete:
         sys.exit(int(ExitCode.SEND_INCOMPLETE))
+    if failed:
+        sys.exit(int(ExitCode.PUBLISH_FAILED))
 
 
 @cli.command()
@@ -389,8 +399,13 @@ def run(ctx: Context, quiet: bool) -> None:
         quiet_week=nl.quiet_week,
     )
     click.echo(summary, nl=False)
+    failed = report.publish is not None and report.publish.error is not None
+    if report.publish is not None and (failed or not quiet):
+        click.echo(format_publish(report.publish), nl=False, err=failed)
     if report.send is not None and not report.send.complete:
         sys.exit(int(ExitCode.SEND_INCOMPLETE))
+    if failed:
+        sys.exit(int(ExitCode.PUBLISH_FAILED))
     failing, _recovered = feeds_worth_reporting(report.fetch, after=config.fetch.report_after)
     if failing:
         sys.exit(int(ExitCode.FEEDS_FAILED))
@@ -417,15 +432,40 @@ def check_links(ctx: Context, week: str, fresh: bool) -> None:
 
 
 @cli.command()
+@click.option(
+    "--week",
+    "-w",
+    default=None,
+    metavar="WEEK",
+    help="Also publish this week's issue, sent or not (2015-W33, 'current' or 'last').",
+)
 @pass_context
 @handle_errors
-def archive(ctx: Context) -> None:
-    """Rewrite <output_dir>/index.html and feed.xml from the issues sent so far."""
+def publish(ctx: Context, week: str | None) -> None:
+    """Rebuild <output_dir>/site/ (every published issue's page, the archive, the feeds)
+    and copy or upload it as publish.to or publish.command say.
+
+    Sent issues are published by send and run; --week publishes one on purpose. Exit code
+    6 when the copy or upload failed (the next run tries again).
+    """
     from roundup import pipeline
+
+    report = pipeline.publish(ctx.config, now=now(), week=week)
+    click.echo(format_publish(report), nl=False)
+
+
+def format_publish(report: PublishReport) -> str:
+    """``Published 2 issues to:`` and the places, one a line; or the failure, one line."""
     from roundup.reporting import shown
 
-    paths = pipeline.publish(ctx.config)
-    click.echo("Wrote " + " and ".join(shown(path) for path in paths) + ".")
+    if report.error is not None:
+        return f"Publishing failed: {report.error}\n"
+    count = len(report.weeks)
+    lines = [f"Published {count} issue{'' if count == 1 else 's'} to:"]
+    lines += [
+        f"  {shown(Path(place)) if Path(place).is_dir() else place}" for place in report.places
+    ]
+    return "\n".join(lines) + "\n"
 
 
 @cli.command()

@@ -36,6 +36,7 @@ BUTTONDOWN_STATUSES = ("draft", "scheduled")
 SECTION_ORDERS = ("newest", "oldest", "source", "coverage")
 QUIET_WEEK = ("skip", "send", "roll_over")  # what a week with too few items does
 UNAPPROVED = ("hold", "send", "skip")  # what an unapproved issue does at send_at
+POST_FORMATS = ("jekyll", "hugo", "pelican")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_USER_AGENT = f"roundup/{__version__} (+https://github.com/roundup-newsletter/roundup)"
 
@@ -66,6 +67,8 @@ class Newsletter:
     editors: tuple[str, ...] = ()  # who gets the briefing before each issue
     brief_before: timedelta = timedelta(hours=24)  # how long before send_at the briefing goes
     block_on_broken_links: bool = False  # broken links hold the send
+    subscribe_url: str = ""  # https page to subscribe, or the action of the subscribe form
+    subscribe_form: bool = False  # the web pages show an email form that posts to it
 
     @property
     def tz(self) -> ZoneInfo:
@@ -126,6 +129,27 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PostSettings:
+    """The ``post:`` block: which site generator ``post.md`` is written for."""
+
+    format: str = "jekyll"  # jekyll | hugo | pelican
+
+
+@dataclass(frozen=True, slots=True)
+class PublishSettings:
+    """The ``publish:`` block: where ``roundup publish`` puts the web copy (``out/site``).
+
+    Neither set: the site stays in ``<output_dir>/site``. ``to``: a local folder, replaced
+    atomically. ``command``: run with the site folder as an argument (``{site}`` in it, else
+    appended), e.g. ``rsync -a --delete {site}/ web:/srv/roundup/``.
+    """
+
+    to: Path | None = None
+    command: tuple[str, ...] = ()
+    timeout: float = 600.0  # seconds the command may take
+
+
+@dataclass(frozen=True, slots=True)
 class MailmanSettings:
     """The ``mailman:`` block: a GNU Mailman 3 list, posted to through its REST API."""
 
@@ -174,6 +198,8 @@ class Config:
     mailman: MailmanSettings | None = None
     listmonk: ListmonkSettings | None = None
     buttondown: ButtondownSettings | None = None
+    post: PostSettings = field(default_factory=PostSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
 
     @property
     def enabled_feeds(self) -> tuple[FeedConfig, ...]:
@@ -314,6 +340,8 @@ class _Validator:
                 "mailman",
                 "listmonk",
                 "buttondown",
+                "post",
+                "publish",
             ),
             ("newsletter", "feeds"),
         )
@@ -333,6 +361,8 @@ class _Validator:
             mailman=self.mailman(top),
             listmonk=self.listmonk(top),
             buttondown=self.buttondown(top),
+            post=self.post(top),
+            publish=self.publish(top),
         )
 
     def newsletter(self, top: YamlMapping) -> Newsletter:
@@ -358,6 +388,8 @@ class _Validator:
             "editors",
             "brief_before",
             "block_on_broken_links",
+            "subscribe_url",
+            "subscribe_form",
         )
         p = "newsletter"
         nl = self.mapping(top[p], p, top.value_line(p), keys, ("title", "url", "from"))
@@ -385,6 +417,46 @@ class _Validator:
             editors=tuple(v(nl, p, "editors", _addresses, [])),
             brief_before=v(nl, p, "brief_before", _duration, timedelta(hours=24)),
             block_on_broken_links=v(nl, p, "block_on_broken_links", _bool, False),
+            subscribe_url=v(nl, p, "subscribe_url", _url(https_only=True), ""),
+            subscribe_form=self.subscribe_form(nl),
+        )
+
+    def subscribe_form(self, nl: YamlMapping) -> bool:
+        """``subscribe_form: true`` needs the ``subscribe_url`` its form posts to."""
+        wanted: bool = self.value(nl, "newsletter", "subscribe_form", _bool, False)
+        if wanted and nl.get("subscribe_url") is None:
+            raise self.fail(
+                nl.key_line("subscribe_form"),
+                "newsletter.subscribe_form",
+                "needs newsletter.subscribe_url, the address the form posts to",
+            )
+        return wanted
+
+    def post(self, top: YamlMapping) -> PostSettings:
+        if top.get("post") is None:
+            return PostSettings()
+        post = self.mapping(top["post"], "post", top.value_line("post"), ("format",))
+        return PostSettings(
+            format=self.value(post, "post", "format", _choice(POST_FORMATS), "jekyll")
+        )
+
+    def publish(self, top: YamlMapping) -> PublishSettings:
+        if top.get("publish") is None:
+            return PublishSettings()
+        p = "publish"
+        pub = self.mapping(top[p], p, top.value_line(p), ("to", "command", "timeout"))
+        if pub.get("to") is not None and pub.get("command") is not None:
+            raise self.fail(
+                pub.key_line("command"),
+                "publish.command",
+                "set publish.to (a local folder) or publish.command (a program that uploads"
+                " the site), not both",
+            )
+        folder = self.value(pub, p, "to", _str)
+        return PublishSettings(
+            to=self.base / folder if folder else None,
+            command=self.value(pub, p, "command", _command, ()),
+            timeout=self.value(pub, p, "timeout", _number(1, 86400), 600.0),
         )
 
     def sections(self, top: YamlMapping) -> tuple[SectionConfig, ...]:
@@ -818,6 +890,24 @@ def _duration(validator: _Validator, v: _Value) -> timedelta:
     if found is None or not timedelta(0) < found <= timedelta(days=6):
         raise validator.bad(v, 'a duration of at most 6 days like "24h", "90m" or "1d 12h"')
     return found
+
+
+def _command(validator: _Validator, v: _Value) -> tuple[str, ...]:
+    """A program and its arguments: a list, or one line split as a shell would (no shell runs)."""
+    import shlex
+
+    if isinstance(v.node, str):
+        try:
+            words = shlex.split(v.node)
+        except ValueError as exc:
+            raise validator.fail(v.line, v.path, f"cannot split the command ({exc})") from None
+    elif isinstance(v.node, list) and all(isinstance(word, str) for word in v.node):
+        words = [str(word) for word in v.node]
+    else:
+        words = []
+    if not words or not words[0].strip():
+        raise validator.bad(v, 'a command like "rsync -a --delete {site}/ web:/srv/roundup/"')
+    return tuple(words)
 
 
 def _env_name(validator: _Validator, v: _Value) -> str:

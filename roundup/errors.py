@@ -13,6 +13,7 @@ says what to do about it.
   + ParseError         one feed's body is not a feed (collected, never fatal to a run)
   + RenderError        a template failed or the output cannot be written
   + SendError          the issue cannot be sent (nothing to send, not approved, SMTP)
+  + PublishError       the site cannot be copied or uploaded (retried on the next run)
 
 Usage::
 
@@ -36,6 +37,7 @@ class ExitCode(enum.IntEnum):
     FEEDS_FAILED = 3  # the run completed, but some feeds failed
     LOCKED = 4  # another roundup run holds the state lock
     SEND_INCOMPLETE = 5  # some recipients were refused or could not be reached
+    PUBLISH_FAILED = 6  # the web copy could not be copied or uploaded (retried next run)
 
 
 class RoundupError(Exception):
@@ -90,3 +92,9 @@ class RenderError(RoundupError):
 
 class SendError(RoundupError):
     """The issue cannot be sent: nothing to send, not approved, or SMTP refused."""
+
+
+class PublishError(RoundupError):
+    """The site could not be copied to publish.to, or publish.command failed."""
+
+    exit_code = ExitCode.PUBLISH_FAILED

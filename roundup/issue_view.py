@@ -7,11 +7,8 @@ values for the text part and the post, links become https or nothing, tracking p
 dropped. The unsubscribe link carries :data:`roundup.models.UNSUBSCRIBE_TOKEN`, which the
 send stage replaces per recipient.
 
-Slugs and post URLs: an issue's post lives at ``newsletter.url`` + ``<last day>-<title>/``,
-e.g. ``https://example.org/blog/2015-08-14-weekly-roundup/`` for the week ending
-2015-08-14 of "Weekly Roundup". The date keeps slugs unique and sortable; the blog must be
-set to publish the post's ``slug`` at that address (Jekyll ``permalink: /:slug/``, Hugo
-``[permalinks] posts = "/:slug/"``).
+The issue's address (``url``, ``slug``) comes from :mod:`roundup.issue_url`, the one place
+that computes it.
 """
 
 from __future__ import annotations
@@ -19,7 +16,6 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from email.utils import parseaddr
@@ -32,6 +28,7 @@ from markupsafe import Markup
 from roundup import text
 from roundup.config import Config, Newsletter
 from roundup.i18n import format_date, labels
+from roundup.issue_url import issue_slug, post_url
 from roundup.markdown_blocks import MARKDOWN, Block, blocks_plain, markdown_tokens, parse_markdown
 from roundup.models import UNSUBSCRIBE_TOKEN, Draft, DraftItem
 
@@ -103,17 +100,6 @@ class IssueView:
     item_count: int
 
 
-def issue_slug(draft: Draft, config: Config) -> str:
-    """``2015-08-14-weekly-roundup``: the last day of the week and the newsletter's title."""
-    last_day = draft.window_end.date() - timedelta(days=1)
-    return f"{last_day.isoformat()}-{_slugify(config.newsletter.title) or 'issue'}"
-
-
-def post_url(draft: Draft, config: Config) -> str:
-    """The blog post's address: ``newsletter.url`` + slug + "/"."""
-    return f"{config.newsletter.url}{issue_slug(draft, config)}/"
-
-
 def unsubscribe_link(newsletter: Newsletter) -> str:
     """The unsubscribe URL with :data:`UNSUBSCRIBE_TOKEN`, else a ``mailto:`` fallback."""
     if newsletter.unsubscribe_url:
@@ -122,11 +108,6 @@ def unsubscribe_link(newsletter: Newsletter) -> str:
         mailto = newsletter.unsubscribe_mailto
         return mailto if "?" in mailto else f"{mailto}?subject=unsubscribe"
     return f"mailto:{parseaddr(newsletter.from_addr)[1]}?subject=unsubscribe"
-
-
-def _slugify(value: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 def issue_view(draft: Draft, config: Config) -> IssueView:

@@ -10,13 +10,13 @@ editor's desk call these and nothing else touches the store or the lock:
     approve    record an editor's approval, bound to the rendered email
     send       check everything, render, number the issue, write message.eml, send exactly
                once through the configured Mailer
-    publish    hand the sent issues to the configured Publisher (the archive pages)
+    publish    hand the published issues to the configured Publisher (the web copy, out/site)
     run        the hourly cron job: fetch, draft, render, brief the editors, then send (or
                skip, roll over or hold, as the quiet-week and approval rules say) and publish
     explain    why a post is, or is not, in a week's issue
 
 The stage functions they chain (:func:`fetch_feeds`, :func:`make_draft`, :func:`render_week`,
-:func:`approve_week`, :func:`send_week`, :func:`run_once`, :func:`update_archive`) take an
+:func:`approve_week`, :func:`send_week`, :func:`run_once`, :func:`publish_site`) take an
 open :class:`~roundup.store.Store`, for callers that manage one themselves (tests, scripts).
 
 The approval rule (:func:`is_approved`), the "was it sent" rule (:func:`is_sent`) and the
@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
@@ -49,7 +49,15 @@ from roundup.coverage import group_coverage
 from roundup.draft import build_draft
 from roundup.draft_file import load_draft, save_draft
 from roundup.entries import keep_newest
-from roundup.errors import ConfigError, IssueSent, RoundupError, SendError
+from roundup.errors import (
+    ConfigError,
+    DraftError,
+    IssueSent,
+    PublishError,
+    RenderError,
+    RoundupError,
+    SendError,
+)
 from roundup.fetch import FetchRequest, FetchResult, fetch_many
 from roundup.group import group_stories
 from roundup.i18n import labels
@@ -57,7 +65,6 @@ from roundup.linkcheck import IssueLink, LinkReport, LinkResult
 from roundup.lock import locked
 from roundup.models import Draft, Entry, Group, ParsedFeed, Story
 from roundup.parsing import parse_executor, parse_job
-from roundup.publisher import SentIssue
 from roundup.select import Selection, select_stories
 from roundup.sources import reads_like_section, source_name
 from roundup.store import FeedState, FeedUpdate, IssueRecord, Store
@@ -66,6 +73,7 @@ from roundup.yamlfile import YamlError, set_feed_name
 
 if TYPE_CHECKING:
     from roundup.briefing import BriefingFacts, PastIssue
+    from roundup.issue_view import IssueView
     from roundup.mailer import Mailer
     from roundup.publisher import Publisher
     from roundup.render import RenderedIssue
@@ -777,36 +785,66 @@ def deliver(
 # --- publishing -----------------------------------------------------------------------------
 
 
-def sent_issues(config: Config, store: Store) -> list[SentIssue]:
-    """Every sent issue whose draft is still on disk, as publishers list them."""
-    from roundup.issue_view import post_url
+@dataclass(frozen=True, slots=True)
+class PublishReport:
+    """What one publish did: the weeks on the web copy, where it went, or why it failed."""
 
+    weeks: tuple[str, ...]
+    places: tuple[str, ...] = ()  # out/site, then publish.to or the command run
+    error: str | None = None  # the failure; the next run tries again
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def published_issues(config: Config, store: Store) -> list[IssueView]:
+    """Every issue on the web copy (sent, or published on purpose) whose draft is still on
+    disk, as templates see it."""
+    from roundup.issue_view import issue_view
+
+    weeks = [publication.week for publication in store.publications()]
+    weeks += [record.week for record in store.issues() if is_sent(record)]
     issues = []
-    for record in store.issues():
-        path = draft_path(config, record.week)
-        if not is_sent(record) or not path.exists():
+    for week in dict.fromkeys(weeks):
+        path = draft_path(config, week)
+        if not path.exists():
             continue
         draft = load_draft(path)
-        issues.append(
-            SentIssue(
-                week=draft.week,
-                number=record.number if record.number is not None else draft.number,
-                subject=draft.subject,
-                date=(draft.window_end - timedelta(days=1)).date(),
-                post_url=post_url(draft, config),
-                summary=draft.preheader,
-            )
-        )
+        record = store.issue(week)
+        if record is not None and record.number is not None:
+            draft = replace(draft, number=record.number)  # numbered when its send started
+        issues.append(issue_view(draft, config))
     return issues
 
 
-def update_archive(
-    config: Config, store: Store, *, publisher: Publisher | None = None
-) -> list[Path]:
-    """Hand the sent issues to the publisher (default: the archive pages); returns its files."""
+def publish_site(
+    config: Config, store: Store, *, now: datetime, publisher: Publisher | None = None
+) -> PublishReport:
+    """Hand every published issue to the publisher (default: the web copy) and record the
+    outcome. A failure is returned, not raised: the issues stay pending, and the next
+    ``run`` (or ``publish``) tries again."""
     from roundup.publisher import open_publisher
 
-    return (publisher or open_publisher(config)).publish(sent_issues(config, store))
+    issues = published_issues(config, store)
+    weeks = tuple(issue.week for issue in issues)
+    try:
+        places = (publisher or open_publisher(config)).publish(issues)
+    except (PublishError, RenderError) as exc:
+        store.record_publication(weeks, at=now, error=str(exc))
+        return PublishReport(weeks, error=str(exc))
+    store.record_publication(weeks, at=now)
+    return PublishReport(weeks, tuple(places))
+
+
+def publish_pending(
+    config: Config, store: Store, *, now: datetime, publisher: Publisher | None = None
+) -> PublishReport | None:
+    """:func:`publish_site` when an issue waits to be published (just sent, or its last
+    publish failed); None when nothing waits."""
+    if not any(publication.pending for publication in store.publications()):
+        return None
+    return publish_site(config, store, now=now, publisher=publisher)
 
 
 # --- the cron job ---------------------------------------------------------------------------
@@ -843,6 +881,7 @@ class RunReport:
     due: str | None  # the week that is due for sending, if any
     action: RunAction
     send: SendReport | None = None
+    publish: PublishReport | None = None  # None when nothing waited to be published
     items: int | None = None  # the due week's items, when the run counted them
     briefing: BriefingReport | None = None  # the editors' briefing, when one went out
     unapproved: bool = False  # sent without approval (newsletter.unapproved: send)
@@ -878,8 +917,36 @@ def run_once(
     Safe to run every hour: an issue is sent once (the ledger), never empty, never with
     fewer than ``newsletter.min_items`` unless ``quiet_week: send``, and, with
     ``require_approval``, unapproved only when ``newsletter.unapproved: send``. What it
-    decides instead is recorded on the week. The caller holds the run lock.
+    decides instead is recorded on the week. A sent issue joins the web copy, and a publish
+    that failed before is tried again. The caller holds the run lock.
     """
+    report = _send_due(
+        config,
+        store,
+        clock=clock,
+        secret=secret,
+        connect=connect,
+        sleep=sleep,
+        transport=transport,
+        on_feed=on_feed,
+        link_check=link_check,
+    )
+    published = publish_pending(config, store, now=clock(), publisher=publisher)
+    return replace(report, publish=published)
+
+
+def _send_due(
+    config: Config,
+    store: Store,
+    *,
+    clock: Clock,
+    secret: str,
+    connect: Connect | None,
+    sleep: Callable[[float], None],
+    transport: httpx.AsyncBaseTransport | None,
+    on_feed: Callable[[FeedReport], None] | None,
+    link_check: LinkCheck,
+) -> RunReport:
     from roundup.schedule import due_window, too_late
 
     now = clock()
@@ -922,7 +989,7 @@ def run_once(
     )
     store.set_outcome(due.week, verdict.outcome, at=now)
     if sent.finished:
-        update_archive(config, store, publisher=publisher)
+        store.add_publication(due.week, at=clock())
     action: RunAction = "sent" if sent.finished else "incomplete"
     return replace(done, action=action, send=sent, unapproved=verdict.waive)
 
@@ -1263,6 +1330,8 @@ def send(
     connect: Connect | None = None,
     before: Callable[[str], None] | None = None,
     retry_uncertain: bool = False,
+    on_publish: Callable[[PublishReport], None] | None = None,
+    publisher: Publisher | None = None,
     link_check: LinkCheck | None = None,
 ) -> SendReport:
     """``roundup send``: run every pre-send check, say what is about to happen
@@ -1271,8 +1340,9 @@ def send(
     A failed check raises :class:`SendError` before ``before`` hears anything. In a dry run
     ``before`` receives the plan followed by one ``Would fail: …`` line per failed check,
     and then :class:`SendError` says how many failed. ``before`` may raise to stop (the
-    CLI's prompt for ``--force``). A finished send also publishes the archive.
-    ``link_check`` defaults to the configured one (:func:`configured_link_check`).
+    CLI's prompt for ``--force``). A finished send also publishes the issue on
+    the web copy; ``on_publish`` hears how that went. ``link_check`` defaults to the
+    configured one (:func:`configured_link_check`).
     """
     from roundup.send import describe_send
     from roundup.send_checks import summary
@@ -1322,7 +1392,10 @@ def send(
             retry_uncertain=retry_uncertain,
         )
         if report.finished and not dry_run and test_to is None:
-            update_archive(config, store)
+            store.add_publication(window.week, at=clock())
+            published = publish_site(config, store, now=clock(), publisher=publisher)
+            if on_publish is not None:
+                on_publish(published)
     return report
 
 
@@ -1352,10 +1425,33 @@ def run(
         )
 
 
-def publish(config: Config) -> list[Path]:
-    """``roundup archive``: rewrite the published archive from the issues sent so far."""
+def publish(
+    config: Config,
+    *,
+    now: datetime,
+    week: str | None = None,
+    publisher: Publisher | None = None,
+) -> PublishReport:
+    """``roundup publish``: rebuild the web copy of every published issue and deliver it.
+
+    With ``week``, that week's issue is published on purpose first (sent or not; its
+    draft.yaml must exist). Raises :class:`PublishError` when the copy or upload failed
+    (recorded; the next run tries again).
+    """
     with open_state(config) as store:
-        return update_archive(config, store)
+        if week is not None:
+            window = resolve_window(config, week, now=now)
+            path = draft_path(config, window.week)
+            if not path.exists():
+                raise DraftError(
+                    f"{path}: no draft for {window.week}, so there is nothing to publish"
+                    f" (run roundup build --week {window.week} first)"
+                )
+            store.add_publication(window.week, at=now)
+        report = publish_site(config, store, now=now, publisher=publisher)
+    if report.error is not None:
+        raise PublishError(report.error)
+    return report
 
 
 def explain(config: Config, *, url: str, week: str, now: datetime) -> str:

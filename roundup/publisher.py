@@ -1,44 +1,37 @@
-"""The publishing seam: a :class:`Publisher` puts the sent issues where readers find them.
+"""The publishing seam: a :class:`Publisher` puts the published issues where readers find them.
 
-After an issue is sent, the orchestrator hands every sent issue (newest last) to the
-configured publisher. A backend is one module that defines a class satisfying
-:class:`Publisher` and a ``from_config(config)`` function, listed once in :data:`BACKENDS`.
-The first is :mod:`roundup.archive`: an ``index.html`` and an Atom ``feed.xml`` in
-``output_dir``.
+An issue is published when it is sent (``roundup run``, ``roundup send``) or on purpose
+(``roundup publish --week W``). Each time, the orchestrator hands every published issue, as
+templates see it (:class:`~roundup.issue_view.IssueView`, whose ``url`` is the issue's one
+public address), to the configured publisher. A backend is one module that defines a class
+satisfying :class:`Publisher` and a ``from_config(config)`` function, listed once in
+:data:`BACKENDS`. The first is :mod:`roundup.archive`: the web copy in ``out/site/``,
+copied to ``publish.to`` or handed to ``publish.command``.
+
+A publisher raises :class:`~roundup.errors.PublishError` when the issues did not reach
+readers; the orchestrator records the failure and tries again on the next run.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from roundup.config import Config
 
+if TYPE_CHECKING:
+    from roundup.issue_view import IssueView
+
 # publisher name → the module that implements it (imported on first use)
-BACKENDS: Mapping[str, str] = {"archive": "roundup.archive"}
-DEFAULT_BACKEND = "archive"
-
-
-@dataclass(frozen=True, slots=True)
-class SentIssue:
-    """One sent issue, as a publisher lists it."""
-
-    week: str
-    number: int
-    subject: str
-    date: date  # the window's last day, or the date it was sent (an aware datetime works too)
-    post_url: str  # the issue's blog post
-    summary: str = ""  # plain text
+BACKENDS: Mapping[str, str] = {"site": "roundup.archive"}
+DEFAULT_BACKEND = "site"
 
 
 class Publisher(Protocol):
-    """Publishes the list of sent issues; returns the files or places it wrote."""
+    """Publishes the published issues (all of them, each time); returns where they went."""
 
-    def publish(self, issues: Sequence[SentIssue]) -> list[Path]: ...
+    def publish(self, issues: Sequence[IssueView]) -> list[str]: ...
 
 
 class Backend(Protocol):
@@ -48,7 +41,7 @@ class Backend(Protocol):
 
 
 def open_publisher(config: Config) -> Publisher:
-    """The configured publisher (today the archive pages in ``output_dir``).
+    """The configured publisher (today the web copy: ``out/site/`` and ``publish.to``).
 
     Example: ``open_publisher(config).publish(issues)``.
     """

@@ -5,7 +5,8 @@
 * ``email.html``: one HTML email, CSS inlined by premailer, kept under the size at which
   Gmail clips a message (see ``shared/email-checklist.md``, rules S, C, H and A);
 * ``email.txt``: its plain-text alternative, with numbered link references (rules T);
-* ``post.md``: the issue as a Markdown blog post with YAML front matter;
+* ``post.md``: the issue as a Markdown blog post for Jekyll, Hugo or Pelican, written as
+  ``<slug>.md`` (``2015-08-14-weekly-roundup.md``), the name those generators expect;
 * ``post.html``: a standalone web page of the issue.
 
 Rendering is pure: it returns strings, reads no clock, and gives byte-identical output for
@@ -19,7 +20,7 @@ and then cleaned by nh3; links must be http(s) (upgraded to https) or they are d
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -47,8 +48,10 @@ RENDERERS: tuple[Renderer, ...] = (
 class RenderedIssue:
     """The outputs of one issue, and what rendering had to give up to make them."""
 
-    outputs: Mapping[str, str]  # file name -> content, in the order of the renderers
+    outputs: Mapping[str, str]  # output name -> content, in the order of the renderers
     notices: tuple[str, ...]  # e.g. "moved 30 items to 'More this week'"
+    # output name -> the file it is written to, where that is not its name
+    file_names: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def email_html(self) -> str:
@@ -87,7 +90,13 @@ def render_issue(
     """
     context = issue_context(draft, config, env or make_environment(config))
     outputs = {renderer.name: renderer.render(context) for renderer in renderers}
-    return RenderedIssue(outputs, (*context.email.notices, *_footer_notices(context.issue)))
+    file_names = {
+        renderer.name: renderer.file_name(context.issue)
+        for renderer in renderers
+        if renderer.file_name is not None
+    }
+    notices = (*context.email.notices, *_footer_notices(context.issue))
+    return RenderedIssue(outputs, notices, file_names)
 
 
 def _footer_notices(issue: IssueView) -> tuple[str, ...]:
@@ -102,7 +111,7 @@ def write_issue(folder: Path, issue: RenderedIssue) -> list[Path]:
     paths."""
     paths = []
     for name, content in issue.outputs.items():
-        path = folder / name
+        path = folder / issue.file_names.get(name, name)
         try:
             write_atomic(path, content)
         except OSError as exc:
@@ -115,12 +124,18 @@ def check_templates(config: Config) -> None:
     """Raise :class:`RenderError` if the theme cannot render, naming the file and line.
 
     Compiles every template of the user's folder and of the theme, then renders a small
-    made-up issue, so that a misspelt variable is caught before the weekly run.
+    made-up issue and its page on the web copy, so that a misspelt variable is caught before
+    the weekly run.
     """
+    from roundup.issue_view import issue_view
+    from roundup.site import build_site
+
     env = make_environment(config)
     for name in template_names(config):
         compile_template(env, name)
-    render_issue(_trial_draft(config), config, env=env)
+    trial = _trial_draft(config)
+    render_issue(trial, config, env=env)
+    build_site([issue_view(trial, config)], config, env)
 
 
 def _trial_draft(config: Config) -> Draft:

@@ -12,21 +12,38 @@ import re
 
 from roundup.markdown_blocks import Block, Span, join_blocks, line_prefixes
 
-# Escaped wherever they appear: CommonMark inline syntax, raw HTML, entities, and the
-# extensions of kramdown (Jekyll: "{:", "$$") and Hugo shortcodes ("{{<").
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&#|~{}$])")
+# Jekyll (kramdown), Hugo (goldmark) and Pelican (Python-Markdown) agree on backslash escapes
+# only for a few characters; any other escaped character shows its backslash in one of them
+# (kramdown prints "\\&", Python-Markdown "\\|"). These few are backslash-escaped:
+_MD_BACKSLASH = re.compile(r"([\\`*_\[\]#])")
+# and these become numeric character references, which all three read as the character: raw
+# HTML and entities, tables, strikethrough, math ("$$"), Liquid tags and Hugo shortcodes.
+# A lone "&" is literal in all three; only one that would start an entity is replaced.
+_MD_ENTITY = {char: f"&#{ord(char)};" for char in "&<>|~${}"}
+_MD_ENTITIES = re.compile(r"[<>|~${}]|&(?=#?[A-Za-z0-9]+;)")
 # Only special at the start of a line: headings, quotes, lists, setext underlines, and
-# kramdown's definition lists.
+# kramdown's and Python-Markdown's definition lists.
 _MD_LINE_START = re.compile(r"^(\s*)([-+=:]|\d+[.)])")
 
 
 def md_escape(text: str) -> str:
-    """Plain text made literal in Markdown (Jekyll, Hugo and Pelican alike)."""
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return _MD_LINE_START.sub(
-        lambda m: m[1] + "\\" + m[2] if m[2][0] in "-+=:" else m[1] + m[2][:-1] + "\\" + m[2][-1],
-        text,
-    )
+    """Plain text made literal in Markdown, and shown as written by Jekyll, Hugo and Pelican.
+
+    Example: ``md_escape("Deterrence & *Its* <Discontents>")`` is
+    ``"Deterrence & \\*Its\\* &#60;Discontents&#62;"``.
+    """
+    text = _MD_BACKSLASH.sub(r"\\\1", text)
+    text = _MD_ENTITIES.sub(lambda m: _MD_ENTITY[m[0]], text)
+    return _MD_LINE_START.sub(_line_start, text)
+
+
+def _line_start(match: re.Match[str]) -> str:
+    lead, mark = match[1], match[2]
+    if mark in "-+":
+        return f"{lead}\\{mark}"
+    if mark in "=:":
+        return f"{lead}&#{ord(mark)};"
+    return f"{lead}{mark[:-1]}\\{mark[-1]}"  # "1." becomes "1\\." (not a list)
 
 
 def md_url(url: str) -> str:
@@ -40,6 +57,8 @@ def md_url(url: str) -> str:
         ('"', "%22"),
         ("\\", "%5C"),
         ("`", "%60"),
+        ("{", "%7B"),  # Liquid and Hugo read "{{" anywhere in the post
+        ("}", "%7D"),
     ):
         url = url.replace(char, code)
     return url

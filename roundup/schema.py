@@ -148,6 +148,21 @@ MIGRATIONS: tuple[str, ...] = (
         checked_at TEXT NOT NULL
     );
     """,
+    # The issues on the web copy (roundup.archive): a week is added when it is sent or
+    # published on purpose; published_at stays NULL until the site that holds it reached
+    # publish.to, so a failed copy or upload is tried again by the next run (error says
+    # why it failed). Issues sent before this step are added, to be published by the next
+    # run.
+    """
+    CREATE TABLE publications (
+        week TEXT PRIMARY KEY,
+        requested_at TEXT NOT NULL,
+        published_at TEXT,
+        error TEXT
+    );
+    INSERT INTO publications (week, requested_at)
+        SELECT week, sent_at FROM issues WHERE sent_at IS NOT NULL;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,4 +1,5 @@
-"""The SQLite state file: feeds and their health, entries, issues, sent links, deliveries.
+"""The SQLite state file: feeds and their health, entries, issues, sent links, deliveries,
+and the issues on the web copy (publications).
 
 This is the only module that runs SQL. Each feed's fetch result is written in one
 transaction, so an interrupted run leaves the store as it was or with whole feeds only.
@@ -83,6 +84,22 @@ class IssueRecord:
     def approves(self, digest: str) -> bool:
         """The approval rule: approved, and for exactly the email whose sha256 is ``digest``."""
         return self.approved_hash is not None and self.approved_hash == digest
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """One issue on the web copy: when it was added, and when the site holding it last
+    reached its readers (None: not yet, ``error`` says why)."""
+
+    week: str
+    requested_at: datetime
+    published_at: datetime | None = None
+    error: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        """True until a site holding this issue was published."""
+        return self.published_at is None
 
 
 class Store:
@@ -415,6 +432,46 @@ class Store:
             for url, week, number in rows
             if week != excluding
         }
+
+    # --- the web copy ----------------------------------------------------------------------
+
+    def add_publication(self, week: str, *, at: datetime) -> bool:
+        """Put ``week``'s issue on the web copy (pending until published); False if it is
+        already there."""
+        with self.transaction():
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO publications (week, requested_at) VALUES (?, ?)",
+                (week, _iso(at)),
+            )
+        return cursor.rowcount > 0
+
+    def publications(self) -> list[Publication]:
+        """Every issue on the web copy, oldest request first."""
+        rows = self.db.execute(
+            "SELECT week, requested_at, published_at, error FROM publications"
+            " ORDER BY requested_at, week"
+        )
+        return [
+            Publication(week, _dt(requested) or datetime.min.replace(tzinfo=UTC), _dt(done), error)
+            for week, requested, done, error in rows
+        ]
+
+    def record_publication(
+        self, weeks: Iterable[str], *, at: datetime, error: str | None = None
+    ) -> None:
+        """Record an attempt to publish ``weeks``: published at ``at``, or failed with
+        ``error`` (a week published before stays published)."""
+        with self.transaction():
+            if error is None:
+                self.db.executemany(
+                    "UPDATE publications SET published_at = ?, error = NULL WHERE week = ?",
+                    [(_iso(at), week) for week in weeks],
+                )
+            else:
+                self.db.executemany(
+                    "UPDATE publications SET error = ? WHERE week = ?",
+                    [(error, week) for week in weeks],
+                )
 
     def deliveries(self, week: str) -> dict[str, tuple[str, str]]:
         """Recipient → (status, detail) for ``week``: ``accepted``, ``refused``,

@@ -15,7 +15,7 @@ from roundup import cli as cli_module
 from roundup.cli import cli
 from roundup.config import Config, load_config
 from roundup.draft_file import load_draft
-from roundup.pipeline import draft, draft_path, fetch, send, sent_issues
+from roundup.pipeline import draft, draft_path, fetch, published_issues, send
 from roundup.schema import MIGRATIONS, SCHEMA_VERSION
 from roundup.store import Store
 from tests.smtpserver import SmtpServer
@@ -80,9 +80,9 @@ def test_the_issue_sent_first_gets_the_number(tmp_path: Path, smtp: SmtpServer) 
     assert "Issue 8" in second.get_body(("plain",)).get_content()
     assert first["Message-ID"] != second["Message-ID"]
     with Store.open(config.state) as store:
-        published = {issue.week: issue.number for issue in sent_issues(config, store)}
+        published = {issue.week: issue.number for issue in published_issues(config, store)}
     assert published == {"2015-W33": 7, "2015-W32": 8}
-    archive = (config.output_dir / "index.html").read_text()
+    archive = (config.output_dir / "site" / "index.html").read_text()
     assert "Issue 7" in archive and "Issue 8" in archive
 
 

@@ -76,8 +76,9 @@ def test_due_sends_once_however_often_it_runs(tmp_path: Path, smtp: SmtpServer) 
     message = smtp.handler.to(LIST)[0].message()
     assert message["Subject"] == "The Elicitor Weekly Roundup: August 14, 2015"
     assert (config.output_dir / "2015-W33" / "message.eml").exists()
-    assert (config.output_dir / "index.html").exists()
-    assert (config.output_dir / "feed.xml").exists()
+    site = config.output_dir / "site"
+    assert (site / "2015-08-14-the-elicitor-weekly-roundup" / "index.html").exists()
+    assert (site / "index.html").exists() and (site / "feed.xml").exists()
 
 
 def test_sent_links_are_not_repeated_next_week(tmp_path: Path, smtp: SmtpServer) -> None:
@@ -226,7 +227,14 @@ def test_approval_freezes_the_draft_until_it_is_sent(tmp_path: Path, smtp: SmtpS
 
 # --- a sent issue is history -----------------------------------------------------------------
 
-ISSUE_FILES = ("draft.yaml", "email.html", "email.txt", "post.md", "post.html", "message.eml")
+ISSUE_FILES = (
+    "draft.yaml",
+    "email.html",
+    "email.txt",
+    "2015-08-14-the-elicitor-weekly-roundup.md",  # post.md, named as site generators expect
+    "post.html",
+    "message.eml",
+)
 
 
 def add_late_feed(config: Config, tmp_path: Path, published: str) -> Config:

@@ -16,7 +16,19 @@ from roundup.safe_markdown import blocks_to_markdown, md_escape, md_link, md_quo
         ("# not a heading", r"\# not a heading"),
         ("1. not a list", r"1\. not a list"),
         ("- not a bullet", r"\- not a bullet"),
-        ("<b>raw</b> & {% tag %}", r"\<b\>raw\</b\> \& \{% tag %\}"),
+        ("<b>raw</b> & {% tag %}", "&#60;b&#62;raw&#60;/b&#62; & &#123;% tag %&#125;"),
+        ("Deterrence & Its Discontents", "Deterrence & Its Discontents"),
+        ("AT&T &copy; &#169; &x", r"AT&T &#38;copy; &\#169; &x"),
+        (
+            "a | b ~~c~~ $$d$$ {{< e >}}",
+            "a &#124; b &#126;&#126;c&#126;&#126; &#36;&#36;d&#36;&#36;"
+            " &#123;&#123;&#60; e &#62;&#125;&#125;",
+        ),
+        ("&amp; stays text", "&#38;amp; stays text"),
+        ("= not a heading rule", "&#61; not a heading rule"),
+        (": not a definition", "&#58; not a definition"),
+        ("2) not a list", r"2\) not a list"),
+        ("back\\slash `code` _under_", r"back\\slash \`code\` \_under\_"),
     ],
 )
 def test_markdown_escape(value: str, expected: str) -> None:

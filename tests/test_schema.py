@@ -49,3 +49,36 @@ def test_version_2_entries_keep_their_summary(tmp_path: Path) -> None:
     )
     assert entry.summary_text == "Old link"
     assert (entry.title, entry.tags, entry.published) == ("Title", ("policy",), T0)
+
+
+def test_issues_sent_before_publications_wait_to_be_published(tmp_path: Path) -> None:
+    """A store from before the web copy lists its sent issues as pending, so the
+    next run publishes them; drafted issues are left out."""
+    path = tmp_path / "roundup.sqlite3"
+    db = sqlite3.connect(path)
+    for script in MIGRATIONS[:-1]:  # every step before the publications table
+        db.executescript(script)
+    db.execute(
+        "INSERT INTO issues (week, number, sent_at) VALUES ('2015-W32', 1, ?)", (T0.isoformat(),)
+    )
+    db.execute("INSERT INTO issues (week, number) VALUES ('2015-W33', 2)")
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+    db.commit()
+    db.close()
+
+    with Store.open(path) as store:
+        (publication,) = store.publications()
+        assert (publication.week, publication.requested_at, publication.pending) == (
+            "2015-W32",
+            T0,
+            True,
+        )
+        assert store.add_publication("2015-W33", at=T0) is True
+        assert store.add_publication("2015-W33", at=T0) is False  # already on the web copy
+        store.record_publication(["2015-W32", "2015-W33"], at=T0, error="upload failed")
+        assert [(p.week, p.pending, p.error) for p in store.publications()] == [
+            ("2015-W32", True, "upload failed"),
+            ("2015-W33", True, "upload failed"),
+        ]
+        store.record_publication(["2015-W32", "2015-W33"], at=T0)
+        assert [(p.published_at, p.error) for p in store.publications()] == [(T0, None)] * 2

@@ -41,6 +41,7 @@ class IssueContext:
     issue: IssueView
     labels: dict[str, str]  # the interface words in the newsletter's language
     email: FittedEmail
+    post_format: str = "jekyll"  # the site generator post.md is for: config.post.format
 
     def render(self, template: str, /, **values: Any) -> str:
         """``template`` rendered with ``issue``, ``labels`` and ``values``.
@@ -59,6 +60,9 @@ class Renderer:
 
     name: str  # the file name, e.g. "post.md"; also its key in RenderedIssue.outputs
     render: Callable[[IssueContext], str]
+    # the file written instead of ``name`` when the issue decides it (post.md's
+    # "2015-08-14-weekly-roundup.md", the name site generators expect)
+    file_name: Callable[[IssueView], str] | None = None
 
 
 def issue_context(draft: Draft, config: Config, env: jinja2.Environment) -> IssueContext:
@@ -71,4 +75,4 @@ def issue_context(draft: Draft, config: Config, env: jinja2.Environment) -> Issu
         {"issue": issue, "labels": words},
         regular=from_default_theme(env, _EMAIL_TEMPLATES),
     )
-    return IssueContext(env, issue, words, email.fitted(EMAIL_WARN))
+    return IssueContext(env, issue, words, email.fitted(EMAIL_WARN), config.post.format)
