@@ -35,8 +35,8 @@ VARIANTS: list[tuple[str, dict[str, Any], list[str] | None]] = [
     ("roundup", {}, None),
     ("roundup concurrency=128", {"concurrency": 128}, None),
 ]
-COLD_TARGET = 15.0
-WARM_TARGET = 30.0
+COLD_TARGET = 20.0
+WARM_TARGET = 35.0
 
 
 def run(options: Options) -> Result:

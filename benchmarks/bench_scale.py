@@ -25,7 +25,7 @@ from benchmarks.common import (
 )
 from benchmarks.feedserver import FeedServer
 
-MEMORY_TARGET_MB = 500.0
+MEMORY_TARGET_MB = 150.0
 
 
 def run(options: Options) -> Result:

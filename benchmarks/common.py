@@ -350,7 +350,7 @@ class Result:
 def write_latest(*, quick: bool) -> Path:
     """results/latest.md: every saved result of this mode as Markdown, for the README."""
     suffix = "-quick" if quick else ""
-    order = ["fetch", "parse", "yaml", "build", "scale", "startup"]
+    order = ["fetch", "onehost", "parse", "yaml", "build", "scale", "idle", "store", "startup"]
     found = []
     for name in order:
         path = RESULTS / f"{name}{suffix}.json"

@@ -1,6 +1,6 @@
 """Run the benchmarks from the project root.
 
-    .venv/bin/python -m benchmarks [fetch|parse|build|scale|startup|all] [--quick]
+    .venv/bin/python -m benchmarks [NAME ...|all] [--quick]
 
 
 Each benchmark prints a table and writes ``benchmarks/results/<name>.json``; at the end
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from benchmarks.common import CORPORA, ROOT, Options, machine, write_latest
 
-BENCHMARKS = ("startup", "yaml", "parse", "build", "fetch", "scale")
+BENCHMARKS = ("startup", "yaml", "parse", "build", "fetch", "scale", "onehost", "idle", "store")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,7 +67,7 @@ class BriefingFacts:
     new_feeds: tuple[str, ...] = ()
     failing_feeds: tuple[FailingFeed, ...] = ()
     broken_links: tuple[str, ...] = ()
-    links_checked: bool = False  # False: no link check ran, so nothing is said of links
+    links_checked: bool = False  # False: no link of the issue was checked yet
     block_on_broken_links: bool = False
 
 
@@ -207,7 +207,7 @@ def _feeds(facts: BriefingFacts) -> str:
 
 def _links(facts: BriefingFacts) -> str:
     if not facts.links_checked:
-        return ""
+        return f"Links: not checked yet\n  roundup check-links --week {facts.week}"
     if not facts.broken_links:
         return "Links: none broken."
     hold = " They hold the send." if facts.block_on_broken_links else ""

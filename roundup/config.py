@@ -116,6 +116,14 @@ class FetchSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreSettings:
+    # Entries older than this that no issue used are deleted (weekly, by `roundup run`),
+    # so the state file stops growing: a little over a year keeps last year's issue of the
+    # same week explainable.
+    keep_days: int = 400
+
+
+@dataclass(frozen=True, slots=True)
 class SmtpSettings:
     host: str
     port: int = 587
@@ -200,6 +208,7 @@ class Config:
     buttondown: ButtondownSettings | None = None
     post: PostSettings = field(default_factory=PostSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
 
     @property
     def enabled_feeds(self) -> tuple[FeedConfig, ...]:
@@ -342,6 +351,7 @@ class _Validator:
                 "buttondown",
                 "post",
                 "publish",
+                "store",
             ),
             ("newsletter", "feeds"),
         )
@@ -363,6 +373,7 @@ class _Validator:
             buttondown=self.buttondown(top),
             post=self.post(top),
             publish=self.publish(top),
+            store=self.store(top),
         )
 
     def newsletter(self, top: YamlMapping) -> Newsletter:
@@ -552,6 +563,16 @@ class _Validator:
             max_bytes=v(f, p, "max_bytes", _int(1024, 1 << 34), d.max_bytes),
             user_agent=v(f, p, "user_agent", _str, d.user_agent),
             report_after=v(f, p, "report_after", _int(1, 1000), d.report_after),
+        )
+
+    def store(self, top: YamlMapping) -> StoreSettings:
+        if top.get("store") is None:
+            return StoreSettings()
+        p = "store"
+        s = self.mapping(top[p], p, top.value_line(p), ("keep_days",))
+        d = StoreSettings()
+        return StoreSettings(
+            keep_days=self.value(s, p, "keep_days", _int(30, 100_000), d.keep_days)
         )
 
     def smtp(self, top: YamlMapping) -> SmtpSettings | None:

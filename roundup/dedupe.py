@@ -23,16 +23,24 @@ compared with the earlier titles filed under any of them. Two near-identical tit
 or more words differ in a word or two, so they practically always share such a pair, while
 unrelated titles seldom do. A pair of titles that shares none is missed: a missed duplicate
 is a lesser harm than a lost story, and the editor sees it in the draft.
+
+Buckets stay small whatever the titles: a title whose rarest shared pair is held by more
+than ``BUCKET_LIMIT`` titles is filed under runs of three adjacent words instead, only
+those that few titles hold, and no title is filed under a pair more than ``BUCKET_MAX``
+titles hold. Real titles share rare pairs and are filed as before; a pool of titles made
+from a few dozen words (a generator, a spammer) costs a few comparisons per title instead
+of one per earlier title.
 """
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import itertools
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -44,6 +52,9 @@ EXACT_MIN_WORDS = 3  # ...or EXACT_MIN_CHARS, for scripts written without spaces
 EXACT_MIN_CHARS = 20
 SUFFIX_MAX_WORDS = 4  # " - The New York Times" is a source suffix; longer tails are not
 BUCKET_PAIRS = 3  # a title is filed for the fuzzy comparison under 3 of its word pairs
+BUCKET_LIMIT = 4  # titles holding a title's rarest run, past which longer runs are tried
+BUCKET_MAX = 64  # titles holding a run, past which it is too common to file under
+RUN_MAX = 3  # the longest run of adjacent words a title is filed under
 
 Match = Literal["same link", "same title", "similar title"]
 
@@ -101,12 +112,9 @@ def dedupe(entries: Sequence[Entry], feed_order: Sequence[str]) -> Deduped:
     rank = {key: index for index, key in enumerate(feed_order)}
     ordered = sorted(entries, key=lambda e: (rank.get(e.feed, len(rank)), *newest_first(e)))
     keys = [title_key(entry.title) for entry in ordered]
-    # only titles long enough for the fuzzy comparison are filed under their pairs
-    long_keys = (key for key in keys if len(key.split()) >= FUZZY_MIN_WORDS)
-    frequency = Counter(pair for key in long_keys for pair in _word_pairs(key))
     index = _Index()
-    for entry, key in zip(ordered, keys, strict=True):
-        index.add(entry, _Title.of(key, frequency))
+    for entry, key, buckets in zip(ordered, keys, _buckets(keys), strict=True):
+        index.add(entry, _Title.of(key, buckets))
     return Deduped(
         stories=tuple(cluster.story() for cluster in index.clusters),
         duplicates=tuple(index.duplicates),
@@ -125,10 +133,44 @@ def _words(text: str) -> list[str]:
     return _NON_WORD.sub(" ", text).split()
 
 
-def _word_pairs(key: str) -> set[str]:
-    """The pairs of adjacent words of a title key: "a b c" has "a b" and "b c"."""
-    words = key.split()
-    return {f"{first} {second}" for first, second in itertools.pairwise(words)}
+def _word_runs(words: Sequence[str], size: int) -> set[str]:
+    """The runs of ``size`` adjacent words of a title: "a b c" has "a b" and "b c"."""
+    if size == 2:
+        return {f"{a} {b}" for a, b in itertools.pairwise(words)}
+    if size == 3:
+        return {f"{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:], strict=False)}
+    return {" ".join(words[start : start + size]) for start in range(len(words) - size + 1)}
+
+
+def _buckets(keys: Sequence[str]) -> list[tuple[str, ...]]:
+    """Where each title is filed for the fuzzy comparison, in the order of ``keys``.
+
+    A title is filed under its rarest runs of words that another title also holds, of the
+    shortest size whose rarest run at most ``BUCKET_LIMIT`` titles hold. Runs of a size
+    are counted among the titles filed at that size only: only they can meet there.
+    """
+    found: list[tuple[str, ...]] = [()] * len(keys)
+    words = {at: key.split() for at, key in enumerate(keys)}
+    todo = [at for at, held in words.items() if len(held) >= FUZZY_MIN_WORDS]
+    for size in range(2, RUN_MAX + 1):
+        runs = [_word_runs(words[at], size) for at in todo]
+        counts = Counter(itertools.chain.from_iterable(runs))
+        held = counts.__getitem__
+        longer = []
+        for at, own in zip(todo, runs, strict=True):
+            if max(map(held, own), default=0) < 2:
+                continue  # no other title holds a run of this size, nor a longer one
+            ranked = sorted(sorted(own), key=held)  # rarest first, then alphabetical
+            first = bisect.bisect_right(ranked, 1, key=held)  # skip the runs no other holds
+            if held(ranked[first]) > BUCKET_LIMIT:
+                longer.append(at)
+                continue
+            # pairs as they always were, but for the commonest; a longer run only when rare
+            most = BUCKET_MAX if size == 2 else BUCKET_LIMIT
+            chosen = ranked[first : first + BUCKET_PAIRS]
+            found[at] = tuple(run for run in chosen if held(run) <= most)
+        todo = longer
+    return found
 
 
 def _is_source_suffix(head: list[str], tail: list[str]) -> bool:
@@ -147,19 +189,13 @@ class _Title:
     exact: bool  # distinctive enough for an exact match
 
     @classmethod
-    def of(cls, key: str, frequency: Mapping[str, int]) -> _Title:
-        """``frequency`` counts the titles of the whole pool that hold each word pair."""
+    def of(cls, key: str, buckets: tuple[str, ...]) -> _Title:
+        """``buckets`` are where :func:`_buckets` files the title."""
         words = key.split()
-        # a pair no other title holds finds no partner; the rarest of the others make the
-        # smallest buckets
-        shared = sorted(
-            (pair for pair in _word_pairs(key) if frequency[pair] > 1),
-            key=lambda pair: (frequency[pair], pair),
-        )
         return cls(
             key=key,
             numbers=tuple(_DIGITS.findall(key)),
-            buckets=tuple(shared[:BUCKET_PAIRS]),
+            buckets=buckets,
             fuzzy=len(words) >= FUZZY_MIN_WORDS,
             exact=len(words) >= EXACT_MIN_WORDS or len(key) >= EXACT_MIN_CHARS,
         )
@@ -231,8 +267,15 @@ class _Index:
     def similar(self, entry: Entry, title: _Title) -> _Cluster | None:
         """The first story, from another feed, with a title at least SIMILARITY alike."""
         matcher: difflib.SequenceMatcher[str] | None = None
+        letters: Counter[str] | None = None
         for other, cluster in self.candidates(title):
             if entry.feed in cluster.feeds or not title.may_match(other):
+                continue
+            # SequenceMatcher.quick_ratio's bound (the letters the two have in common),
+            # counted in C: most candidates stop here, before any matcher is built
+            letters = letters or Counter(title.key)
+            common = sum((letters & Counter(other.key)).values())
+            if 2 * common < SIMILARITY * (len(title.key) + len(other.key)):
                 continue
             if matcher is None:
                 # SequenceMatcher indexes its second sequence: index this title once

@@ -30,10 +30,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import inspect
 import os
 import ssl
 import stat
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -55,10 +56,15 @@ BACKOFF_MAX = 60.0  # so retries=10 never sleeps for minutes
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT = frozenset({301, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+# Connections per httpx client. httpcore's pool looks at every one of its connections on
+# each request, so one pool of 64 connections to one host spends more time searching than
+# fetching; a host with a larger per_host gets several clients of at most this many.
+POOL_CONNECTIONS = 8
 GONE = "HTTP 410 Gone: the feed was removed; delete it from feeds.yaml"
 
 FetchStatus = Literal["fetched", "not_modified", "unchanged", "gone", "failed"]
 Sleep = Callable[[float], Awaitable[None]]
+OnResult = Callable[["FetchResult"], Awaitable[None] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,36 +109,78 @@ class _Retryable(Exception):
 
 
 @dataclass(slots=True)
+class _Pool:
+    """One httpx client and how many requests it is serving now."""
+
+    client: httpx.AsyncClient
+    busy: int = 0
+
+
+@dataclass(slots=True)
 class _Run:
     """What every feed's task shares: the clients, the settings and the concurrency limits.
 
-    One client per host: httpx's pool examines every open connection on each request, so
-    a single pool of hundreds of connections spends more time searching than fetching.
+    Each scheme and host gets its own clients, ``ceil(per_host / POOL_CONNECTIONS)`` of them,
+    and a request goes to the least busy one: the host's semaphore still bounds what is in
+    flight to the host, and no client's pool grows past ``POOL_CONNECTIONS``.
+
+    ``unparsed`` bounds the bodies downloaded (or downloading) that the caller's
+    ``on_result`` has not yet taken: when the caller is slower than the network, downloads
+    wait instead of piling bodies up in memory.
     """
 
     settings: FetchSettings
     sleep: Sleep
     slots: asyncio.Semaphore  # all feeds together
+    unparsed: asyncio.Semaphore  # bodies not yet handed to on_result
     transport: httpx.AsyncBaseTransport | None
     clients: contextlib.AsyncExitStack
     budget_end: float  # the event loop's time at which the whole fetch must be over
-    ssl_context: ssl.SSLContext | None = None  # loaded once, shared by every client
+    verified: ssl.SSLContext | None = None  # CA certificates loaded once, for https only
+    plain: ssl.SSLContext | None = None  # never used to verify: plain-http clients need one
     hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
-    pools: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+    pools: dict[tuple[str, str], list[_Pool]] = field(default_factory=dict)
 
     def host_slots(self, url: str) -> asyncio.Semaphore:
         return self.hosts.setdefault(_host(url), asyncio.Semaphore(self.settings.per_host))
 
-    def client(self, url: str) -> httpx.AsyncClient:
-        host = _host(url)
-        if host not in self.pools:
-            if self.ssl_context is None and self.transport is None:
-                self.ssl_context = httpx.create_ssl_context()
-            client = _client(self.settings, self.transport, self.ssl_context)
+    @contextlib.asynccontextmanager
+    async def client(self, url: str) -> AsyncIterator[httpx.AsyncClient]:
+        """The least busy client of the URL's scheme and host, counted busy while in use."""
+        parsed = httpx.URL(url)
+        pools = self.pools.get((parsed.scheme, _host(url)))
+        if pools is None:
+            pools = self._pools(parsed.scheme)
+            self.pools[(parsed.scheme, _host(url))] = pools
+        pool = min(pools, key=lambda candidate: candidate.busy)
+        pool.busy += 1
+        try:
+            yield pool.client
+        finally:
+            pool.busy -= 1
+
+    def _pools(self, scheme: str) -> list[_Pool]:
+        per_host = self.settings.per_host
+        count = -(-per_host // POOL_CONNECTIONS)
+        size = -(-per_host // count)
+        context = None if self.transport is not None else self._ssl_context(scheme)
+        pools = []
+        for _ in range(count):
+            client = _client(self.settings, self.transport, context, size)
             # registered without awaiting, so two feeds of one host never make two clients
             self.clients.push_async_callback(client.aclose)
-            self.pools[host] = client
-        return self.pools[host]
+            pools.append(_Pool(client))
+        return pools
+
+    def _ssl_context(self, scheme: str) -> ssl.SSLContext:
+        """Loading the CA certificates costs a tenth of a second: only https pays for it."""
+        if scheme == "https":
+            if self.verified is None:
+                self.verified = httpx.create_ssl_context()
+            return self.verified
+        if self.plain is None:
+            self.plain = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        return self.plain
 
 
 @dataclass(slots=True)
@@ -204,25 +252,38 @@ async def fetch_all(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     sleep: Sleep = asyncio.sleep,
-    on_result: Callable[[FetchResult], None] | None = None,
+    on_result: OnResult | None = None,
 ) -> list[FetchResult]:
     """Fetch every request concurrently; return the results in the order of ``requests``.
 
     At most ``settings.concurrency`` requests are in flight, and ``settings.per_host`` to any
     one host. Each feed ends within ``settings.deadline`` seconds of getting its turn, and
-    every feed within ``settings.budget`` seconds of the call. ``on_result`` is called as
-    each feed finishes (for a progress display); an exception it raises cancels the run and
-    propagates. A bad feed never raises.
+    every feed within ``settings.budget`` seconds of the call. A bad feed never raises.
+
+    ``on_result`` is called as each feed finishes, and awaited when it returns an
+    awaitable; an exception it raises cancels the run and propagates. It takes each body
+    over: the returned results then carry none, so that a large run does not hold every
+    body until its end, and while ``settings.concurrency`` bodies wait on it no new
+    download starts.
     """
     async with contextlib.AsyncExitStack() as clients:
         slots = asyncio.Semaphore(settings.concurrency)
-        run = _Run(settings, sleep, slots, transport, clients, _now() + settings.budget)
+        unparsed = asyncio.Semaphore(settings.concurrency)
+        budget_end = _now() + settings.budget
+        run = _Run(settings, sleep, slots, unparsed, transport, clients, budget_end)
 
         async def one(request: FetchRequest) -> FetchResult:
-            result = await _fetch_one(run, request)
-            if on_result is not None:
-                on_result(result)
-            return result
+            body = _Body(run.unparsed)
+            try:
+                result = await _fetch_one(run, request, body)
+                if on_result is None:
+                    return result
+                handed = on_result(result)
+                if inspect.isawaitable(handed):
+                    await handed
+            finally:
+                body.release()
+            return result if result.body is None else replace(result, body=None)
 
         try:
             # a TaskGroup, unlike gather, cancels the other feeds if on_result raises, so
@@ -248,10 +309,30 @@ def fetch_many(
     )
 
 
+@dataclass(slots=True)
+class _Body:
+    """A feed's token in ``_Run.unparsed``: taken before its download, given back when the
+    download ends without a body, or once the body has been handed over."""
+
+    semaphore: asyncio.Semaphore
+    held: bool = False
+
+    async def acquire(self) -> None:
+        if not self.held:
+            await self.semaphore.acquire()
+            self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.semaphore.release()
+
+
 def _client(
     settings: FetchSettings,
     transport: httpx.AsyncBaseTransport | None,
     ssl_context: ssl.SSLContext | None,
+    connections: int,
 ) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=transport,
@@ -259,7 +340,7 @@ def _client(
         http2=False,
         timeout=httpx.Timeout(settings.timeout),
         # our semaphores already bound concurrency; a smaller pool would only add waits
-        limits=httpx.Limits(max_connections=settings.per_host),
+        limits=httpx.Limits(max_connections=connections),
         headers={
             "User-Agent": settings.user_agent,
             "Accept": ACCEPT,
@@ -270,27 +351,33 @@ def _client(
     )
 
 
-async def _fetch_one(run: _Run, request: FetchRequest) -> FetchResult:
+async def _fetch_one(run: _Run, request: FetchRequest, body: _Body) -> FetchResult:
     """Fetch one feed within its limits; every failure is a "failed" result, never raised."""
     limits = _Limits(run.settings, asyncio.timeout_at(run.budget_end), asyncio.timeout(None))
     try:
         async with limits.budget, limits.deadline:
-            return await _fetch_within(run, request, limits)
+            return await _fetch_within(run, request, limits, body)
     except TimeoutError:
+        body.release()
         reason = limits.expired_reason()
         if reason is None:  # not our limits: a bug, since _fetch_within returns every error
             raise
         return _failed(request, reason)
 
 
-async def _fetch_within(run: _Run, request: FetchRequest, limits: _Limits) -> FetchResult:
+async def _fetch_within(
+    run: _Run, request: FetchRequest, limits: _Limits, body: _Body
+) -> FetchResult:
     """Fetch one feed; a bad feed's failure is returned, only its limits may interrupt it."""
     try:
         if _is_local(request.url):
+            await body.acquire()
             async with run.slots:
                 limits.start()
-                return await asyncio.to_thread(_read_local, request, run.settings.max_bytes)
-        return await _fetch_http(run, request, limits)
+                return _kept(
+                    await asyncio.to_thread(_read_local, request, run.settings.max_bytes), body
+                )
+        return await _fetch_http(run, request, limits, body)
     except httpx.InvalidURL as exc:
         return _failed(request, f"invalid URL: {exc}")
     except Exception as exc:  # one bad feed must never abort the others
@@ -301,7 +388,9 @@ def _is_local(url: str) -> bool:
     return not url.lower().startswith(("http://", "https://"))
 
 
-async def _fetch_http(run: _Run, request: FetchRequest, limits: _Limits) -> FetchResult:
+async def _fetch_http(
+    run: _Run, request: FetchRequest, limits: _Limits, body: _Body
+) -> FetchResult:
     """Try up to ``retries + 1`` times, sleeping between attempts as the server or backoff says.
 
     A wait that would outlast the feed's limits is not started: the feed fails at once
@@ -311,7 +400,7 @@ async def _fetch_http(run: _Run, request: FetchRequest, limits: _Limits) -> Fetc
     while True:
         attempt += 1
         try:
-            result = await _attempt(run, request, limits)
+            result = await _attempt(run, request, limits, body)
         except _Retryable as exc:
             wait = exc.retry_after if exc.retry_after is not None else _backoff(attempt)
             if exc.retry_after is not None and wait >= limits.left():
@@ -338,15 +427,30 @@ def _backoff(attempt: int) -> float:
     return min(BACKOFF_FIRST * 2.0 ** (attempt - 1), BACKOFF_MAX)
 
 
-async def _attempt(run: _Run, request: FetchRequest, limits: _Limits) -> FetchResult:
+def _kept(result: FetchResult, body: _Body) -> FetchResult:
+    """Keep the feed's token only when it carries a body for the caller to take over."""
+    if result.body is None:
+        body.release()
+    return result
+
+
+async def _attempt(run: _Run, request: FetchRequest, limits: _Limits, body: _Body) -> FetchResult:
     """One attempt: GET the URL and follow up to ``MAX_REDIRECTS`` redirects by hand."""
     url = request.url
     permanent = True
     for _ in range(MAX_REDIRECTS + 1):
         # the host's slot first: a task waiting for a busy host must not hold a global slot
-        async with run.host_slots(url), run.slots:
-            limits.start()
-            step = await _exchange(run, request, url)
+        async with run.host_slots(url):
+            await body.acquire()
+            try:
+                async with run.slots:
+                    limits.start()
+                    step = await _exchange(run, request, url)
+            except BaseException:
+                body.release()
+                raise
+        if not isinstance(step, FetchResult) or step.body is None:
+            body.release()
         if isinstance(step, FetchResult):
             return replace(step, moved_to=_moved_to(step, request.url, url, permanent))
         status, url = step
@@ -363,8 +467,10 @@ def _moved_to(result: FetchResult, first: str, final: str, permanent: bool) -> s
 async def _exchange(run: _Run, request: FetchRequest, url: str) -> FetchResult | tuple[int, str]:
     """One HTTP request and response: a result, or a redirect as ``(status, next URL)``."""
     try:
-        client = run.client(url)
-        async with client.stream("GET", url, headers=_conditional(request)) as response:
+        async with (
+            run.client(url) as client,
+            client.stream("GET", url, headers=_conditional(request)) as response,
+        ):
             return await _handle(run, request, response)
     except httpx.TimeoutException:
         raise _Retryable(f"timed out after {run.settings.timeout:g} s") from None

@@ -1,37 +1,63 @@
-"""Parsing on every core: feedparser is pure Python, so parsing is CPU-bound.
+"""Parsing on every core while the fetch goes on: parsing is CPU-bound.
 
 Kept apart from the pipeline so that worker processes import only what parsing needs.
+:class:`ParseQueue` is what the fetch stage hands its bodies to: it starts the worker
+processes only when the first body arrives (a run where every feed answers 304 starts
+none), submits from a helper thread (a submit writes to the pool's wake-up pipe, which
+would stall the event loop), and lets at most a few bodies per core wait, so that memory
+stays flat however fast the network is.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import asyncio
+import contextlib
+import functools
 import os
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from roundup.errors import ParseError
 from roundup.models import ParsedFeed
 
 # Below this many feeds, starting worker processes costs more than it saves.
 PARALLEL_MIN_FEEDS = 16
+# Bodies submitted and not yet parsed, per worker: enough that no worker waits for work.
+QUEUED_PER_WORKER = 4
+
+Tag = TypeVar("Tag")
+Parsed = ParsedFeed | str  # a parsed feed, or why it could not be parsed
 
 
-def parse_job(
-    body: bytes,
-    key: str,
-    url: str,
-    fetched_at: datetime,
-    name: str | None,
-    content_type: str | None,
-) -> ParsedFeed | str:
+@dataclass(frozen=True, slots=True)
+class ParseJob:
+    """One body to parse, with what :func:`parse_job` needs besides it."""
+
+    body: bytes
+    key: str
+    url: str
+    fetched_at: datetime
+    name: str | None
+    content_type: str | None
+
+
+def parse_job(job: ParseJob) -> Parsed:
     """Parse one body; a :class:`ParseError` comes back as its reason (it does not pickle)."""
     # Imported on first use: a run where every feed answers 304 never pays for the parsers.
     from roundup.parse import parse_feed
 
     try:
         return parse_feed(
-            body, key=key, url=url, fetched_at=fetched_at, name=name, content_type=content_type
+            job.body,
+            key=job.key,
+            url=job.url,
+            fetched_at=job.fetched_at,
+            name=job.name,
+            content_type=job.content_type,
         )
     except ParseError as exc:
         return exc.reason
@@ -49,13 +75,127 @@ class InlineExecutor(Executor):
         return future
 
 
+def parse_workers() -> int:
+    """Worker processes for a large run: every core but one, which this process keeps for
+    the network and the store (it is busy too: a worker more would only compete with it,
+    and cost its 30 MB)."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 def parse_executor(feeds: int) -> Executor:
-    """A process pool over all cores for a large run, an inline executor otherwise."""
-    cores = os.cpu_count() or 1
-    if feeds < PARALLEL_MIN_FEEDS or cores < 2:
+    """A process pool for a large run, an inline executor otherwise."""
+    if feeds < PARALLEL_MIN_FEEDS or (os.cpu_count() or 1) < 2:
         return InlineExecutor()
+    # Imported here: multiprocessing is forty modules that a run without new bodies skips.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     # forkserver: workers start from a clean interpreter, not a copy of this one with its
-    # event loop and open SQLite connection.
+    # event loop and open SQLite connection. Nothing is preloaded: the server process then
+    # stays a bare interpreter for the whole run, and each worker imports the parsers
+    # with its first body (in parallel, on its own core).
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["roundup.parse"])
-    return ProcessPoolExecutor(max_workers=cores, mp_context=context)
+    context.set_forkserver_preload([])
+    return ProcessPoolExecutor(max_workers=parse_workers(), mp_context=context)
+
+
+class ParseQueue(Generic[Tag]):
+    """Parses the bodies given to :meth:`put`, calling ``done(tag, parsed)`` for each on the
+    event loop's thread, in the order the parses finish. Use as an async context manager;
+    leaving it waits for every parse (and stops the workers).
+
+    ``feeds`` is how many bodies the run may bring: a small run parses in this process.
+    """
+
+    def __init__(self, feeds: int, done: Callable[[Tag, Parsed], None]) -> None:
+        self.feeds = feeds
+        self.done = done
+        self.executor: Executor | None = None
+        self.room: asyncio.Semaphore | None = None
+        self.pending = 0
+        self.idle: asyncio.Event | None = None
+        self.error: BaseException | None = None  # raised by done(), or a broken pool
+
+    async def __aenter__(self) -> ParseQueue[Tag]:
+        return self
+
+    async def __aexit__(self, kind: object, exc: BaseException | None, trace: object) -> None:
+        try:
+            if exc is None:
+                if self.idle is not None and self.pending:
+                    await self.idle.wait()
+                self._raise()
+        finally:
+            if self.executor is not None:
+                # on an error, queued parses are dropped rather than waited for
+                await asyncio.to_thread(
+                    self.executor.shutdown, wait=True, cancel_futures=exc is not None
+                )
+
+    async def put(self, tag: Tag, job: ParseJob) -> None:
+        """Hand one body over; waits while the workers already have enough queued."""
+        self._raise()
+        if self.executor is None:
+            self._start()
+        if isinstance(self.executor, InlineExecutor):
+            self.done(tag, parse_job(job))
+            return
+        assert self.room is not None and self.executor is not None and self.idle is not None
+        await self.room.acquire()
+        self.pending += 1
+        self.idle.clear()
+        loop = asyncio.get_running_loop()
+        try:
+            submit = functools.partial(self.executor.submit, parse_job, job)
+            future = await loop.run_in_executor(None, submit)
+        except BaseException:
+            self._finished()
+            raise
+        future.add_done_callback(lambda f: _call_soon(loop, self._collect, tag, f))
+
+    def _start(self) -> None:
+        self.executor = parse_executor(self.feeds)
+        self.room = asyncio.Semaphore(QUEUED_PER_WORKER * parse_workers())
+        self.idle = asyncio.Event()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def _collect(self, tag: Tag, future: Future[Parsed]) -> None:
+        try:
+            if not future.cancelled() and self.error is None:
+                self.done(tag, future.result())
+        except BaseException as exc:  # raised to the caller by the next put, or on leaving
+            self.error = exc
+        finally:
+            self._finished()
+
+    def _finished(self) -> None:
+        assert self.room is not None and self.idle is not None
+        self.pending -= 1
+        self.room.release()
+        if not self.pending:
+            self.idle.set()
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, *call: object) -> None:
+    """Run ``call`` on the loop's thread; a loop already closed has no one left to tell."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(*call)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def quick_thread_switches() -> Iterator[None]:
+    """Hand the GIL back to the event loop sooner while bodies are being parsed.
+
+    The pool's manager thread and the submitting thread wake on every body; at the
+    default 5 ms interval the event loop then idles waiting for the GIL.
+    """
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)

@@ -27,15 +27,14 @@ clock.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
@@ -45,10 +44,6 @@ import httpx
 
 from roundup.atomic import write_atomic
 from roundup.config import Config, FeedConfig, load_config
-from roundup.coverage import group_coverage
-from roundup.draft import build_draft
-from roundup.draft_file import load_draft, save_draft
-from roundup.entries import keep_newest
 from roundup.errors import (
     ConfigError,
     DraftError,
@@ -58,25 +53,25 @@ from roundup.errors import (
     RoundupError,
     SendError,
 )
-from roundup.fetch import FetchRequest, FetchResult, fetch_many
-from roundup.group import group_stories
-from roundup.i18n import labels
+from roundup.fetch import FetchRequest, FetchResult, fetch_all
 from roundup.linkcheck import IssueLink, LinkReport, LinkResult
 from roundup.lock import locked
 from roundup.models import Draft, Entry, Group, ParsedFeed, Story
-from roundup.parsing import parse_executor, parse_job
-from roundup.select import Selection, select_stories
+from roundup.parsing import ParseJob, ParseQueue, quick_thread_switches
 from roundup.sources import reads_like_section, source_name
 from roundup.store import FeedState, FeedUpdate, IssueRecord, Store
 from roundup.week import Window, window_for
 from roundup.yamlfile import YamlError, set_feed_name
 
+# The draft and render modules are imported where they are used: `roundup fetch` and an
+# idle hour of `roundup run` never load them.
 if TYPE_CHECKING:
     from roundup.briefing import BriefingFacts, PastIssue
     from roundup.issue_view import IssueView
     from roundup.mailer import Mailer
     from roundup.publisher import Publisher
     from roundup.render import RenderedIssue
+    from roundup.select import Selection
     from roundup.send import SendReport
 
 Clock = Callable[[], datetime]
@@ -158,7 +153,6 @@ def fetch_feeds(
         _request(feed, states.get(feed.key)) for key, feed in feeds.items() if key not in gone
     ]
     reports: list[FeedReport] = [_gone_report(feeds[key], states[key]) for key in gone]
-    parsing: dict[Future[ParsedFeed | str], FetchResult] = {}
 
     def finish(result: FetchResult, parsed: ParsedFeed | str | None) -> None:
         feed = feeds[result.key]
@@ -167,45 +161,25 @@ def fetch_feeds(
         if on_feed is not None:
             on_feed(report)
 
-    def store_parsed(*, wait: bool) -> None:
-        """Write each finished parse at once, so results never pile up in memory."""
-        jobs = as_completed(list(parsing)) if wait else [j for j in list(parsing) if j.done()]
-        for job in jobs:
-            finish(parsing.pop(job), job.result())
+    async def fetch_and_parse() -> None:
+        # each parse is stored as soon as it finishes, so results never pile up in memory
+        async with ParseQueue[FetchResult](len(requests), finish) as parser:
 
-    with parse_executor(len(requests)) as executor, _quick_thread_switches():
+            async def hand_off(result: FetchResult) -> None:
+                if result.status != "fetched" or result.body is None:
+                    finish(result, None)
+                    return
+                feed = feeds[result.key]
+                url = result.moved_to or result.url
+                job = ParseJob(result.body, feed.key, url, now, feed.name, result.content_type)
+                await parser.put(_without_body(result), job)
 
-        def on_result(result: FetchResult) -> None:
-            store_parsed(wait=False)
-            if result.status != "fetched" or result.body is None:
-                finish(result, None)
-                return
-            feed = feeds[result.key]
-            url = result.moved_to or result.url
-            job = executor.submit(
-                parse_job, result.body, feed.key, url, now, feed.name, result.content_type
-            )
-            parsing[job] = _without_body(result)
+            await fetch_all(requests, config.fetch, transport=transport, on_result=hand_off)
 
-        fetch_many(requests, config.fetch, transport=transport, on_result=on_result)
-        store_parsed(wait=True)
+    with quick_thread_switches():
+        asyncio.run(fetch_and_parse())
     order = {key: index for index, key in enumerate(feeds)}
     return FetchReport(tuple(sorted(reports, key=lambda r: order[r.key])))
-
-
-@contextlib.contextmanager
-def _quick_thread_switches() -> Iterator[None]:
-    """Hand the GIL back to the event loop sooner while parse jobs are being submitted.
-
-    Each submit wakes the process pool's manager thread; at the default 5 ms interval the
-    event loop then idles waiting for the GIL (about 1 s over a 300-feed run).
-    """
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(0.0005)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 def _without_body(result: FetchResult) -> FetchResult:
@@ -273,6 +247,8 @@ def _record(
     if isinstance(parsed, str):
         store.record_feed(FeedUpdate(result.key, result.url, ok=False, error=parsed), now=now)
         return FeedReport(feed.key, name, "failed", error=parsed, failures=failures)
+    from roundup.entries import keep_newest  # with the normaliser, only when a feed changed
+
     new = store.record_feed(
         FeedUpdate(
             result.key,
@@ -395,6 +371,8 @@ def select_week(
     ``extra`` entries (stored copies of one link, from any week) are judged too, so that
     ``explain`` can say why a copy outside the window is out.
     """
+    from roundup.select import select_stories
+
     window = selection_window(config, store, window)
     entries = store.entries_between(window.start, window.end)
     known = {(e.feed, e.id) for e in entries}
@@ -431,6 +409,9 @@ def make_draft(config: Config, store: Store, *, window: Window, force: bool = Fa
     Raises :class:`IssueSent` for a week already sent, unless ``force``: a sent issue is
     history, and new posts wait for the next one.
     """
+    from roundup.draft import build_draft
+    from roundup.draft_file import load_draft, save_draft
+
     refuse_if_sent(store.issue(window.week), "rewrite its draft", force=force)
     path = draft_path(config, window.week)
     previous = load_draft(path) if path.exists() else None
@@ -485,6 +466,10 @@ def _group(
     # Articles of several feeds about one event become one story, after de-duplication
     # (which merged the copies of each article) and the selection's caps; how rare a word
     # is is judged among all the week's entries.
+    from roundup.coverage import group_coverage
+    from roundup.group import group_stories
+    from roundup.i18n import labels
+
     names = {feed.key: feed.name for feed in config.feeds if feed.name}
     stories = [_current_name(story, names) for story in stories]
     stories = group_coverage(stories, [feed.key for feed in config.feeds], week=week)
@@ -514,6 +499,7 @@ def render_week(config: Config, *, week: str, write: bool = True) -> RenderResul
     unless ``write`` is false (a sent issue's files are never rewritten) or the draft has no
     items (an empty issue is never written as an issue; the desk still previews it)."""
     # Imported here: premailer and lxml cost a third of a second that fetch-only runs skip.
+    from roundup.draft_file import load_draft
     from roundup.render import render_issue, write_issue
     from roundup.theme import make_environment
 
@@ -637,6 +623,7 @@ def prepare_send(
     renumbered here, before the approval is checked: an approval is for the email as it
     goes out, number included. ``waive_approval`` is ``newsletter.unapproved: send``.
     """
+    from roundup.draft_file import save_draft
     from roundup.message import build_message
     from roundup.send_checks import send_problems
 
@@ -801,6 +788,7 @@ class PublishReport:
 def published_issues(config: Config, store: Store) -> list[IssueView]:
     """Every issue on the web copy (sent, or published on purpose) whose draft is still on
     disk, as templates see it."""
+    from roundup.draft_file import load_draft
     from roundup.issue_view import issue_view
 
     weeks = [publication.week for publication in store.publications()]
@@ -951,12 +939,20 @@ def _send_due(
 
     now = clock()
     report = fetch_feeds(config, store, now=now, transport=transport, on_feed=on_feed)
+    prune_store(config, store, now=now)
     current = resolve_window(config, "current", now=now)
-    latest = None if is_sent(store.issue(current.week)) else _prepare(config, store, current)
+    due = due_window(config.newsletter, now=now)
+    latest = None
+    if not is_sent(store.issue(current.week)):
+        # An idle hour (nothing new, nothing edited) would write the same files again: the
+        # draft and render are skipped unless this run may send the current week's issue.
+        may_send_now = due is not None and due.week == current.week
+        if may_send_now or not _up_to_date(config, store, current.week):
+            latest = _prepare(config, store, current)
+            _record_made(config, store, current.week)
     briefing = brief_editors(
         config, store, now=now, connect=connect, prepared=latest, links=link_check
     )
-    due = due_window(config.newsletter, now=now)
     if due is None:
         return RunReport(report, current.week, None, "not_due", briefing=briefing)
     done = replace(RunReport(report, current.week, due.week, "already_sent"), briefing=briefing)
@@ -1038,6 +1034,8 @@ def _quiet_outcome(config: Config, items: int) -> str | None:
 
 def _item_count(config: Config, store: Store, window: Window) -> int:
     """The week's items: its draft's when there is one, else what the selection proposes."""
+    from roundup.draft_file import load_draft
+
     path = draft_path(config, window.week)
     if path.exists():
         return len(load_draft(path).items)
@@ -1061,8 +1059,7 @@ def brief_editors(
     """Mail ``newsletter.editors`` the briefing of the issue whose send moment is less than
     ``newsletter.brief_before`` ahead, once: recorded on the week when any editor got it
     (or may have), tried again by the next run otherwise. None when none is due."""
-    from roundup.briefing import briefing_message, compose
-    from roundup.mailer import ACCEPTED, LIST_ENGINES, UNCERTAIN
+    from roundup.mailer import LIST_ENGINES
     from roundup.schedule import briefing_window
 
     if config.via in LIST_ENGINES:
@@ -1077,9 +1074,15 @@ def brief_editors(
     record = store.issue(window.week)
     if record is not None and (record.briefed_at is not None or record.sent):
         return None
+    # Imported past the checks: an hour without a briefing to send never loads them.
+    from roundup.briefing import briefing_message, compose
+    from roundup.mailer import ACCEPTED, UNCERTAIN
+
     rendered = prepared if prepared and prepared.draft.week == window.week else None
     rendered = rendered or _prepare(config, store, window)
-    facts = briefing_facts(config, store, window, rendered, links=links)
+    facts = briefing_facts(
+        config, store, window, rendered, broken_links=_briefing_links(store, rendered, links)
+    )
     subject, body = compose(facts, now=now)
     message = briefing_message(config, subject=subject, body=body, week=window.week, now=now)
     try:
@@ -1105,13 +1108,31 @@ def brief_editors(
     return BriefingReport(window.week, tuple(accepted), tuple(failed), body)
 
 
+def _briefing_links(
+    store: Store, rendered: RenderResult, links: LinkCheck
+) -> tuple[str, ...] | None:
+    """The broken links the briefing names: from ``links`` when a check is configured,
+    else from the checks kept in the store (the desk's, ``roundup check-links``), without
+    asking any server; None when no link of the draft was ever checked."""
+    from roundup.linkcheck import IssueLink, LinkReport, hold_lines
+
+    if links is not no_link_check:
+        return tuple(links(rendered.draft))
+    found = issue_links(rendered.draft)
+    kept = store.link_checks(url for _, _, url in found)
+    if not kept:
+        return None
+    checked = tuple(IssueLink(where, key, kept[url]) for where, key, url in found if url in kept)
+    return tuple(hold_lines(LinkReport(rendered.draft.week, checked)))
+
+
 def briefing_facts(
     config: Config,
     store: Store,
     window: Window,
     rendered: RenderResult,
     *,
-    links: LinkCheck = no_link_check,
+    broken_links: Sequence[str] | None = None,
 ) -> BriefingFacts:
     """What the briefing of ``window``'s issue says, gathered from the store (feed health as
     the last fetch left it, earlier issues) and the render."""
@@ -1148,8 +1169,8 @@ def briefing_facts(
         unapproved=nl.unapproved,
         new_feeds=_new_feeds(config, store, window),
         failing_feeds=failing,
-        broken_links=tuple(links(rendered.draft)),
-        links_checked=links is not no_link_check,
+        broken_links=tuple(broken_links or ()),
+        links_checked=broken_links is not None,
         block_on_broken_links=nl.block_on_broken_links,
     )
 
@@ -1177,6 +1198,8 @@ def _past_issues(config: Config, store: Store, window: Window) -> tuple[PastIssu
 
 
 def _draft_items(config: Config, week: str) -> int:
+    from roundup.draft_file import load_draft
+
     path = draft_path(config, week)
     return len(load_draft(path).items) if path.exists() else 0
 
@@ -1195,6 +1218,39 @@ def _new_feeds(config: Config, store: Store, window: Window) -> tuple[str, ...]:
         for feed in config.enabled_feeds
         if (feed.key in first_seen and first_seen[feed.key] > since) or feed.key not in states
     )
+
+
+def _made_of(config: Config, store: Store, week: str) -> str:
+    from roundup.freshness import default_theme, fingerprint
+
+    folders = (default_theme(), config.templates, issue_dir(config, week))
+    return fingerprint(revision=store.revision, week=week, config_file=config.path, folders=folders)
+
+
+def _up_to_date(config: Config, store: Store, week: str) -> bool:
+    """Whether the week's draft and files were made from what the store and disk hold now."""
+    return store.mark(f"rendered:{week}") == _made_of(config, store, week)
+
+
+def _record_made(config: Config, store: Store, week: str) -> None:
+    store.set_mark(f"rendered:{week}", _made_of(config, store, week))
+
+
+PRUNE_EVERY = timedelta(days=7)
+
+
+def prune_store(config: Config, store: Store, *, now: datetime) -> int:
+    """Once a week, delete the entries older than ``store.keep_days`` that no issue used,
+    and give their space back to the file system; returns how many were deleted."""
+    last = store.mark("pruned_at")
+    if last is not None and now - datetime.fromisoformat(last) < PRUNE_EVERY:
+        return 0
+    deleted = store.prune(before=now - timedelta(days=config.store.keep_days))
+    free, pages = store.free_pages()
+    if free and free * 10 >= pages:  # a tenth of the file or more is unused
+        store.compact()
+    store.set_mark("pruned_at", now.isoformat())
+    return deleted
 
 
 def _prepare(config: Config, store: Store, window: Window) -> RenderResult:
@@ -1456,6 +1512,7 @@ def publish(
 
 def explain(config: Config, *, url: str, week: str, now: datetime) -> str:
     """``roundup explain``: why the post at ``url`` is, or is not, in the week's issue."""
+    from roundup.draft_file import load_draft
     from roundup.explain import explain_selection
     from roundup.normalize import canonical_url
 
@@ -1490,6 +1547,8 @@ def proposed_draft(
     """The draft the selection proposes now, without the editor's edits: the desk's list of
     candidates. The newest stored copy of each ``removed`` key that the selection no longer
     proposes is added, so that the editor can restore it."""
+    from roundup.draft import build_draft
+
     with read_state(config) as store:
         selection = select_week(config, store, window)
         stories = list(selection.stories)
@@ -1613,6 +1672,8 @@ def check_links(
     or the desk's edits must not wait for it. The results are a cache, written in one
     short SQLite transaction of their own.
     """
+    from roundup.draft_file import load_draft
+
     window = resolve_window(config, week, now=now)
     draft = load_draft(draft_path(config, window.week))
     links = issue_links(draft)

@@ -6,6 +6,10 @@ transaction, so an interrupted run leaves the store as it was or with whole feed
 Overlapping runs (cron) are kept apart by an advisory lock file next to the database
 (:func:`roundup.lock.locked`, held by the orchestrator): the second run waits briefly, then raises
 :class:`StoreLocked`.
+
+Every write that changes what a draft is made of (entries, issues, sent links) also bumps
+:meth:`Store.revision`, which is how the orchestrator knows that an idle hour has nothing to
+re-draft: a new method that writes those tables must call ``_changed`` in its transaction.
 """
 
 from __future__ import annotations
@@ -219,6 +223,59 @@ class Store:
                 )
             return self._upsert_entries(update.entries or ())
 
+    def _changed(self) -> None:
+        """Count one more change to what drafts are made of (inside a transaction)."""
+        self.db.execute("UPDATE marks SET value = value + 1 WHERE name = 'revision'")
+
+    @property
+    def revision(self) -> int:
+        """A number that grows with every write to entries, issues or sent links."""
+        return int(self.mark("revision") or 0)
+
+    def mark(self, name: str) -> str | None:
+        """The bookkeeping value called ``name``, as text; None when never set."""
+        row = self.db.execute("SELECT value FROM marks WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_mark(self, name: str, value: str) -> None:
+        """Set a bookkeeping value (never "revision", which only :meth:`_changed` moves)."""
+        if name == "revision":
+            raise ValueError("the revision is counted by the store itself")
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO marks (name, value) VALUES (?, ?)", (name, value)
+            )
+
+    def prune(self, *, before: datetime) -> int:
+        """Delete the entries published and first seen before ``before`` whose link no
+        issue used; returns how many. Entries of sent issues stay, for ``explain`` and for
+        the "already sent" rule."""
+        stamp = _iso(before)
+        with self.transaction():
+            deleted = self.db.execute(
+                "DELETE FROM entries WHERE published < ? AND first_seen < ?"
+                " AND canonical_url NOT IN (SELECT canonical_url FROM sent_links)",
+                (stamp, stamp),
+            ).rowcount
+            if deleted:
+                self._changed()
+        return int(deleted)
+
+    def compact(self) -> bool:
+        """Give the space of deleted rows back to the file system (``VACUUM``); False when
+        another connection is reading, in which case the space is reused by later writes."""
+        try:
+            self.db.execute("VACUUM")
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError:
+            return False
+        return True
+
+    def free_pages(self) -> tuple[int, int]:
+        """(unused pages, all pages) of the file: what :meth:`compact` would give back."""
+        free = int(self.db.execute("PRAGMA freelist_count").fetchone()[0])
+        return free, int(self.db.execute("PRAGMA page_count").fetchone()[0])
+
     def reset_feed(self, key: str, url: str) -> None:
         """Forget a feed's validators and redirect, e.g. after its URL changed in feeds.yaml."""
         with self.transaction():
@@ -264,6 +321,7 @@ class Store:
             held[key] = (first_seen, published, entry.dated)
             rows.append(_entry_row(entry, published=published, first_seen=first_seen))
         self.db.executemany(_UPSERT_ENTRY, rows)
+        self._changed()
         return new
 
     def _held_times(self, entries: Sequence[Entry]) -> dict[tuple[str, str], _HeldTimes]:
@@ -349,7 +407,8 @@ class Store:
     def ensure_issue(self, week: str) -> None:
         """Make ``week``'s row (without a number) if there is none, to record things on it."""
         with self.transaction():
-            self.db.execute("INSERT OR IGNORE INTO issues (week) VALUES (?)", (week,))
+            if self.db.execute("INSERT OR IGNORE INTO issues (week) VALUES (?)", (week,)).rowcount:
+                self._changed()
 
     def next_number(self, *, first: int) -> int:
         """The number the next issue to be sent gets: one more than the highest given."""
@@ -371,6 +430,7 @@ class Store:
                 " ON CONFLICT (week) DO UPDATE SET number = excluded.number",
                 (week, number),
             )
+            self._changed()
             return number
 
     def set_outcome(self, week: str, outcome: str | None, *, at: datetime) -> None:
@@ -381,6 +441,7 @@ class Store:
                 "UPDATE issues SET outcome = ?, outcome_at = ? WHERE week = ?",
                 (outcome, _iso(at) if outcome else None, week),
             )
+            self._changed()
 
     def mark_briefed(self, week: str, *, at: datetime) -> None:
         """Record that the editors' briefing for ``week`` went out."""
@@ -402,6 +463,7 @@ class Store:
                 " WHERE week = ?",
                 (by, _iso(at) if at else None, digest, week),
             )
+            self._changed()
 
     def mark_sent(self, week: str, urls: Iterable[str], *, at: datetime) -> None:
         """Record the issue as sent and its links as used, so later issues skip them.
@@ -420,6 +482,7 @@ class Store:
                 "INSERT OR IGNORE INTO sent_links (canonical_url, week) VALUES (?, ?)",
                 [(url, week) for url in urls if url],
             )
+            self._changed()
 
     def sent_urls(self, *, excluding: str | None = None) -> dict[str, str]:
         """Canonical URLs sent in other issues, mapped to "issue N (week)"."""

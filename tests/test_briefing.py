@@ -195,9 +195,34 @@ def test_compose_says(changes: dict[str, object], expected: str) -> None:
     assert subject.startswith("[Briefing] 2015-W40, issue 7: ")
 
 
-def test_links_are_not_mentioned_without_a_link_check() -> None:
-    """No link check ran: the briefing says nothing of links rather than "none broken"."""
-    assert "link" not in compose(FACTS, now=NOW)[1].lower()
+def test_unchecked_links_say_how_to_check_them() -> None:
+    """No link check ran: the briefing says so, rather than "none broken"."""
+    assert (
+        "Links: not checked yet\n  roundup check-links --week 2015-W40\n"
+        in (compose(FACTS, now=NOW)[1])
+    )
+
+
+def test_the_briefing_names_links_the_desk_found_broken(tmp_path: Path, smtp: SmtpServer) -> None:
+    """Without block_on_broken_links no server is asked: the briefing reports what earlier
+    checks (the desk, `roundup check-links`) kept in the store."""
+    from roundup.draft_file import load_draft
+    from roundup.linkcheck import LinkResult
+    from roundup.pipeline import draft_path
+
+    config = project(tmp_path, smtp)
+    run_at(config, SEND - timedelta(hours=30))  # drafts 2015-W33, too early to brief
+    item = load_draft(draft_path(config, "2015-W33")).items[1]
+    with Store.open(config.state) as store:
+        store.keep_link_checks(
+            [LinkResult(item.link, "broken", 404, "", "HTTP 404 Not Found", DAY_BEFORE)]
+        )
+    briefing = run_at(config, DAY_BEFORE)[1]
+    assert briefing is not None
+    assert (
+        f'Broken links: 1.\n  item 2 "{item.title}": {item.link}: HTTP 404 Not Found\n'
+        in briefing.text
+    )
 
 
 def test_an_unusable_mailer_does_not_stop_the_run(tmp_path: Path, smtp: SmtpServer) -> None:

@@ -479,6 +479,28 @@ def test_an_alias_bomb_is_refused_quickly() -> None:
     )
 
 
+def test_store_keep_days() -> None:
+    """store.keep_days defaults to a little over a year and takes any whole number of days."""
+    assert parse_config(config_with("feeds:\n", "feeds:\n"), P).store.keep_days == 400
+    config = parse_config(config_with("feeds:\n", "store: {keep_days: 90}\nfeeds:\n"), P)
+    assert config.store.keep_days == 90
+
+
+@pytest.mark.parametrize(
+    ("store", "message"),
+    [
+        ("{keep_days: 7}", "store.keep_days: expected a whole number from 30 to 100000, got 7"),
+        ("{keep_days: a year}", "store.keep_days: expected a whole number from 30 to 100000,"),
+        ("{keep: 90}", "store.keep: unknown key (did you mean 'keep_days'?)"),
+    ],
+)
+def test_bad_store_settings(store: str, message: str) -> None:
+    """A bad store setting names its key and the range it takes."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_with("feeds:\n", f"store: {store}\nfeeds:\n"), P)
+    assert str(caught.value).split(": ", 1)[1].startswith(message)
+
+
 # --- delivery.via and the list engines' blocks ------------------------------------------------
 
 

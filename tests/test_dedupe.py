@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -12,7 +14,7 @@ import pytest
 from roundup import dedupe as dedupe_module
 from roundup.dedupe import Duplicate, Match, dedupe, title_key
 from roundup.models import Entry, Story
-from roundup.testing import make_entry
+from roundup.testing import DEFAULT_TIME, make_entry
 
 T0 = datetime(2015, 8, 10, 12, 0, tzinfo=UTC)
 FEEDS = ["own.example", "a.example", "b.example", "c.example"]  # config order
@@ -248,3 +250,46 @@ def test_fuzzy_candidates_stay_in_small_buckets(monkeypatch: pytest.MonkeyPatch)
     ]
     assert len(dedupe(entries, FEEDS).stories) == 2000
     assert 0 < examined < 10 * len(entries)  # all pairs would be about 2,000,000
+
+
+def test_titles_of_common_pairs_still_meet_through_rare_runs() -> None:
+    """In a pool where every pair of words is common (titles drawn from a few words), a
+    near-duplicate is still found through the rarer runs of three words it shares."""
+    words = [
+        "alpha",
+        "bravo",
+        "charlie",
+        "delta",
+        "echo",
+        "foxtrot",
+        "golf",
+        "hotel",
+        "india",
+        "juliet",
+    ]
+    rng = random.Random(3)
+    pool = [
+        make_entry(
+            feed=f"f{n % 7}",
+            id=str(n),
+            title=" ".join(rng.choices(words, k=7)),
+            canonical_url=f"https://example.org/{n}",
+            published=DEFAULT_TIME - timedelta(minutes=n),
+        )
+        for n in range(300)
+    ]
+    original = "alpha alpha bravo charlie delta echo foxtrot foxtrot"
+    pair = [
+        make_entry(feed="x", id="a", title=original, canonical_url="https://x.example/a"),
+        make_entry(
+            feed="y",
+            id="b",
+            title=original.replace("foxtrot foxtrot", "foxtrot foxtrots"),
+            canonical_url="https://y.example/b",
+        ),
+    ]
+    pairs = Counter(p for e in pool for p in itertools.pairwise(title_key(e.title).split()))
+    assert min(pairs.values()) > dedupe_module.BUCKET_LIMIT  # every pair is common
+    result = dedupe(pool + pair, ["x", "y", *(f"f{n}" for n in range(7))])
+    found = [(d.dropped.id, d.kept.id, d.match) for d in result.duplicates if d.kept.feed == "x"]
+    assert found == [("b", "a", "similar title")]

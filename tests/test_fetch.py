@@ -17,7 +17,15 @@ import httpx
 import pytest
 
 from roundup.config import FetchSettings
-from roundup.fetch import ACCEPT, GONE, FetchRequest, FetchResult, fetch_all, fetch_many
+from roundup.fetch import (
+    ACCEPT,
+    GONE,
+    POOL_CONNECTIONS,
+    FetchRequest,
+    FetchResult,
+    fetch_all,
+    fetch_many,
+)
 from tests.feedserver import FeedServer, Reply, feed_server_fixture  # noqa: F401  (fixture)
 
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
@@ -723,3 +731,48 @@ def test_device_feed_fails_unread(device: str) -> None:
     assert [(result.status, result.error) for result in results] == [
         ("failed", f"not a regular file: {device} is a character device")
     ]
+
+
+def test_a_large_per_host_is_spread_over_small_pools_and_kept(feed_server: FeedServer) -> None:
+    """per_host above POOL_CONNECTIONS uses several clients; the host still sees per_host."""
+    assert POOL_CONNECTIONS < 20
+    requests = slow_feeds(feed_server, "wide", 30, 0.6)
+    results = fetch_many(requests, FetchSettings(concurrency=64, per_host=20))
+    assert [result.status for result in results] == ["fetched"] * 30
+    assert feed_server.peak("wide") == 20
+
+
+def test_on_result_takes_the_bodies_over(feed_server: FeedServer) -> None:
+    """The caller that handles each result gets the body; the returned results hold none."""
+    urls = [feed_server.route(f"/b/{n}", Reply(200, RSS + b" " * n)) for n in range(3)]
+    seen: dict[str, int] = {}
+
+    def take(result: FetchResult) -> None:
+        seen[result.key] = len(result.body or b"")
+
+    results = fetch_many([FetchRequest(key=u, url=u) for u in urls], SETTINGS, on_result=take)
+    assert seen == {url: len(RSS) + n for n, url in enumerate(urls)}
+    assert [(r.status, r.body, r.body_hash is not None) for r in results] == [
+        ("fetched", None, True)
+    ] * 3
+
+
+def test_downloads_wait_for_a_slow_taker(feed_server: FeedServer) -> None:
+    """While `concurrency` bodies wait for on_result, no further download starts."""
+    urls = [feed_server.route(f"/w/{n}", Reply(200, RSS)) for n in range(8)]
+    waiting = 0
+    most = 0
+
+    async def take(result: FetchResult) -> None:
+        nonlocal waiting, most
+        waiting += 1
+        most = max(most, waiting)
+        await asyncio.sleep(0.05)
+        waiting -= 1
+
+    settings = FetchSettings(concurrency=2, per_host=4)
+    results = asyncio.run(
+        fetch_all([FetchRequest(key=u, url=u) for u in urls], settings, on_result=take)
+    )
+    assert [result.status for result in results] == ["fetched"] * 8
+    assert most == 2

@@ -329,3 +329,62 @@ def test_a_second_send_of_a_sent_issue_rewrites_nothing(tmp_path: Path, smtp: Sm
     report = send(config, week="2015-W33", clock=lambda: AFTER + timedelta(hours=1), secret=SECRET)
     assert report.accepted == () and report.skipped == (LIST,)
     assert snapshot(config) == sent
+
+
+def made(config: Config, week: str = "2015-W33") -> dict[str, tuple[int, bytes]]:
+    """Each file of the week's folder: its modification time and its bytes."""
+    folder = config.output_dir / week
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.iterdir())}
+
+
+def test_an_idle_hour_rewrites_nothing(tmp_path: Path, smtp: SmtpServer) -> None:
+    """Nothing new, nothing edited: the next hour leaves the draft and the files alone; a
+    change to feeds.yaml, or a file deleted by hand, makes them again, byte for byte."""
+    config = project(tmp_path, smtp)
+    assert run(config, BEFORE) == "missed"
+    first = made(config)
+    (post,) = [name for name in first if name.endswith(".md")]  # named for the issue
+    assert {"draft.yaml", "email.html", "email.txt", post, "post.html"} <= set(first)
+    assert run(config, BEFORE + timedelta(minutes=10)) == "missed"
+    assert made(config) == first  # not even rewritten with the same bytes
+    with config.path.open("a") as handle:
+        handle.write("# a comment changes nothing in the issue, but the file changed\n")
+    assert run(config, BEFORE + timedelta(minutes=20)) == "missed"
+    again = made(config)
+    assert {name: data for name, (_, data) in again.items()} == {
+        name: data for name, (_, data) in first.items()
+    }
+    assert again["email.html"][0] != first["email.html"][0]
+    (config.output_dir / "2015-W33" / post).unlink()
+    assert run(config, BEFORE + timedelta(minutes=30)) == "missed"
+    assert made(config)[post][1] == first[post][1]
+
+
+def test_an_edited_draft_is_rendered_in_the_next_hour(tmp_path: Path, smtp: SmtpServer) -> None:
+    """An editor's change to draft.yaml reaches the files at the next run."""
+    config = project(tmp_path, smtp)
+    run(config, BEFORE)
+    path = draft_path(config, "2015-W33")
+    draft = load_draft(path)
+    save_draft(path, replace(draft, intro="A word from the editor."))
+    run(config, BEFORE + timedelta(minutes=10))
+    assert "A word from the editor." in (path.parent / "email.txt").read_text()
+
+
+def test_old_entries_are_pruned_once_a_week(tmp_path: Path, smtp: SmtpServer) -> None:
+    """store.keep_days: the weekly run deletes entries older than that which no issue used."""
+    config = project(tmp_path, smtp, extra="")
+    config = replace(config, store=replace(config.store, keep_days=30))
+    assert run(config, AFTER) == "sent"
+    with Store.open(config.state) as store:
+        stored = store.count_entries()
+        sent = set(store.sent_urls())
+    later = AFTER + timedelta(days=3)
+    assert run(config, later) == "already_sent"  # within a week of the last pruning
+    with Store.open(config.state) as store:
+        assert store.count_entries() == stored
+    assert run(config, AFTER + timedelta(days=400)) in ("missed", "not_due", "empty")
+    with Store.open(config.state) as store:
+        left = store.entries_between(datetime(1970, 1, 1, tzinfo=UTC), AFTER)
+        assert left and {entry.canonical_url for entry in left} <= sent
+        assert store.count_entries() < stored

@@ -197,3 +197,64 @@ def test_second_run_waits_then_reports_the_lock(tmp_path: Path) -> None:
     assert waits, "it waited before giving up"
     with locked(state, wait=0):
         pass  # free again once the first run is done
+
+
+def test_canonical_url_lookups_use_the_index(store: Store) -> None:
+    """A link's copies are found through the index, not by reading every row."""
+    store.record_feed(ok("https://a.example/feed", [entry(1), entry(2)]), now=T0)
+    plan = store.db.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM entries WHERE canonical_url = ?", ("x",)
+    ).fetchall()
+    assert any("entries_canonical_url" in str(row[-1]) for row in plan)
+    assert [e.id for e in store.entries_with_url("https://a.example/2")] == ["id-2"]
+
+
+def test_revision_counts_the_writes_drafts_depend_on(store: Store) -> None:
+    """Entries, issue numbers, approvals and sends move the revision; feed health does not."""
+    seen = [store.revision]
+    store.record_feed(FeedUpdate("k", "k", ok=True), now=T0)  # a 304: nothing parsed
+    seen.append(store.revision)
+    store.record_feed(ok("k", [entry(1, feed="k")]), now=T0)
+    seen.append(store.revision)
+    store.issue_number("2015-W33", first=1)
+    store.issue_number("2015-W33", first=1)  # already assigned: nothing written
+    seen.append(store.revision)
+    store.set_approval("2015-W33", by="ed", at=T0, digest="d")
+    seen.append(store.revision)
+    store.mark_sent("2015-W33", ["https://a.example/1"], at=T0)
+    seen.append(store.revision)
+    assert seen == [0, 0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="counted by the store"):
+        store.set_mark("revision", "9")
+    store.set_mark("rendered:2015-W33", "abc")
+    assert (store.mark("rendered:2015-W33"), store.mark("nothing"), store.revision) == (
+        "abc",
+        None,
+        4,
+    )
+
+
+def test_prune_keeps_recent_entries_and_those_an_issue_used(tmp_path: Path) -> None:
+    """Old entries no issue used are deleted; the file shrinks once compacted."""
+    path = tmp_path / "state.sqlite3"
+    with Store.open(path) as store:
+        old = [entry(n, summary_text="x" * 2000, first_seen=T0) for n in range(400)]
+        store.record_feed(ok(old[0].feed, old), now=T0)
+        recent = entry(9999, feed="b", published=T0 + timedelta(days=400), first_seen=T0)
+        store.record_feed(ok("b", [recent]), now=T0)
+        store.issue_number("2015-W33", first=1)
+        store.mark_sent("2015-W33", ["https://a.example/7"], at=T0)
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        before = path.stat().st_size
+        revision = store.revision
+        assert store.prune(before=T0 + timedelta(days=30)) == 399
+        assert store.revision == revision + 1
+        assert store.prune(before=T0 + timedelta(days=30)) == 0
+        assert store.revision == revision + 1  # nothing deleted, nothing changed
+        kept = {(e.feed, e.id) for e in store.entries_between(T0, T0 + timedelta(days=999))}
+        assert kept == {(old[7].feed, "id-7"), ("b", "id-9999")}
+        free, pages = store.free_pages()
+        assert free > pages // 2
+        assert store.compact()
+        assert store.free_pages()[0] == 0
+    assert path.stat().st_size < before / 4
