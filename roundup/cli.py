@@ -93,8 +93,11 @@ pass_context = click.make_pass_decorator(Context)
 @pass_context
 @handle_errors
 def check(ctx: Context) -> None:
-    """Validate feeds.yaml (and the templates folder, if set) without fetching."""
+    """Validate feeds.yaml (and the templates folder, if set) without fetching; name the
+    feeds whose title reads like a section of a site."""
+    from roundup.pipeline import section_titled_feeds
     from roundup.render import check_templates
+    from roundup.reporting import SECTION_ADVICE, section_line
 
     config = ctx.config
     check_templates(config)
@@ -103,6 +106,11 @@ def check(ctx: Context) -> None:
         f"{config.path}: OK ({enabled} feeds enabled, {len(config.feeds) - enabled} disabled, "
         f"{len(config.sections)} sections)"
     )
+    flagged = section_titled_feeds(config)
+    if flagged:
+        click.echo(SECTION_ADVICE)
+        for key, title, shown in flagged:
+            click.echo(section_line(key, title, shown))
 
 
 @cli.command()

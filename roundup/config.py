@@ -33,7 +33,7 @@ SECURITY = ("none", "starttls", "tls")
 # that owns the subscribers (see roundup.mailer).
 DELIVERY_BACKENDS = ("smtp", "mailman", "listmonk", "buttondown")
 BUTTONDOWN_STATUSES = ("draft", "scheduled")
-SECTION_ORDERS = ("newest", "oldest", "source")
+SECTION_ORDERS = ("newest", "oldest", "source", "coverage")
 QUIET_WEEK = ("skip", "send", "roll_over")  # what a week with too few items does
 UNAPPROVED = ("hold", "send", "skip")  # what an unapproved issue does at send_at
 POST_FORMATS = ("jekyll", "hugo", "pelican")
@@ -82,7 +82,7 @@ class Newsletter:
 class SectionConfig:
     name: str
     description: str = ""
-    order: str = "newest"  # newest | oldest | source
+    order: str = "newest"  # newest | oldest | source | coverage
 
 
 @dataclass(frozen=True, slots=True)

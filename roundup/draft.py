@@ -26,9 +26,10 @@ from datetime import tzinfo
 
 from roundup import i18n, text
 from roundup.config import Newsletter
-from roundup.draft_file import ID_PREFIX, shorten
-from roundup.models import Draft, DraftItem, DraftSection, Entry, Group, Story
-from roundup.normalize import canonical_url
+from roundup.draft_file import ID_PREFIX
+from roundup.excerpt import make_excerpt
+from roundup.models import Coverage, Draft, DraftItem, DraftSection, Entry, Group, Story
+from roundup.normalize import canonical_url, strip_tracking
 from roundup.week import Window
 
 EXCERPT_CHARS = 300
@@ -83,19 +84,29 @@ def _proposals(groups: Sequence[Group], tz: tzinfo | None) -> tuple[DraftSection
 
 def _proposal(story: Story, tz: tzinfo | None) -> DraftItem:
     entry = story.entry
-    link = entry.link or entry.canonical_url
+    # The feed's campaign parameters (utm_source=rss, at_campaign=rss) do not go out.
+    link = strip_tracking(entry.link) or entry.canonical_url
     return DraftItem(
         key=_entry_key(entry),
         title=" ".join(entry.title.split()) or link or "(untitled)",  # a title is required
         link=link,
         source=entry.source,
         published=entry.published.astimezone(tz),  # the editor reads local times
-        excerpt=shorten(entry.summary_text, EXCERPT_CHARS),
+        excerpt=make_excerpt(
+            entry.summary_text, EXCERPT_CHARS, title=entry.title, author=entry.author
+        ),
         image=entry.image or None,
         also_via=story.also_via,
         author=text.byline_author(entry.author, entry.source),
         read_minutes=text.read_minutes(entry.summary_text),
+        covered_by=story.covered_by,
     )
+
+
+def covered_keys(item: DraftItem) -> tuple[str, ...]:
+    """The keys of the articles an item stands for besides its own: those of its
+    "also covered by" list, so that they are never proposed again on their own."""
+    return tuple(canonical_url(coverage.link) for coverage in item.covered_by if coverage.link)
 
 
 def _entry_key(entry: Entry) -> str:
@@ -115,25 +126,46 @@ def _fresh(
         sections=sections,
         window_start=window.start,
         window_end=window.end,
-        known=tuple(item.key for item in items),
+        known=tuple(
+            dict.fromkeys(key for item in items for key in (item.key, *covered_keys(item)))
+        ),
     )
 
 
 def _merge(previous: Draft, proposed: tuple[DraftSection, ...], window: Window) -> Draft:
     taken = set(previous.known) | {item.key for item in previous.items}
     taken |= {canonical_url(item.link) for item in previous.items if item.link}
+    taken |= {key for item in previous.items for key in covered_keys(item)}
+    shown = {item.key for item in previous.items}
     additions = {
         section.name: tuple(
-            replace(item, new=True) for item in section.items if item.key not in taken
+            replace(_without_coverage(item, shown), new=True)
+            for item in section.items
+            if item.key not in taken
         )
         for section in proposed
     }
+    coverage = {
+        item.key: item.covered_by
+        for section in proposed
+        for item in section.items
+        if item.covered_by
+    }
     sections = [
-        replace(section, items=section.items + additions.pop(section.name, ()))
+        replace(
+            section,
+            items=tuple(_more_coverage(item, coverage, previous.known) for item in section.items)
+            + additions.pop(section.name, ()),
+        )
         for section in previous.sections
     ]
     _recreate(sections, proposed, additions)
-    candidates = (item.key for section in proposed for item in section.items)
+    candidates = (
+        key
+        for section in proposed
+        for item in section.items
+        for key in (item.key, *covered_keys(item))
+    )
     return replace(
         previous,
         week=window.week,
@@ -142,6 +174,23 @@ def _merge(previous: Draft, proposed: tuple[DraftSection, ...], window: Window) 
         window_end=window.end,
         known=tuple(dict.fromkeys([*previous.known, *candidates])),
     )
+
+
+def _without_coverage(item: DraftItem, shown: set[str]) -> DraftItem:
+    """A new item without the coverage that is already an item of the draft."""
+    kept = tuple(other for other in item.covered_by if canonical_url(other.link) not in shown)
+    return item if kept == item.covered_by else replace(item, covered_by=kept)
+
+
+def _more_coverage(
+    item: DraftItem, coverage: Mapping[str, tuple[Coverage, ...]], known: Sequence[str]
+) -> DraftItem:
+    """An item of the draft with the articles about its event that arrived since: those
+    never proposed before (one the editor deleted from its list stays deleted)."""
+    proposed = coverage.get(item.key, ())
+    seen = set(known) | set(covered_keys(item))
+    arrived = tuple(other for other in proposed if canonical_url(other.link) not in seen)
+    return replace(item, covered_by=item.covered_by + arrived) if arrived else item
 
 
 def _recreate(

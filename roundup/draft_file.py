@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from roundup.atomic import write_atomic
 from roundup.errors import DraftError
-from roundup.models import Draft, DraftItem, DraftSection
+from roundup.models import Coverage, Draft, DraftItem, DraftSection
 from roundup.normalize import canonical_url
 from roundup.yamlfile import (
     BLOCK,
@@ -130,6 +130,12 @@ def _write_item(out: _Layout, item: DraftItem) -> None:
                 add(", ")
             out.scalar(name, FLOW, 8)
         add("]\n")
+    if item.covered_by:
+        add("        covered_by:\n")
+        for coverage in item.covered_by:
+            field("          - source: ", coverage.source, TEXT, 12)
+            field("            title: ", coverage.title, TEXT, 12)
+            field("            link: ", coverage.link, BLOCK, 12)
     if item.new:
         add("        new: true\n")
     field("        key: ", item.key, BLOCK, 8)
@@ -198,8 +204,9 @@ _TOP_KEYS = ("week", "number", "window", "subject", "preheader", "intro", "secti
 _SECTION_KEYS = ("name", "description", "items")
 _ITEM_KEYS = (
     "title", "link", "source", "author", "date", "excerpt", "note", "read_minutes", "image",
-    "also_via", "new", "key",
+    "also_via", "covered_by", "new", "key",
 )  # fmt: skip
+_COVERAGE_KEYS = ("source", "title", "link")
 _TOP_ADVICE = "fix it, or move draft.yaml away and re-run `roundup draft`"
 _SECTION_ADVICE = "fix the section or delete it"
 _ITEM_ADVICE = "fix the item or delete it"
@@ -306,6 +313,7 @@ class _Reader:
             note=_text(*_get(node, at, "note")),
             image=_text(*_get(node, at, "image")) or None,
             also_via=_texts(*_get(node, at, "also_via")),
+            covered_by=_coverages(*_get(node, at, "covered_by")),
             new=_flag(*_get(node, at, "new")),
             author=_text(*_get(node, at, "author")),
             read_minutes=_minutes(*_get(node, at, "read_minutes")),
@@ -366,6 +374,24 @@ def _title(node: Any, at: _At) -> str:
 def _texts(node: Any, at: _At) -> tuple[str, ...]:
     items = _list(node, at)
     return tuple(_text(item, at.item(items, index, at.advice)) for index, item in enumerate(items))
+
+
+def _coverages(node: Any, at: _At) -> tuple[Coverage, ...]:
+    """An item's ``covered_by``: other articles about the same event, each with a source,
+    a title and an absolute http(s) link."""
+    items = _list(node, at)
+    found = []
+    for index, raw in enumerate(items):
+        where = at.item(items, index, "fix the entry or delete it")
+        entry = _mapping(raw, where, _COVERAGE_KEYS, ("source", "link"))
+        found.append(
+            Coverage(
+                source=_title(*_get(entry, where, "source")),
+                title=_text(*_get(entry, where, "title")),
+                link=_url(*_get(entry, where, "link"), empty_ok=False),
+            )
+        )
+    return tuple(found)
 
 
 def _flag(node: Any, at: _At) -> bool:

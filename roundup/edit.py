@@ -163,6 +163,32 @@ def editor_item(
     )
 
 
+def rename_source(draft: Draft, old: str, new: str) -> Draft:
+    """Every mention of the source ``old`` (an item's source, its "also via" and "also
+    covered by" names) renamed ``new``."""
+    new = one_line(new)
+    if not new:
+        raise DraftError("a source needs a name")
+
+    def renamed(item: DraftItem) -> DraftItem:
+        return replace(
+            item,
+            source=new if item.source == old else item.source,
+            also_via=tuple(new if via == old else via for via in item.also_via),
+            covered_by=tuple(
+                replace(other, source=new) if other.source == old else other
+                for other in item.covered_by
+            ),
+        )
+
+    return replace(
+        draft,
+        sections=tuple(
+            replace(section, items=tuple(map(renamed, section.items))) for section in draft.sections
+        ),
+    )
+
+
 def find_item(draft: Draft, key: str) -> tuple[str, int, DraftItem] | None:
     """The section name, position and item of ``key``, or None when it is not in the draft."""
     found = _find(draft, key)

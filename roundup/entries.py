@@ -24,6 +24,7 @@ from roundup.normalize import (
     summary_text,
     summary_title,
 )
+from roundup.sources import source_name
 
 _WARNING_LIMIT = 200
 # What one entry may bring into the store and the issue. A hostile feed can send a 10 MB
@@ -58,7 +59,11 @@ class FeedContext:
     def set_feed(self, title: str, home: str) -> None:
         """Record the feed's own title and home page, once the reader has found them."""
         self.home = home
-        name = clean_title(self.name or "") or clean_title(title) or _fallback_name(self.url)
+        name = (
+            clean_title(self.name or "")
+            or source_name(clean_title(title))
+            or _fallback_name(self.url)
+        )
         self.source = cap_text(name, SOURCE_LIMIT)
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from roundup.models import Draft
+from roundup.normalize import canonical_url
 from roundup.select import Selection
 from roundup.week import Window
 
@@ -38,6 +39,11 @@ def _draft_fate(draft: Draft | None, key: str, window: Window) -> str:
         for position, item in enumerate(section.items, start=1):
             if item.key == key:
                 return f"in the draft: section '{section.name}', item {position}"
+            if any(canonical_url(other.link) == key for other in item.covered_by):
+                return (
+                    f"in the draft under \"also covered by\" of section '{section.name}',"
+                    f" item {position} ({item.title!r}), the same event"
+                )
     if key in draft.removed:
         return "removed by the editor from draft.yaml (it stays removed)"
     return f"not in the draft yet (run `roundup draft --week {window.week}` to add it)"

@@ -27,9 +27,11 @@ def group_stories(
     """The non-empty sections, in configured order, then the default section.
 
     Within a section stories follow its ``order``: ``newest`` first (the default),
-    ``oldest`` first, or ``source``: by the feed's position in feeds.yaml, then newest
-    first. The default section is ordered newest first. If a configured section is itself
-    named ``default_name``, it takes the stories of feeds without a section.
+    ``oldest`` first, ``source``: by the feed's position in feeds.yaml, then newest
+    first, or ``coverage``: by how many sources carried or covered the story (see
+    :func:`coverage_count`), then newest first. The default section is ordered newest
+    first. If a configured section is itself named ``default_name``, it takes the stories
+    of feeds without a section.
     """
     section_of = {feed.key: feed.section for feed in feeds}
     rank = {feed.key: index for index, feed in enumerate(feeds)}
@@ -52,11 +54,20 @@ def group_stories(
     return tuple(group for group in groups if group.stories)
 
 
+def coverage_count(story: Story) -> int:
+    """How many sources carried or covered a story: its own, those it was also published
+    via, and those of the other articles about the same event."""
+    return 1 + len(story.also_via) + len({coverage.source for coverage in story.covered_by})
+
+
 def _sort_key(section: SectionConfig, rank: dict[str, int]) -> _SortKey:
     if section.order == "newest":
         return lambda story: newest_first(story.entry)
     if section.order == "oldest":
         return lambda story: (story.entry.published, story.entry.feed, story.entry.id)
+    if section.order == "coverage":
+        # the story most sources carried or covered first, then newest first
+        return lambda story: (-coverage_count(story), *newest_first(story.entry))
     if section.order == "source":
         # a feed no longer configured sorts after the configured ones
         return lambda story: (rank.get(story.entry.feed, len(rank)), *newest_first(story.entry))

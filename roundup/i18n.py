@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "also_via": "also via",
+        "also_covered_by": "Also covered by",
         "more_this_week": "More this week",
         "view_online": "View online",
         "unsubscribe": "Unsubscribe",
@@ -31,6 +32,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "fr": {
         "also_via": "aussi via",
+        "also_covered_by": "Également couvert par",
         "more_this_week": "Également cette semaine",
         "view_online": "Voir en ligne",
         "unsubscribe": "Se désabonner",
@@ -48,6 +50,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "de": {
         "also_via": "auch über",
+        "also_covered_by": "Auch berichtet von",
         "more_this_week": "Mehr diese Woche",
         "view_online": "Im Browser ansehen",
         "unsubscribe": "Abmelden",
@@ -65,6 +68,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "es": {
         "also_via": "también vía",
+        "also_covered_by": "También cubierto por",
         "more_this_week": "Más esta semana",
         "view_online": "Ver en línea",
         "unsubscribe": "Darse de baja",

@@ -44,6 +44,15 @@ _RTL_LANGUAGES = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
+class CoveredView:
+    """Another source's article about the same event, cleaned: "Also covered by <source>"."""
+
+    source: str
+    title: str
+    url: str  # https link, or "" when unsafe
+
+
+@dataclass(frozen=True, slots=True)
 class ItemView:
     """One item, cleaned: every string is plain text except ``note_html`` (sanitised)."""
 
@@ -56,7 +65,9 @@ class ItemView:
     read_time: str  # "4 min read", "" when the feed carries only a teaser
     byline: str  # "Source · by Jane Doe · Aug 14, 2015 · 4 min read · also via X, Y"
     also_via: tuple[str, ...]
-    excerpt: str
+    covered_by: tuple[CoveredView, ...]
+    excerpt: str  # on one line
+    excerpt_blocks: tuple[tuple[str, ...], ...]  # the excerpt's paragraphs, each of lines
     note_html: Markup
     note_blocks: tuple[Block, ...]
     image: str  # https image URL, "" when none or unsafe
@@ -325,7 +336,15 @@ def _item_view(
         read_time=read_time,
         byline=" · ".join(parts),
         also_via=also_via,
+        covered_by=tuple(
+            CoveredView(
+                source, text.clean_line(coverage.title), links.out(text.safe_url(coverage.link))
+            )
+            for coverage in item.covered_by
+            if (source := text.clean_line(coverage.source))
+        ),
         excerpt=text.clean_line(item.excerpt),
+        excerpt_blocks=text.clean_blocks(item.excerpt),
         note_html=markdown_html(item.note, links.tags, links.own_host),
         note_blocks=_tagged_blocks(parse_markdown(item.note), links),
         image=image,

@@ -15,9 +15,10 @@ from roundup.errors import ParseError
 from roundup.models import Entry, FeedMeta, ParsedFeed
 from roundup.normalize import (
     absolute_http_url,
+    choose_image,
     clean_title,
-    first_http_url,
     first_image,
+    prefer_image,
     summary_image,
     tag_names,
     text_to_html,
@@ -72,7 +73,11 @@ def _json_entry(item: Json, context: FeedContext, feed_author: str) -> Entry:
     link = url or absolute_http_url(site, _string(item.get("external_url")))
     base = url or site
     summary = _json_summary(item)
-    images = [item.get("image"), item.get("banner_image"), *_json_image_attachments(item)]
+    images = [
+        (_string(item.get("image")), "", "", ""),
+        (_string(item.get("banner_image")), "", "", ""),
+        *_json_image_attachments(item),
+    ]
     tags = item.get("tags")
     return build_entry(
         context,
@@ -83,9 +88,12 @@ def _json_entry(item: Json, context: FeedContext, feed_author: str) -> Entry:
         published=first_date(_string(item.get(name)) for name in _DATES),
         summary=summary,
         summary_base=base,
-        image=first_http_url(base, [_string(image) for image in images])
-        or summary_image(summary, base)
-        or first_image(_string(item.get("content_html")), base),
+        image=prefer_image(
+            choose_image(base, images),
+            lambda: (
+                summary_image(summary, base) or first_image(_string(item.get("content_html")), base)
+            ),
+        ),
         tags=tag_names(_string(tag) for tag in (tags if isinstance(tags, list) else [])),
     )
 
@@ -121,10 +129,10 @@ def _json_author(node: Json) -> str:
     return ""
 
 
-def _json_image_attachments(item: Json) -> list[object]:
+def _json_image_attachments(item: Json) -> list[tuple[str | None, str, str, str]]:
     attachments = item.get("attachments")
     return [
-        attachment.get("url")
+        (_string(attachment.get("url")), _string(attachment.get("mime_type")), "", "")
         for attachment in (attachments if isinstance(attachments, list) else [])
         if isinstance(attachment, dict)
         and _string(attachment.get("mime_type")).startswith("image/")

@@ -75,6 +75,15 @@ class ParsedFeed:
 
 
 @dataclass(frozen=True, slots=True)
+class Coverage:
+    """Another feed's article about the same event as an item (see :mod:`roundup.coverage`)."""
+
+    source: str  # the feed's display name
+    title: str
+    link: str
+
+
+@dataclass(frozen=True, slots=True)
 class DraftItem:
     """One item of a draft, as the editor sees and edits it in draft.yaml.
 
@@ -91,6 +100,7 @@ class DraftItem:
     note: str = ""  # the editor's annotation, Markdown
     image: str | None = None
     also_via: tuple[str, ...] = ()  # other sources that carried the same story
+    covered_by: tuple[Coverage, ...] = ()  # other articles about the same event
     new: bool = False  # arrived since the previous draft of this week
     author: str = ""  # the byline's name; "" when the feed names none, or only itself
     read_minutes: int = 0  # minutes to read the whole article; 0 when the feed has only a teaser
@@ -123,8 +133,13 @@ class Draft:
 
     @property
     def removed(self) -> tuple[str, ...]:
-        """Keys proposed once and since removed by the editor: they stay removed."""
+        """Keys proposed once and since removed by the editor: they stay removed.
+
+        An article named in an item's ``covered_by`` is present, not removed."""
+        from roundup.normalize import canonical_url
+
         present = {item.key for item in self.items}
+        present |= {canonical_url(other.link) for item in self.items for other in item.covered_by}
         return tuple(key for key in self.known if key not in present)
 
 
@@ -134,6 +149,7 @@ class Story:
 
     entry: Entry
     also_via: tuple[str, ...] = ()  # display names of the other feeds, in a stable order
+    covered_by: tuple[Coverage, ...] = ()  # other feeds' articles about the same event
 
 
 @dataclass(frozen=True, slots=True)

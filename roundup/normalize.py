@@ -12,7 +12,7 @@ import hashlib
 import html
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit, uses_relative
 
@@ -60,6 +60,9 @@ TRACKING_PARAMS = frozenset(
         "ocid",  # Microsoft / MSN
         "cmpid",
         "smid",  # New York Times share links
+        "at_campaign",
+        "at_medium",
+        "at_source",
     }
 )
 # utm_* (Google Analytics), at_* (AT Internet / Piano: at_campaign=rss, at_medium=...),
@@ -141,6 +144,8 @@ _BLOCK_TAGS = frozenset(
 _INVISIBLE_TAGS = DROPPED_WITH_CONTENT | {"head", "title"}
 _PARAGRAPH = "\n\n"
 _LINE = "\n"
+_BULLET = "• "
+_EMPTY_BULLET = re.compile(r"• *\n+")
 # XML 1.0 forbids these; lxml refuses strings that contain them.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 # Characters that change how a line reads without being seen: bidi embeddings, overrides and
@@ -291,8 +296,108 @@ def _is_pixel(attributes: dict[str, str]) -> bool:
     return tiny or bool(_PIXEL_URL.match(src)) or (unsized and bool(_PIXEL_PATH.search(src)))
 
 
+# --- pictures: what an entry may show beside its title ---------------------------------
+
+# Declared sizes at or under this many pixels make an icon, a button or an avatar, not a
+# picture for the story.
+SMALL_IMAGE = 50
+# Avatars: Gravatar (any host of it), "/avatar/" and "/avatars/" folders (WordPress,
+# Discourse, Mastodon), the default-picture parameters Gravatar's URLs carry.
+_AVATAR_HOST = re.compile(r"(?:^|\.)(?:gravatar\.com|avatars\d*\.githubusercontent\.com)$", re.I)
+_AVATAR_PATH = re.compile(
+    r"/(?:avatars?|user[-_]?pics?|profile[-_]?(?:images?|pictures?))(?:/|[-_.]|$)", re.I
+)
+_AVATAR_QUERY = re.compile(
+    r"(?:^|&)(?:d|default)=(?:identicon|mm|mp|retro|monsterid|wavatar|robohash|blank|404)"
+    r"(?:&|$)",
+    re.I,
+)
+# Emoji (WordPress serves them from s.w.org), icons, smileys and share buttons.
+_ICON_PATH = re.compile(
+    r"/(?:images/core/emoji|emojis?|twemoji|smilies|smileys|icons?|favicons?|share[-_]?buttons?"
+    r"|social[-_]?icons?)/"
+    r"|/(?:favicon|apple-touch-icon)[^/]*$|/[^/]*[-_]icon(?:[-_.@][^/]*)?$|/icon[-_][^/]*$",
+    re.I,
+)
+# A size asked of an image service in the query: "?w=32", "?s=96", "resize=40,40".
+_SIZE_QUERY = re.compile(r"(?:^|&)(?:w|h|s|sz|size|width|height|resize)=(\d+)(?:[,x%]|&|$)", re.I)
+# Formats Outlook on Windows (and other clients) cannot show: WebP, AVIF, SVG, HEIC, JPEG XL.
+_WEB_ONLY_EXTENSION = re.compile(r"\.(?:webp|avif|svg|svgz|heic|heif|jxl)$", re.I)
+_WEB_ONLY_QUERY = re.compile(r"(?:^|&)(?:fm|format|f|ext|output)=(?:webp|avif|svg)(?:&|$)", re.I)
+_WEB_ONLY_TYPES = frozenset(
+    {"image/webp", "image/avif", "image/svg+xml", "image/heic", "image/heif", "image/jxl"}
+)
+
+
+def is_unwanted_image(url: str, width: str = "", height: str = "") -> bool:
+    """Whether ``url`` (absolute) is no picture for a story: an avatar, an emoji, an icon,
+    a tracking pixel, or an image whose declared ``width`` or ``height`` (or the size its
+    URL asks an image service for) is at most :data:`SMALL_IMAGE` pixels.
+
+    >>> is_unwanted_image("https://secure.gravatar.com/avatar/ab12?s=96&d=identicon&r=g")
+    True
+    >>> is_unwanted_image("https://example.org/uploads/2015/08/harbour.jpg", "640", "480")
+    False
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return True
+    if _AVATAR_HOST.search(host) or _AVATAR_PATH.search(parts.path):
+        return True
+    if _AVATAR_QUERY.search(parts.query) or _ICON_PATH.search(parts.path):
+        return True
+    if _PIXEL_URL.match(url) or (not (width or height) and _PIXEL_PATH.search(parts.path)):
+        return True
+    sizes = [size.strip().removesuffix("px") for size in (width, height)]
+    sizes += _SIZE_QUERY.findall(parts.query)
+    return any(size.isdigit() and int(size) <= SMALL_IMAGE for size in sizes)
+
+
+def is_email_safe_image(url: str, media_type: str = "") -> bool:
+    """Whether every major mail client shows the image: not WebP, AVIF, SVG, HEIC or JPEG XL
+    by its declared media type, its file extension or the format its query asks for."""
+    if media_type.split(";")[0].strip().lower() in _WEB_ONLY_TYPES:
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return not (_WEB_ONLY_EXTENSION.search(parts.path) or _WEB_ONLY_QUERY.search(parts.query))
+
+
+def choose_image(base: str, offers: Iterable[tuple[str | None, str, str, str]]) -> str | None:
+    """The picture to show among a feed's declared ``offers`` of ``(url, media type,
+    width, height)``, in the feed's order of preference: the first one that is a real
+    picture (see :func:`is_unwanted_image`) in a format every mail client shows, else the
+    first real picture in another format (WebP, AVIF), else None.
+    """
+    fallback: str | None = None
+    for url, media_type, width, height in offers:
+        found = absolute_http_url(base, url) if url else ""
+        if not found or is_unwanted_image(found, width, height):
+            continue
+        if is_email_safe_image(found, media_type):
+            return found
+        fallback = fallback or found
+    return fallback
+
+
+def prefer_image(declared: str | None, found: Callable[[], str | None]) -> str | None:
+    """The feed's ``declared`` picture (its media), unless only ``found()`` (the first
+    picture of its HTML, looked for only then) is in a format every mail client shows."""
+    if declared and is_email_safe_image(declared):
+        return declared
+    other = found()
+    if declared and (other is None or not is_email_safe_image(other)):
+        return declared
+    return other
+
+
 def first_image(html_text: str, base_url: str) -> str | None:
-    """The first real image of an HTML fragment: absolute http(s), not a tracking pixel."""
+    """The first real image of an HTML fragment: absolute http(s), not a tracking pixel,
+    an avatar, an emoji, an icon or a small image (see :func:`is_unwanted_image`)."""
     for match in _IMG_TAG.finditer(html_text):
         if found := _image_source(_attributes(match.group(0)), base_url):
             return found
@@ -308,9 +413,11 @@ def _image_source(attributes: dict[str, str], base_url: str) -> str | None:
         src = join_url(base_url, src)
     except ValueError:
         return None  # e.g. a malformed IPv6 host
-    if is_http_url(src) and not _is_pixel({**attributes, "src": src}):
-        return src
-    return None
+    if not is_http_url(src) or _is_pixel({**attributes, "src": src}):
+        return None
+    if is_unwanted_image(src, attributes.get("width", ""), attributes.get("height", "")):
+        return None
+    return src
 
 
 def html_to_text(html_text: str) -> str:
@@ -345,12 +452,19 @@ def _text_pieces(root: lxml.html.HtmlElement) -> list[str]:
         elif event == "start" and tag in _INVISIBLE_TAGS:
             walker.skip_subtree()  # its end event still comes, and brings the tail
         elif event == "start":
-            pieces.append(_PARAGRAPH if tag in _BLOCK_TAGS else _LINE if tag == "br" else "")
+            pieces.append(_break_before(tag))
             pieces.append(_space(element.text))
         else:  # the end of an element, or a comment or processing instruction
-            pieces.append(_PARAGRAPH if tag in _BLOCK_TAGS else "")
+            pieces.append("" if tag == "li" else _PARAGRAPH if tag in _BLOCK_TAGS else "")
             pieces.append(_space(element.tail))
     return pieces
+
+
+def _break_before(tag: str) -> str:
+    # A list item is a line of its own, marked "• ", so a list reads as one in plain text.
+    if tag == "li":
+        return _LINE + _BULLET
+    return _PARAGRAPH if tag in _BLOCK_TAGS else _LINE if tag == "br" else ""
 
 
 def _space(text: str | None) -> str:
@@ -361,6 +475,8 @@ def _space(text: str | None) -> str:
 def _join(pieces: list[str]) -> str:
     text = _SPACES.sub(" ", "".join(pieces))
     text = _SPACE_AROUND_BREAK.sub(_LINE, text)
+    if _BULLET in text:
+        text = _EMPTY_BULLET.sub(_BULLET, text)  # "<li><p>x" is one line too
     return _EXTRA_BREAKS.sub(_PARAGRAPH, text).strip()
 
 

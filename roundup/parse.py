@@ -28,10 +28,11 @@ from roundup.jsonfeed import is_json_feed, read_json_feed
 from roundup.models import Entry, FeedMeta, ParsedFeed
 from roundup.normalize import (
     absolute_http_url,
+    choose_image,
     clean_title,
-    first_http_url,
     first_image,
     is_http_url,
+    prefer_image,
     summary_image,
     tag_names,
     text_to_html,
@@ -170,9 +171,10 @@ def _xml_entry(item: Mapping[str, Any], context: FeedContext, feed_author: str) 
         published=_first_date(item.get("published_parsed"), updated),
         summary=summary,
         summary_base=base,
-        image=_xml_image(item, base)
-        or summary_image(summary, base)
-        or next(_content_images(item, base), None),
+        image=prefer_image(
+            _xml_image(item, base),
+            lambda: summary_image(summary, base) or next(_content_images(item, base), None),
+        ),
         tags=tag_names(tag.get("term") or tag.get("label") for tag in item.get("tags", [])),
     )
 
@@ -212,21 +214,31 @@ def _first_date(*candidates: struct_time | None) -> datetime | None:
 
 
 def _xml_image(item: Mapping[str, Any], base: str) -> str | None:
-    thumbnails = [thumb.get("url") for thumb in item.get("media_thumbnail", [])]
+    thumbnails = [_offer(thumb, "url") for thumb in item.get("media_thumbnail", [])]
     media = [
-        content.get("url")
+        _offer(content, "url")
         for content in item.get("media_content", [])
         if content.get("medium") == "image" or str(content.get("type", "")).startswith("image/")
     ]
     enclosures = [
-        enclosure.get("href")
+        _offer(enclosure, "href")
         for enclosure in item.get("enclosures", [])
         if str(enclosure.get("type", "")).startswith("image/")
     ]
     artwork = item.get("image")
-    covers = [artwork.get("href")] if isinstance(artwork, Mapping) else []
-    candidates = [*thumbnails, *media, *enclosures, *covers]
-    return first_http_url(base, [c for c in candidates if isinstance(c, str)])
+    covers = [_offer(artwork, "href")] if isinstance(artwork, Mapping) else []
+    return choose_image(base, [*thumbnails, *media, *enclosures, *covers])
+
+
+def _offer(node: Mapping[str, Any], name: str) -> tuple[str | None, str, str, str]:
+    """(URL, media type, width, height) of a picture feedparser found."""
+    url = node.get(name)
+    return (
+        url if isinstance(url, str) else None,
+        str(node.get("type") or ""),
+        str(node.get("width") or ""),
+        str(node.get("height") or ""),
+    )
 
 
 def _content_images(item: Mapping[str, Any], base: str) -> Iterator[str]:

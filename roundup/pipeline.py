@@ -45,15 +45,26 @@ from typing import TYPE_CHECKING, Literal
 
 import httpx
 
-from roundup.config import Config, FeedConfig
-from roundup.errors import DraftError, IssueSent, PublishError, RenderError, RoundupError, SendError
+from roundup.atomic import write_atomic
+from roundup.config import Config, FeedConfig, load_config
+from roundup.errors import (
+    ConfigError,
+    DraftError,
+    IssueSent,
+    PublishError,
+    RenderError,
+    RoundupError,
+    SendError,
+)
 from roundup.fetch import FetchRequest, FetchResult, fetch_all
 from roundup.linkcheck import IssueLink, LinkReport, LinkResult
 from roundup.lock import locked
 from roundup.models import Draft, Entry, Group, ParsedFeed, Story
 from roundup.parsing import ParseJob, ParseQueue, quick_thread_switches
+from roundup.sources import reads_like_section, source_name
 from roundup.store import FeedState, FeedUpdate, IssueRecord, StatusRecord, Store
 from roundup.week import Window, window_for
+from roundup.yamlfile import YamlError, set_feed_name
 
 # The draft and render modules are imported where they are used: `roundup fetch` and an
 # idle hour of `roundup run` never load them.
@@ -107,6 +118,7 @@ class FeedReport:
     warnings: tuple[str, ...] = ()
     failures: int = 0  # consecutive failures, this run included
     recovered_after: int = 0  # a success after this many consecutive failures
+    section_title: str = ""  # the feed's own title, when it names a section and no name: is set
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,19 +267,79 @@ def _record(
         ),
         now=now,
     )
+    title = parsed.meta.title
     return FeedReport(
         feed.key,
-        feed.name or parsed.meta.title or name,
+        feed.name or source_name(title) or name,
         "fetched",
         new_entries=new,
         moved_to=result.moved_to,
         warnings=parsed.meta.warnings,
         recovered_after=before,
+        section_title=title if not feed.name and reads_like_section(title) else "",
     )
 
 
 def _name(feed: FeedConfig, state: FeedState | None) -> str:
-    return feed.name or (state.title if state and state.title else feed.url)
+    return feed.name or (source_name(state.title) if state and state.title else feed.url)
+
+
+def rename_source(config: Config, old: str, new: str) -> tuple[Config, int]:
+    """Show the feeds now shown as ``old`` as ``new`` from now on: ``name: <new>`` is set
+    on them in feeds.yaml, in place (comments and layout kept), written atomically.
+    Returns the reloaded config and how many feeds were renamed. Raises
+    :class:`ConfigError` when no feed is shown as ``old`` or the result would not load."""
+    new = " ".join(new.split())
+    if not new:
+        raise ConfigError(f"{config.path}: a source needs a name")
+    titles: dict[str, str] = {}
+    if config.state.exists():
+        with read_state(config) as store:
+            titles = {key: state.title for key, state in store.feed_states().items()}
+    keys = {
+        feed.key
+        for feed in config.feeds
+        if (feed.name or source_name(titles.get(feed.key, ""))) == old
+    }
+    if not keys:
+        raise ConfigError(
+            f"{config.path}: no feed is shown as '{old}' (fetch first, or set its name:)"
+        )
+    base = config.path.parent
+
+    def is_feed(raw: str) -> bool:
+        return raw in keys or str((base / raw).resolve()) in keys
+
+    original = config.path.read_text(encoding="utf-8")
+    try:
+        edited, count = set_feed_name(original, is_feed, new)
+    except YamlError as exc:
+        raise ConfigError(exc.message(config.path)) from None
+    write_atomic(config.path, edited)
+    try:
+        renamed = load_config(config.path)
+    except ConfigError:
+        write_atomic(config.path, original)  # never leave a feeds.yaml that does not load
+        raise
+    return renamed, count
+
+
+def section_titled_feeds(config: Config) -> list[tuple[str, str, str]]:
+    """The enabled feeds without a ``name:`` whose own title (as the last fetch read it)
+    names a section of a site ("World", "NYT > World News"): each as its key, that title and
+    the name shown for it. Reads the store only if there is one: ``roundup check`` creates
+    nothing."""
+    if not config.state.exists():
+        return []
+    with read_state(config) as store:
+        states = store.feed_states()
+    return [
+        (feed.key, title, source_name(title))
+        for feed in config.enabled_feeds
+        if not feed.name
+        and (title := states[feed.key].title if feed.key in states else "")
+        and reads_like_section(title)
+    ]
 
 
 # --- the issue ---------------------------------------------------------------------------
@@ -348,7 +420,7 @@ def make_draft(config: Config, store: Store, *, window: Window, force: bool = Fa
     path = draft_path(config, window.week)
     previous = load_draft(path) if path.exists() else None
     selection = select_week(config, store, window)
-    groups = _group(config, selection.stories)
+    groups = _group(config, selection.stories, _week_entries(selection))
     number = issue_number(config, store, window.week)
     draft = build_draft(
         groups, window=window, number=number, newsletter=config.newsletter, previous=previous
@@ -377,10 +449,34 @@ def is_provisional(record: IssueRecord | None) -> bool:
     return record is None or record.number is None
 
 
-def _group(config: Config, stories: Sequence[Story]) -> tuple[Group, ...]:
+def _current_name(story: Story, names: Mapping[str, str]) -> Story:
+    """``story`` under the name its feed has now: entries keep the source name they were
+    stored with, and the editor may have set or changed ``name:`` since."""
+    entry = story.entry
+    source = names.get(entry.feed) or source_name(entry.source)
+    if source == entry.source:
+        return story
+    return replace(story, entry=replace(entry, source=source))
+
+
+def _week_entries(selection: Selection) -> list[Entry]:
+    """Every entry of the week's window, selected or not."""
+    return [v.entry for v in selection.verdicts if v.reason != "outside_window"]
+
+
+def _group(
+    config: Config, stories: Sequence[Story], week: Sequence[Entry] = ()
+) -> tuple[Group, ...]:
+    # Articles of several feeds about one event become one story, after de-duplication
+    # (which merged the copies of each article) and the selection's caps; how rare a word
+    # is is judged among all the week's entries.
+    from roundup.coverage import group_coverage
     from roundup.group import group_stories
     from roundup.i18n import labels
 
+    names = {feed.key: feed.name for feed in config.feeds if feed.name}
+    stories = [_current_name(story, names) for story in stories]
+    stories = group_coverage(stories, [feed.key for feed in config.feeds], week=week)
     return group_stories(
         stories,
         sections=config.sections,
@@ -1458,12 +1554,13 @@ def proposed_draft(
     from roundup.draft import build_draft
 
     with read_state(config) as store:
-        stories = list(select_week(config, store, window).stories)
+        selection = select_week(config, store, window)
+        stories = list(selection.stories)
         proposed = {story.entry.canonical_url for story in stories}
         for key in removed:
             if key not in proposed and (entry := _newest(store.entries_with_url(key))):
                 stories.append(Story(entry))
-    groups = _group(config, stories)
+    groups = _group(config, stories, _week_entries(selection))
     return build_draft(groups, window=window, number=number, newsletter=config.newsletter)
 
 

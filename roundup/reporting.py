@@ -51,11 +51,23 @@ def format_fetch_summary(report: FetchReport, *, quiet: bool = False) -> str:
     if moved and not quiet:
         lines.append("Moved permanently (update feeds.yaml):")
         lines += [f"  {feed.key} -> {feed.moved_to}" for feed in moved]
+    sections = [feed for feed in report.feeds if feed.section_title]
+    if sections and not quiet:
+        lines.append(SECTION_ADVICE)
+        lines += [section_line(feed.key, feed.section_title, feed.name) for feed in sections]
     warned = [feed for feed in report.feeds if feed.warnings]
     if warned and not quiet:
         lines.append("Parsed with warnings (entries kept):")
         lines += _folded_warnings(warned)
     return "".join(line + "\n" for line in lines)
+
+
+SECTION_ADVICE = "Feed titles that name a section of a site (set `name:` for these feeds):"
+
+
+def section_line(key: str, title: str, shown_as: str) -> str:
+    """``  URL: "NYT > World News", shown as "NYT"``: one feed whose title names a section."""
+    return f'  {key}: "{title}", shown as "{shown_as}"'
 
 
 NAMES_IN_A_FOLD = 3  # feeds named on a folded warning line; the rest are counted

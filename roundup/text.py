@@ -43,6 +43,21 @@ def clean_line(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+def clean_blocks(text: str) -> tuple[tuple[str, ...], ...]:
+    """Plain text that keeps its structure: paragraphs (split by a blank line) of lines,
+    each line cleaned as :func:`clean_line` does; empty lines and paragraphs are dropped.
+
+    >>> clean_blocks("Intro &amp; more\\n\\n• one\\n• two")
+    (('Intro & more',), ('• one', '• two'))
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    paragraphs = (
+        tuple(line for line in (clean_line(raw) for raw in block.split("\n")) if line)
+        for block in re.split(r"\n[ \t]*\n", text)
+    )
+    return tuple(paragraph for paragraph in paragraphs if paragraph)
+
+
 def clean_markdown(source: str) -> str:
     """The editor's Markdown with control characters and template openers removed."""
     source = _CONTROL.sub("", source.replace("\r\n", "\n").replace("\r", "\n"))

@@ -30,11 +30,12 @@ from roundup.entries import FeedContext, build_entry
 from roundup.models import Entry, FeedMeta, ParsedFeed
 from roundup.normalize import (
     absolute_http_url,
+    choose_image,
     clean_title,
-    first_http_url,
     first_image,
     is_http_url,
     join_url,
+    prefer_image,
     summary_image,
     tag_names,
     text_to_html,
@@ -722,18 +723,19 @@ def _image(
     ``summary`` is the summary's HTML and its element; ``render`` turns the content element
     (named ``content_name``) into HTML, which is done only when the content is needed.
     """
-    media = _media_image(fields, base)
-    if media:
-        return media
     markup, summary_element = summary
-    if found := summary_image(markup, base):
-        return found
-    # The summary may be a teaser without the picture the full content carries.
-    content = fields.first.get(content_name)
-    if content is None:
-        return None
-    # When the content is the summary, it is rendered already (rendering gives the same).
-    return first_image(markup if content is summary_element else render(content), base)
+
+    def in_markup() -> str | None:
+        if found := summary_image(markup, base):
+            return found
+        # The summary may be a teaser without the picture the full content carries.
+        content = fields.first.get(content_name)
+        if content is None:
+            return None
+        # When the content is the summary, it is rendered already (rendering gives the same).
+        return first_image(markup if content is summary_element else render(content), base)
+
+    return prefer_image(_media_image(fields, base), in_markup)
 
 
 def _media_image(fields: _Fields, base: str) -> str | None:
@@ -745,25 +747,31 @@ def _media_image(fields: _Fields, base: str) -> str | None:
         or any(link.get("rel") == "enclosure" for link in fields.links)
     ):
         return None  # no candidate (an item's links are mostly alternates)
-    return first_http_url(base, _media_candidates(fields))
+    return choose_image(base, _media_candidates(fields))
 
 
-def _media_candidates(fields: _Fields) -> Iterator[str | None]:
-    """Image URLs in order of preference: thumbnails, pictures, enclosures, artwork."""
+def _media_candidates(fields: _Fields) -> Iterator[tuple[str | None, str, str, str]]:
+    """Pictures offered, in order of preference: thumbnails, pictures, enclosures, artwork,
+    each as (URL, media type, width, height)."""
     for thumbnail in fields.thumbnails:
-        yield thumbnail.get("url")
+        yield _offer(thumbnail, "url")
     for media in fields.contents:
         if media.get("medium") == "image" or media.get("type", "").startswith("image/"):
-            yield media.get("url")
+            yield _offer(media, "url")
     for enclosure in fields.enclosures:
         if enclosure.get("type", "").startswith("image/"):
-            yield enclosure.get("url")
+            yield _offer(enclosure, "url")
     for link in fields.links:
         if link.get("rel") == "enclosure" and link.get("type", "").startswith("image/"):
-            yield link.get("href")
+            yield _offer(link, "href")
     artwork = fields.first.get("itunes:image")
     if artwork is not None:
-        yield artwork.get("href")
+        yield _offer(artwork, "href")
+
+
+def _offer(element: Element, name: str) -> tuple[str | None, str, str, str]:
+    get = element.get
+    return get(name), get("type", ""), get("width", ""), get("height", "")
 
 
 def _tags(fields: _Fields) -> tuple[str, ...]:

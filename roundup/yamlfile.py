@@ -15,6 +15,9 @@ gigabytes of data.
 
 Writing (:func:`write_scalars`) has libyaml's emitter choose how each string is written:
 plain, in quotes, or as a ``|`` block. The caller lays out the keys; that layout is fixed.
+
+Editing in place (:func:`set_feed_name`) changes one value of feeds.yaml where libyaml's
+events say it is, and nothing else: the editor's comments, spacing and key order stay.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ __all__ = [
     "load",
     "plain_value",
     "reads_back_as_text",
+    "set_feed_name",
     "write_scalars",
 ]
 
@@ -471,3 +475,106 @@ def _emit(
     for index in flows:
         pieces[index] = pieces[index][1:-1]  # [text] -> text
     return pieces
+
+
+# --- editing feeds.yaml in place ---------------------------------------------------------------
+
+
+def set_feed_name(text: str, is_feed: Callable[[str], bool], name: str) -> tuple[str, int]:
+    """``text`` (feeds.yaml) with ``name: <name>`` set on every entry of ``feeds:`` whose
+    ``url`` value ``is_feed`` accepts, and how many entries that was.
+
+    An existing ``name`` value is replaced where it stands; a missing one is added on the
+    line after ``url`` (inside the braces, for a ``{url: ...}`` entry). Everything else in
+    the text (comments, blank lines, quoting, order) is left as it was. Raises
+    :class:`YamlError` for text libyaml cannot read.
+    """
+    try:
+        events = list(yaml.parse(text, Loader=yaml.CSafeLoader))
+    except yaml.YAMLError as exc:
+        raise YamlError(None, f"not valid YAML: {str(exc).splitlines()[0]}") from None
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement), in text order
+    for entry in _feed_entries(events):
+        url = entry.get("url")
+        if url is None or not is_feed(url[1].value):
+            continue
+        edits.append(_name_edit(text, entry, name))
+    for start, end, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text, len(edits)
+
+
+def _feed_entries(events: list[Any]) -> list[dict[str, Any]]:
+    """Each mapping of the top-level ``feeds:`` list: its scalar keys with their (key event,
+    value event), plus ``"{"`` (the mapping's start) and ``"}"`` (its end)."""
+    found: list[dict[str, Any]] = []
+    depth = 0
+    at = 0
+    while at < len(events):
+        event = events[at]
+        kind = type(event)
+        if kind in (MappingStartEvent, SequenceStartEvent):
+            depth += 1
+        elif kind in (MappingEndEvent, SequenceEndEvent):
+            depth -= 1
+        elif (
+            kind is ScalarEvent
+            and depth == 1
+            and event.value == "feeds"
+            and at + 1 < len(events)
+            and type(events[at + 1]) is SequenceStartEvent
+        ):
+            at = _read_feed_list(events, at + 2, found)
+            continue
+        at += 1
+    return found
+
+
+def _read_feed_list(events: list[Any], at: int, found: list[dict[str, Any]]) -> int:
+    """Reads the items of the feeds list from ``at``; returns the index after its end."""
+    while type(events[at]) is not SequenceEndEvent:
+        if type(events[at]) is not MappingStartEvent:
+            at = _skip(events, at)
+            continue
+        entry: dict[str, Any] = {"{": events[at]}
+        at += 1
+        while type(events[at]) is not MappingEndEvent:
+            key = events[at]
+            value_at = at + 1
+            if type(key) is ScalarEvent and type(events[value_at]) is ScalarEvent:
+                entry[key.value] = (key, events[value_at])
+            at = _skip(events, value_at)
+        entry["}"] = events[at]
+        found.append(entry)
+        at += 1
+    return at + 1
+
+
+def _skip(events: list[Any], at: int) -> int:
+    """The index after the node that starts at ``at`` (a scalar, or a whole collection)."""
+    depth = 0
+    while True:
+        kind = type(events[at])
+        if kind in (MappingStartEvent, SequenceStartEvent):
+            depth += 1
+        elif kind in (MappingEndEvent, SequenceEndEvent):
+            depth -= 1
+        at += 1
+        if depth == 0:
+            return at
+
+
+def _name_edit(text: str, entry: dict[str, Any], name: str) -> tuple[int, int, str]:
+    flow = bool(entry["{"].flow_style)
+    value = write_scalars([(name, FLOW if flow else TEXT)])[0]
+    if "name" in entry:
+        current = entry["name"][1]
+        return current.start_mark.index, current.end_mark.index, value
+    if flow:
+        end = entry["}"].start_mark.index  # the closing brace
+        return end, end, f", name: {value}"
+    key, url = entry["url"]
+    line_end = text.find("\n", url.end_mark.index)
+    line_end = len(text) if line_end < 0 else line_end
+    indent = " " * key.start_mark.column
+    return line_end, line_end, f"\n{indent}name: {value}"

@@ -69,7 +69,7 @@ def test_fetch_summary_and_exit_code(project: Path) -> None:
     result = run("fetch")
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[-1] == "5 feeds: 5 fetched, 0 unchanged, 0 failed; 37 new entries."
+    assert lines[-1] == "5 feeds: 5 fetched, 0 unchanged, 0 failed; 38 new entries."
     assert "fetched      The Elicitor: 8 new" in lines
     again = run("fetch")
     assert again.output.splitlines()[-1] == (
@@ -232,3 +232,30 @@ def test_full_or_read_only_state_folder_is_one_line(
     assert lines[0].startswith(f"Error: {project}/.roundup/state.sqlite3")
     assert message in lines[0]
     assert lines[1:] == ["exit=1", "store unchanged", "no draft written"]
+
+
+def test_check_and_fetch_name_feeds_titled_like_a_section(project: Path) -> None:
+    """A feed whose own title is a section of a site ("World") is named, with what to do, by
+    the fetch summary and then by `check`; setting `name:` silences both."""
+    feed = project / "samples" / "feeds" / "strait-talk.rss"
+    feed.write_text(
+        feed.read_text().replace("<title>Strait Talk</title>", "<title>World</title>", 1)
+    )
+    fetched = run("fetch")
+    advice = (
+        "Feed titles that name a section of a site (set `name:` for these feeds):\n"
+        f'  {feed}: "World", shown as "World"\n'
+    )
+    assert advice in fetched.output
+    checked = run("check")
+    assert checked.output == (
+        f"{project / 'feeds.yaml'}: OK (5 feeds enabled, 0 disabled, 3 sections)\n" + advice
+    )
+    config = project / "feeds.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "  - url: samples/feeds/strait-talk.rss\n",
+            "  - url: samples/feeds/strait-talk.rss\n    name: Strait Talk\n",
+        )
+    )
+    assert advice not in run("check").output

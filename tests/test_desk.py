@@ -532,7 +532,7 @@ def test_ensure_draft_writes_the_week_draft_only_when_missing(site: Site) -> Non
     assert load_draft(site.draft_file).intro == "Mine"
     site.draft_file.unlink()
     assert ensure_draft(site.config, window) is True
-    assert len(load_draft(site.draft_file).items) == 23
+    assert len(load_draft(site.draft_file).items) == 21
 
 
 # --- reading a page's metadata --------------------------------------------------------------

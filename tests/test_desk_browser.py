@@ -288,7 +288,7 @@ def test_a_stale_second_tab_is_refused_with_a_message(browser: Any, desk: DeskSe
         tab_b.screenshot(path=str(ARTIFACTS / "desk-stale-tab.png"))
     draft = on_disk(desk)
     assert draft.subject == "Tab A was here"
-    assert len(draft.items) == 23 and draft.removed == ()
+    assert len(draft.items) == 21 and draft.removed == ()
 
 
 @pytest.mark.parametrize("width", [1280, 1024, 390])

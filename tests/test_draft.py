@@ -14,7 +14,7 @@ import pytest
 from roundup.config import Newsletter
 from roundup.draft import build_draft
 from roundup.draft_file import dump_draft, load_draft, parse_draft, save_draft
-from roundup.models import Draft, DraftItem, DraftSection, Entry, Group, Story
+from roundup.models import Coverage, Draft, DraftItem, DraftSection, Entry, Group, Story
 from roundup.testing import make_entry
 from roundup.week import window_for
 
@@ -161,7 +161,7 @@ def test_item_carries_the_read_time(summary: str, minutes: int) -> None:
     [
         ("", ""),
         ("Short summary.", "Short summary."),
-        ("First paragraph.\n\n  Second\tparagraph.", "First paragraph. Second paragraph."),
+        ("First paragraph.\n\n  Second\tparagraph.", "First paragraph.\n\nSecond paragraph."),
         ("word " * 60, ("word " * 60).strip()),  # 299 characters: not cut
         ("word " * 61, ("word " * 60).strip() + "…"),  # 299 characters + "…"
         ("abcd " * 59 + "abcdefgh", ("abcd " * 59).strip() + "…"),  # the last word would cross
@@ -170,7 +170,8 @@ def test_item_carries_the_read_time(summary: str, minutes: int) -> None:
     ],
 )
 def test_excerpt_cut_at_word_boundary(text: str, excerpt: str) -> None:
-    """The excerpt is the summary on one line, cut at a word to ≤ 300 characters with "…"."""
+    """The excerpt keeps the summary's paragraphs, cut at a word to ≤ 300 characters with "…"
+    when no sentence ends in reach (see tests/test_excerpt.py for sentence cuts)."""
     draft = draft_of(Group("News", "", (Story(entry(1, summary_text=text)),)))
     assert draft.items[0].excerpt == excerpt
     assert len(draft.items[0].excerpt) <= 300
@@ -191,13 +192,14 @@ def test_item_key(canonical: str, link: str, key: str) -> None:
 
 
 def test_fresh_item_copies_the_story() -> None:
-    """An item carries the entry's link, source, image, local date and the story's also_via."""
+    """An item carries the entry's link (without the feed's tracking parameters), source,
+    image, local date and the story's also_via."""
     story = Story(entry(1, image="https://example.org/1.png"), also_via=("Other", "Third"))
     item = draft_of(Group("News", "", (story,))).items[0]
     assert item == DraftItem(
         key="https://example.org/1",
         title="Story 1",
-        link="https://example.org/1?utm_source=rss",
+        link="https://example.org/1",
         source="Example Blog",
         published=datetime(2015, 8, 12, 13, 30, tzinfo=UTC),
         excerpt="Summary 1",
@@ -402,3 +404,34 @@ def test_editor_workflow_through_the_file(tmp_path: Path) -> None:
     assert final.items[1].title == "Story two, retold"
     assert layout(final) == [("Analysis", ["1", "2", "3"]), ("News", ["4", "6"])]
     assert new_items(final) == ["6"]
+
+
+def covers(n: int) -> Coverage:
+    return Coverage("Other Paper", f"Story {n}", f"https://example.org/{n}")
+
+
+def test_redraft_adds_coverage_that_arrived_and_keeps_the_editors_cuts() -> None:
+    """An article about an item's event that arrived since joins its "also covered by";
+    one the editor deleted from that list stays deleted; a new story's coverage that is
+    already an item of the draft is not shown twice."""
+    first = draft_of(Group("News", "", (Story(entry(1)), Story(entry(3)))))
+    again = draft_of(
+        Group("News", "", (Story(entry(1), covered_by=(covers(2),)), Story(entry(3)))),
+        previous=first,
+    )
+    assert again.items[0].covered_by == (covers(2),)
+    assert "https://example.org/2" in again.known and again.removed == ()
+    trimmed = replace(
+        again,
+        sections=(replace(again.sections[0], items=(replace(again.items[0], covered_by=()),
+                                                    again.items[1])),),
+    )  # fmt: skip
+    third = draft_of(
+        Group("News", "", (Story(entry(1), covered_by=(covers(2),)), Story(entry(3)))),
+        Group("News", "", (Story(entry(4), covered_by=(covers(3), covers(5))),)),
+        previous=trimmed,
+    )
+    assert third.items[0].covered_by == ()
+    assert [(item.key, item.covered_by) for item in third.items[2:]] == [
+        ("https://example.org/4", (covers(5),))
+    ]

@@ -12,7 +12,7 @@ import pytest
 
 from roundup.draft_file import dump_draft, load_draft, parse_draft, save_draft
 from roundup.errors import DraftError
-from roundup.models import Draft, DraftItem, DraftSection, Group, Story
+from roundup.models import Coverage, Draft, DraftItem, DraftSection, Group, Story
 from tests.test_draft import EDT, GROUPS, PATH, draft_of, editor_item, entry
 
 GOLDEN = Path(__file__).parent / "golden" / "bundled" / "draft.yaml"
@@ -37,7 +37,7 @@ sections:
     description: Long reads
     items:
       - title: Story 1
-        link: https://example.org/1?utm_source=rss
+        link: https://example.org/1
         source: Example Blog
         author: Jane Doe
         date: '2015-08-12T09:30:00-04:00'
@@ -121,6 +121,7 @@ def test_round_trip_keeps_any_text(text: str) -> None:
         excerpt=text,
         note=text,
         also_via=(text or "x", "b"),
+        covered_by=(Coverage(text or "x", text, "https://example.org/c?a=1&b=2"),),
         published=datetime(2015, 8, 12, 9, 30, 15, 250, tzinfo=timezone(timedelta(hours=5.5))),
     )
     draft = replace(
@@ -262,6 +263,18 @@ ITEM_ADVICE = "(fix the item or delete it)"
             id="numeric title",
         ),
         pytest.param(
+            ONE_ITEM + "        covered_by:\n          - source: B\n            link: nope\n",
+            "11: sections[0].items[0].covered_by[0].link: expected an absolute http(s) URL,"
+            " got 'nope' (fix the entry or delete it)",
+            id="covered_by bad link",
+        ),
+        pytest.param(
+            ONE_ITEM
+            + "        covered_by:\n          - title: B\n            link: https://b.example/\n",
+            "10: sections[0].items[0].covered_by[0].source: missing (fix the entry or delete it)",
+            id="covered_by without source",
+        ),
+        pytest.param(
             ONE_ITEM + "      - titel: Second\n        link: https://example.org/2\n",
             "9: sections[0].items[1].titel: unknown key (did you mean 'title'?)",
             id="misspelt key",
@@ -275,7 +288,7 @@ ITEM_ADVICE = "(fix the item or delete it)"
         pytest.param(
             ONE_ITEM + "        colour: red\n",
             "9: sections[0].items[0].colour: unknown key (allowed: title, link, source, "
-            "author, date, excerpt, note, read_minutes, image, also_via, new, key)",
+            "author, date, excerpt, note, read_minutes, image, also_via, covered_by, new, key)",
             id="unknown key",
         ),
         pytest.param(

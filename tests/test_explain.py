@@ -103,3 +103,17 @@ def test_unknown_link(config: Config) -> None:
         "https://nowhere.example/x: no fetched entry has this link. Is its feed in "
         "feeds.yaml, and has `roundup fetch` run since it was published?\n"
     )
+
+
+def test_an_article_shown_as_coverage_says_under_which_item(config: Config) -> None:
+    """An article grouped under another feed's story says where it is shown."""
+    window = resolve_window(config, "2015-W33", now=NOW)
+    with Store.open(config.state) as store:
+        make_draft(config, store, window=window)
+    minsk = "https://steppe-review.example.com/2015/08/10/minsk-six-months/"
+    assert why(config, minsk) == (
+        f"{minsk} in 2015-W33:\n"
+        "  'Minsk II at six months: counting what the monitors count' from Steppe Review:"
+        " selected; in the draft under \"also covered by\" of section 'From The Elicitor',"
+        " item 2 ('Deterrence & Its Discontents: Reading the Minsk Ledger'), the same event\n"
+    )

@@ -204,7 +204,7 @@ def test_first_image(raw: str, base: str, expected: str | None) -> None:
         ("a &amp; b &eacute; &#8217; &lt;tag&gt;", "a & b é ’ <tag>"),
         ("<p>line\n   wrapped \t text</p>", "line wrapped text"),
         ("a<br>b", "a\nb"),
-        ("<ul><li>x</li><li>y</li></ul>", "x\n\ny"),
+        ("<ul><li>x</li><li>y</li></ul>", "• x\n• y"),
         ("<p>keep <script>no()</script>this</p>", "keep this"),
         ("<div><p>nested</p></div>tail", "nested\n\ntail"),
         ("<h2>Head</h2>body", "Head\n\nbody"),

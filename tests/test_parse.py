@@ -614,7 +614,7 @@ def parse_sample(name: str) -> ParsedFeed:
     ("name", "title", "total", "in_window", "undated"),
     [
         ("elicitor.rss", "The Elicitor", 8, 5, 0),
-        ("harbor-helm.atom", "Harbor & Helm", 7, 5, 0),
+        ("harbor-helm.atom", "Harbor & Helm", 8, 6, 0),
         ("steppe-review.rdf", "Steppe Review", 7, 4, 1),
         ("levant-ledger.json", "Levant Ledger", 7, 5, 0),
         ("strait-talk.rss", "Strait Talk", 8, 6, 0),

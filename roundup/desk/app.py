@@ -69,12 +69,20 @@ from roundup.edit import (
     move_item,
     one_line,
     remove_item,
+    rename_source,
     restore_item,
     set_link,
     set_meta,
     update_item,
 )
-from roundup.errors import DraftError, FetchError, RoundupError, SendError, StoreLocked
+from roundup.errors import (
+    ConfigError,
+    DraftError,
+    FetchError,
+    RoundupError,
+    SendError,
+    StoreLocked,
+)
 from roundup.linkcheck import describe
 from roundup.models import Draft
 from roundup.pipeline import draft_path, resolve_window
@@ -164,7 +172,7 @@ class Desk:
             return failure(request, exc.status, exc.message)
         except StoreLocked as exc:
             return failure(request, 503, f"{exc} (a `roundup run` is working; try again soon)")
-        except (DraftError, SendError, FetchError) as exc:
+        except (DraftError, SendError, FetchError, ConfigError) as exc:
             return failure(request, 422, str(exc))
         except RoundupError as exc:
             return failure(request, 500, str(exc))
@@ -521,6 +529,19 @@ def _meta(desk: Desk, request: Request) -> Response:
     return desk.change(
         body, lambda draft: set_meta(draft, subject=subject, preheader=preheader, intro=intro)
     )
+
+
+@_route("POST", "/api/rename-source")
+def _rename_source(desk: Desk, request: Request) -> Response:
+    """Show a source under another name: set in feeds.yaml (for the feeds shown under the
+    old name) and in this week's draft."""
+    body = json_body(request)
+    old, new = text_field(body, "source"), one_line(text_field(body, "name"))
+    desk.current(body)  # refuse a stale page before touching feeds.yaml
+    with desk.lock:
+        desk.config, _ = pipeline.rename_source(desk.config, old, new)
+        desk.views = views.Views(desk.config, desk.window)
+    return desk.change(body, lambda draft: rename_source(draft, old, new))
 
 
 @_route("POST", "/api/lookup")
