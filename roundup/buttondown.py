@@ -25,7 +25,7 @@ import httpx
 
 from roundup.config import ButtondownSettings, Config, Newsletter
 from roundup.errors import SendError
-from roundup.http_api import open_client, status_line, why
+from roundup.http_api import ApiClient, status_line, why
 from roundup.mailer import (
     ACCEPTED,
     PENDING,
@@ -57,8 +57,12 @@ class ButtondownMailer:
         self.settings = settings
         self.newsletter = newsletter
         self.api_key = api_key
-        self.transport = transport
-        self.client: httpx.Client | None = None
+        self.api = ApiClient(
+            settings.api_url,
+            headers={"Authorization": f"Token {api_key}"},
+            timeout=settings.timeout,
+            transport=transport,
+        )
 
     def send(self, recipient: str, message: bytes, on_handover: Callable[[], None]) -> Outcome:
         """Create the email unless an earlier attempt did."""
@@ -72,7 +76,7 @@ class ButtondownMailer:
             return Outcome(ACCEPTED, f"email {found['id']} was already {found.get('status')}")
         on_handover()
         try:
-            response = self._client().post(
+            response = self.api.open().post(
                 "/emails", json=body, headers={"X-Idempotency-Key": issue.key}
             )
         except httpx.TimeoutException as exc:
@@ -112,7 +116,7 @@ class ButtondownMailer:
         params: dict[str, Any] = {"status": list(LOOKED_UP)}
         url: str | None = "/emails"
         while url:
-            response = self._client().get(url, params=params)
+            response = self.api.open().get(url, params=params)
             self._check(response)
             if response.status_code != 200:
                 raise SendError(f"buttondown: could not list emails: {status_line(response)}")
@@ -130,24 +134,12 @@ class ButtondownMailer:
                 f" check ${self.settings.api_key_env}"
             )
 
-    def _client(self) -> httpx.Client:
-        if self.client is None:
-            self.client = open_client(
-                self.settings.api_url,
-                headers={"Authorization": f"Token {self.api_key}"},
-                timeout=self.settings.timeout,
-                transport=self.transport,
-            )
-        return self.client
-
     def reset(self) -> None:
         """Drop the connection; the next send opens a new one."""
-        self.close()
+        self.api.close()
 
     def close(self) -> None:
-        client, self.client = self.client, None
-        if client is not None:
-            client.close()
+        self.api.close()
 
 
 def buttondown_html(body: str) -> str:

@@ -28,7 +28,7 @@ import httpx
 
 from roundup.config import Config, ListmonkSettings, Newsletter
 from roundup.errors import SendError
-from roundup.http_api import open_client, status_line, why
+from roundup.http_api import ApiClient, status_line, why
 from roundup.mailer import (
     ACCEPTED,
     PENDING,
@@ -60,8 +60,13 @@ class ListmonkMailer:
         self.settings = settings
         self.newsletter = newsletter
         self.login = login
-        self.transport = transport
-        self.client: httpx.Client | None = None
+        user, token = login
+        self.api = ApiClient(
+            settings.url,
+            headers={"Authorization": f"token {user}:{token}"},
+            timeout=settings.timeout,
+            transport=transport,
+        )
 
     def send(self, recipient: str, message: bytes, on_handover: Callable[[], None]) -> Outcome:
         """Find or create the issue's campaign, then start or schedule it."""
@@ -80,7 +85,7 @@ class ListmonkMailer:
         target = "scheduled" if campaign.get("send_at") else "running"
         on_handover()
         try:
-            response = self._client().put(
+            response = self.api.open().put(
                 f"/api/campaigns/{number}/status", json={"status": target}
             )
         except httpx.TimeoutException as exc:
@@ -98,7 +103,7 @@ class ListmonkMailer:
 
     def find(self, tag: str) -> dict[str, Any] | None:
         """The campaign tagged ``tag``, if there is one."""
-        response = self._client().get(
+        response = self.api.open().get(
             "/api/campaigns", params={"tags": tag, "per_page": "all", "no_body": "true"}
         )
         self._check(response)
@@ -109,7 +114,7 @@ class ListmonkMailer:
 
     def create(self, issue: IssueMail) -> dict[str, Any]:
         """A draft campaign for ``issue``; raises :class:`SendError` when listmonk refuses it."""
-        response = self._client().post("/api/campaigns", json=self.campaign(issue))
+        response = self.api.open().post("/api/campaigns", json=self.campaign(issue))
         self._check(response)
         _fail_unless_ok(response, "create the issue's campaign")
         return dict(response.json()["data"])
@@ -143,25 +148,12 @@ class ListmonkMailer:
                 f" check ${self.settings.username_env} and ${self.settings.token_env}"
             )
 
-    def _client(self) -> httpx.Client:
-        if self.client is None:
-            user, token = self.login
-            self.client = open_client(
-                self.settings.url,
-                headers={"Authorization": f"token {user}:{token}"},
-                timeout=self.settings.timeout,
-                transport=self.transport,
-            )
-        return self.client
-
     def reset(self) -> None:
         """Drop the connection; the next send opens a new one."""
-        self.close()
+        self.api.close()
 
     def close(self) -> None:
-        client, self.client = self.client, None
-        if client is not None:
-            client.close()
+        self.api.close()
 
 
 def listmonk_html(body: str, newsletter: Newsletter) -> str:

@@ -27,7 +27,7 @@ import httpx
 
 from roundup.config import Config, MailmanSettings
 from roundup.errors import SendError
-from roundup.http_api import open_client, status_line, why
+from roundup.http_api import ApiClient, status_line, why
 from roundup.mailer import ACCEPTED, PENDING, REFUSED, UNCERTAIN, Outcome, read_issue
 
 PAGE = 100  # held messages asked for per request
@@ -47,8 +47,9 @@ class MailmanMailer:
         self.settings = settings
         self.login = login
         self.moderator_password = moderator_password
-        self.transport = transport
-        self.client: httpx.Client | None = None
+        self.api = ApiClient(
+            settings.api_url, auth=login, timeout=settings.timeout, transport=transport
+        )
 
     def send(self, recipient: str, message: bytes, on_handover: Callable[[], None]) -> Outcome:
         """Approve the issue's held copy if there is one, else post it to the list."""
@@ -76,7 +77,7 @@ class MailmanMailer:
 
     def list_id(self) -> str:
         """The list's id (``news.lists.example.org``), asked of Mailman by posting address."""
-        response = self._client().get(f"/lists/{quote(self.settings.list, safe='@')}")
+        response = self.api.open().get(f"/lists/{quote(self.settings.list, safe='@')}")
         if response.status_code == 404:
             raise SendError(
                 f"mailman.list: Mailman at {self.settings.api_url} has no list"
@@ -89,7 +90,7 @@ class MailmanMailer:
         """The request id of a held message with ``message_id``, if the list holds one."""
         start = 0
         while True:
-            response = self._client().get(
+            response = self.api.open().get(
                 f"/lists/{list_id}/held", params={"count": PAGE, "page": start // PAGE + 1}
             )
             self._check(response)
@@ -105,7 +106,7 @@ class MailmanMailer:
     def _answer(self, request: Callable[[httpx.Client], httpx.Response], done: str) -> Outcome:
         """Make the request that delivers; sort the answer, or its absence, into an outcome."""
         try:
-            response = request(self._client())
+            response = request(self.api.open())
         except httpx.TimeoutException as exc:
             return Outcome(UNCERTAIN, f"no answer from Mailman after posting ({why(exc)})")
         except httpx.TransportError as exc:
@@ -129,24 +130,12 @@ class MailmanMailer:
         if response.status_code >= 400 and response.request.method == "GET":
             raise SendError(f"mailman: {response.request.url}: {status_line(response)}")
 
-    def _client(self) -> httpx.Client:
-        if self.client is None:
-            self.client = open_client(
-                self.settings.api_url,
-                auth=self.login,
-                timeout=self.settings.timeout,
-                transport=self.transport,
-            )
-        return self.client
-
     def reset(self) -> None:
         """Drop the connection; the next send opens a new one."""
-        self.close()
+        self.api.close()
 
     def close(self) -> None:
-        client, self.client = self.client, None
-        if client is not None:
-            client.close()
+        self.api.close()
 
 
 def from_config(
