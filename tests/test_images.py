@@ -35,6 +35,14 @@ MEDIA = 'xmlns:media="http://search.yahoo.com/mrss/"'
         ("https://blog.example/photo.jpg", "50px", "", True),
         ("https://i0.wp.com/blog.example/photo.jpg?resize=32,32", "", "", True),
         ("https://blog.example/photo.jpg?w=48", "", "", True),
+        # upper case and the other rules, past the quick screen
+        ("https://SECURE.GRAVATAR.COM/a", "", "", True),
+        ("https://blog.example/photo.jpg?S=16", "", "", True),
+        ("https://blog.example/Profile-Pictures/me.jpg", "", "", True),
+        ("https://stats.wordpress.com/b.gif?host=x", "", "", True),
+        ("https://blog.example/beacon.gif", "", "", True),
+        ("https://www.facebook.com/tr?id=1", "", "", True),
+        ("http://[::1/a.jpg", "", "", True),  # a URL urlsplit refuses
         # real pictures
         ("https://blog.example/wp-content/uploads/2015/08/harbour.jpg", "", "", False),
         ("https://blog.example/harbour.jpg", "640", "480", False),
@@ -61,6 +69,8 @@ def test_unwanted_images(url: str, width: str, height: str, unwanted: bool) -> N
         ("https://x.example/a", "image/webp", False),
         ("https://x.example/a?fm=webp&w=800", "", False),
         ("https://x.example/a?format=avif", "", False),
+        ("https://x.example/A.WEBP", "", False),
+        ("https://x.example/a.jpg?ext=svg", "", False),
     ],
 )
 def test_email_safe_formats(url: str, media_type: str, safe: bool) -> None:
