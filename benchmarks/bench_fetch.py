@@ -80,17 +80,17 @@ def run(options: Options) -> Result:
         variants = VARIANTS if not options.quick else VARIANTS[:1]
         figures: dict[tuple[str, str], float] = {}
         if not problem:
-            _warm_up()
+            warm_up()
             for label, fetch, flags in variants:
-                runs = _roundup_runs(server, options, fetch, flags, feeds)
+                runs = roundup_runs(server, options, fetch, flags, feeds)
                 for run_name, rows in runs.items():
-                    row = _row(label, run_name, rows, feeds)
+                    row = result_row(label, run_name, rows, feeds)
                     result.rows.append(row)
                     if row["ok"]:  # a failed run is no figure
                         figures[(label, run_name)] = median([m.seconds for m, _ in rows])
         if r2e_path is not None:
-            for run_name, rows in _r2e_runs(server, options, r2e_path, feeds).items():
-                row = _row(f"rss2email {r2e_version.split()[-1]}", run_name, rows, feeds)
+            for run_name, rows in r2e_runs(server, options, r2e_path, feeds).items():
+                row = result_row(f"rss2email {r2e_version.split()[-1]}", run_name, rows, feeds)
                 result.rows.append(row)
                 if row["ok"]:
                     figures[("rss2email", run_name)] = median([m.seconds for m, _ in rows])
@@ -132,18 +132,20 @@ def _latency_floor(
     return max(per_host_rounds, global_rounds) * latency
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """Compile roundup's bytecode once, so that no timed run pays for it."""
     run_measured([ROUNDUP, "--help"], timeout=120)
 
 
-def _roundup_runs(
+def roundup_runs(
     server: FeedServer,
     options: Options,
     fetch: dict[str, Any],
     flags: list[str] | None,
     feeds: int,
 ) -> dict[str, list[tuple[Measured, dict[str, Any]]]]:
+    """``options.repeat`` cold fetches of ``server``'s feeds by roundup, each followed by a
+    warm one, in fresh folders."""
     runs: dict[str, list[tuple[Measured, dict[str, Any]]]] = {"cold": [], "warm": []}
     for _ in range(options.repeat):
         folder = Path(tempfile.mkdtemp(prefix="roundup-bench-fetch-"))
@@ -154,7 +156,7 @@ def _roundup_runs(
                 command = [ROUNDUP, "--config", config, "fetch", "--quiet"]
                 measured = run_measured(command, cwd=ROOT)
                 stats = server.stats()
-                stats["entries"] = _stored_entries(folder / "state" / "state.sqlite3")
+                stats["entries"] = stored_entries(folder / "state" / "state.sqlite3")
                 stats["expected"] = _expected(name, feeds, stats)
                 runs[name].append((measured, stats))
         finally:
@@ -163,9 +165,10 @@ def _roundup_runs(
     return runs
 
 
-def _r2e_runs(
+def r2e_runs(
     server: FeedServer, options: Options, r2e_path: Path, feeds: int
 ) -> dict[str, list[tuple[Measured, dict[str, Any]]]]:
+    """The same cold and warm runs by rss2email (installed at ``r2e_path``)."""
     runs: dict[str, list[tuple[Measured, dict[str, Any]]]] = {"cold": [], "warm": []}
     for _ in range(options.repeat):
         folder = Path(tempfile.mkdtemp(prefix="roundup-bench-r2e-"))
@@ -190,7 +193,8 @@ def _expected(name: str, feeds: int, stats: dict[str, Any]) -> bool:
     return bool(statuses.get(wanted, 0) == feeds and stats["requests"] == feeds)
 
 
-def _stored_entries(path: Path) -> int:
+def stored_entries(path: Path) -> int:
+    """How many entries the state file at ``path`` holds (-1 when it cannot be read)."""
     try:
         with sqlite3.connect(path) as db:
             return int(db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
@@ -198,9 +202,10 @@ def _stored_entries(path: Path) -> int:
         return -1
 
 
-def _row(
+def result_row(
     tool: str, run_name: str, rows: list[tuple[Measured, dict[str, Any]]], feeds: int
 ) -> dict[str, Any]:
+    """One row of the results table: medians and counts of ``rows``' runs."""
     seconds = [m.seconds for m, _ in rows]
     last_stats = rows[-1][1]
     ok = all(m.returncode == 0 and s["expected"] for m, s in rows)

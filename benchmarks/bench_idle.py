@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from benchmarks.bench_fetch import _warm_up
+from benchmarks.bench_fetch import warm_up
 from benchmarks.common import (
     ROOT,
     ROUNDUP,
@@ -47,7 +47,7 @@ def run(options: Options) -> Result:
     if problem:
         result.notes.append(f"skipped: {problem}")
         return result
-    _warm_up()
+    warm_up()
     folder = Path(tempfile.mkdtemp(prefix="roundup-bench-idle-"))
     try:
         with FeedServer(feeds=feeds, hosts=min(50, feeds), latency=latency) as server:

@@ -16,7 +16,7 @@ import os
 import time
 
 from benchmarks import r2e
-from benchmarks.bench_fetch import _r2e_runs, _roundup_runs, _row, _warm_up
+from benchmarks.bench_fetch import r2e_runs, result_row, roundup_runs, warm_up
 from benchmarks.common import Options, Result, ratio, roundup_ready
 from benchmarks.feedserver import FeedServer, Spec, build_site
 
@@ -56,11 +56,11 @@ def run(options: Options) -> Result:
     fetch = {"concurrency": PER_HOST, "per_host": PER_HOST}
     r2e_path, r2e_version = r2e.ensure()
     result.params["rss2email"] = r2e_version if r2e_path else "unavailable"
-    _warm_up()
+    warm_up()
     figures: dict[tuple[str, str], float] = {}
     with FeedServer(feeds=small, hosts=1, latency=latency) as server:
-        for run_name, rows in _roundup_runs(server, options, fetch, None, small).items():
-            row = _row("roundup", run_name, rows, small) | {"feeds": small}
+        for run_name, rows in roundup_runs(server, options, fetch, None, small).items():
+            row = result_row("roundup", run_name, rows, small) | {"feeds": small}
             result.rows.append(row)
             if row["ok"]:
                 figures[("roundup", run_name)] = row["median_s"]
@@ -70,9 +70,9 @@ def run(options: Options) -> Result:
             r2e_options = Options(
                 quick=options.quick, repeat=1 if options.quick else min(options.repeat, 2)
             )
-            for run_name, rows in _r2e_runs(server, r2e_options, r2e_path, small).items():
+            for run_name, rows in r2e_runs(server, r2e_options, r2e_path, small).items():
                 tool = f"rss2email {r2e_version.split()[-1]}"
-                row = _row(tool, run_name, rows, small) | {"feeds": small}
+                row = result_row(tool, run_name, rows, small) | {"feeds": small}
                 result.rows.append(row)
                 if row["ok"]:
                     figures[("rss2email", run_name)] = row["median_s"]
@@ -89,9 +89,9 @@ def run(options: Options) -> Result:
     result.params["reader_mb_per_cpu_s"] = round(throughput / 1e6, 2)
     with FeedServer(feeds=large, hosts=1, latency=latency) as server:
         large_options = Options(quick=options.quick, repeat=1 if options.quick else 2)
-        runs = _roundup_runs(server, large_options, fetch, None, large)
+        runs = roundup_runs(server, large_options, fetch, None, large)
         for run_name, rows in runs.items():
-            result.rows.append(_row("roundup", run_name, rows, large) | {"feeds": large})
+            result.rows.append(result_row("roundup", run_name, rows, large) | {"feeds": large})
     result.rows.append({"tool": "floor", "feeds": large, "run": "cold", "median_s": floor})
     cold = next(r for r in result.rows if r["feeds"] == large and r["run"] == "cold")
     result.target(

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_fetch import _stored_entries, _warm_up
+from benchmarks.bench_fetch import stored_entries, warm_up
 from benchmarks.common import (
     ROOT,
     ROUNDUP,
@@ -56,7 +56,7 @@ def run(options: Options) -> Result:
     if problem:
         result.notes.append(f"skipped: {problem}")
         return result
-    _warm_up()
+    warm_up()
     first: tuple[int, float] | None = None
     plain = [ROUNDUP, "--config", "{config}", "fetch", "--quiet"]
     plan = [("roundup", size, plain) for size in sizes]
@@ -121,7 +121,7 @@ def _runs(
             argv = [str(config) if part == "{config}" else part for part in command]
             measured = run_measured(argv, cwd=ROOT)
             stats = server.stats()
-            entries = _stored_entries(folder / "state" / "state.sqlite3")
+            entries = stored_entries(folder / "state" / "state.sqlite3")
             ok = measured.returncode == 0 and stats["statuses"].get("200", 0) == size
             runs.append((measured, entries, ok))
         finally:

@@ -10,20 +10,6 @@ from __future__ import annotations
 import httpx
 
 
-def open_client(
-    base_url: str,
-    *,
-    timeout: float,
-    headers: dict[str, str] | None = None,
-    auth: tuple[str, str] | None = None,
-    transport: httpx.BaseTransport | None = None,
-) -> httpx.Client:
-    """A client for one API: ``base_url`` prefixed to every path."""
-    return httpx.Client(
-        base_url=base_url, headers=headers, auth=auth, timeout=timeout, transport=transport
-    )
-
-
 class ApiClient:
     """One API's client, opened on first use and closed by :meth:`close`: a backend keeps
     one connection across a send, and after a fault (``reset``) the next call opens anew.
@@ -48,11 +34,11 @@ class ApiClient:
     def open(self) -> httpx.Client:
         """The client, opened now if it is not open yet."""
         if self.client is None:
-            self.client = open_client(
-                self.base_url,
-                timeout=self.timeout,
+            self.client = httpx.Client(
+                base_url=self.base_url,
                 headers=self.headers,
                 auth=self.auth,
+                timeout=self.timeout,
                 transport=self.transport,
             )
         return self.client
