@@ -4,8 +4,10 @@ Kept apart from the pipeline so that worker processes import only what parsing n
 :class:`ParseQueue` is what the fetch stage hands its bodies to: it starts the worker
 processes only when the first body arrives (a run where every feed answers 304 starts
 none), submits from a helper thread (a submit writes to the pool's wake-up pipe, which
-would stall the event loop), and lets at most a few bodies per core wait, so that memory
-stays flat however fast the network is.
+would stall the event loop), sends the bodies a few at a time (each message costs the
+pool's threads in this process a wake-up and a result to unpickle: one body per message
+cost this process more than the parse cost the worker), and lets at most a few batches
+per core wait, so that memory stays flat however fast the network is.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,8 +28,11 @@ from roundup.models import ParsedFeed
 
 # Below this many feeds, starting worker processes costs more than it saves.
 PARALLEL_MIN_FEEDS = 16
-# Bodies submitted and not yet parsed, per worker: enough that no worker waits for work.
-QUEUED_PER_WORKER = 4
+# Bodies sent to a worker in one message, at most: a body waits for others only while
+# every worker is busy, so a slow trickle of bodies is still parsed one by one at once.
+BODIES_PER_BATCH = 8
+# Batches submitted and not yet parsed, per worker: enough that no worker waits for work.
+BATCHES_PER_WORKER = 3
 
 Tag = TypeVar("Tag")
 Parsed = ParsedFeed | str  # a parsed feed, or why it could not be parsed
@@ -61,6 +66,11 @@ def parse_job(job: ParseJob) -> Parsed:
         )
     except ParseError as exc:
         return exc.reason
+
+
+def parse_jobs(jobs: Sequence[ParseJob]) -> list[Parsed]:
+    """Parse a batch of bodies, in order: what a worker process runs."""
+    return [parse_job(job) for job in jobs]
 
 
 class InlineExecutor(Executor):
@@ -111,9 +121,12 @@ class ParseQueue(Generic[Tag]):
         self.feeds = feeds
         self.done = done
         self.executor: Executor | None = None
+        self.workers = 1
+        self.waiting: list[tuple[Tag, ParseJob]] = []  # bodies not yet sent to a worker
+        self.in_flight = 0  # batches sent whose results have not reached done() yet
         self.room: asyncio.Semaphore | None = None
-        self.pending = 0
-        self.idle: asyncio.Event | None = None
+        self.idle: asyncio.Event | None = None  # set whenever no batch is in flight
+        self.sending: set[asyncio.Task[None]] = set()  # sends started by a finished batch
         self.error: BaseException | None = None  # raised by done(), or a broken pool
 
     async def __aenter__(self) -> ParseQueue[Tag]:
@@ -122,10 +135,16 @@ class ParseQueue(Generic[Tag]):
     async def __aexit__(self, kind: object, exc: BaseException | None, trace: object) -> None:
         try:
             if exc is None:
-                if self.idle is not None and self.pending:
-                    await self.idle.wait()
+                while self.idle is not None and (self.waiting or self.in_flight):
+                    self._raise()
+                    if self.waiting:
+                        await self._send()
+                    else:
+                        await self.idle.wait()
                 self._raise()
         finally:
+            for task in list(self.sending):
+                task.cancel()
             if self.executor is not None:
                 # on an error, queued parses are dropped rather than waited for
                 await asyncio.to_thread(
@@ -140,33 +159,56 @@ class ParseQueue(Generic[Tag]):
         if isinstance(self.executor, InlineExecutor):
             self.done(tag, parse_job(job))
             return
+        self.waiting.append((tag, job))
+        # Sent at once when a worker has nothing to do, else with the next few bodies.
+        if len(self.waiting) >= BODIES_PER_BATCH or self.in_flight < self.workers:
+            await self._send()
+
+    def _start(self) -> None:
+        self.executor = parse_executor(self.feeds)
+        self.workers = parse_workers()
+        self.room = asyncio.Semaphore(BATCHES_PER_WORKER * self.workers)
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def _send(self) -> None:
+        """Send the oldest waiting bodies to the workers as one batch, when there is room."""
         assert self.room is not None and self.executor is not None and self.idle is not None
         await self.room.acquire()
-        self.pending += 1
+        batch = self.waiting[:BODIES_PER_BATCH]
+        del self.waiting[: len(batch)]
+        if not batch:  # another send took them while this one waited for room
+            self.room.release()
+            return
+        self.in_flight += 1
         self.idle.clear()
         loop = asyncio.get_running_loop()
+        tags = [tag for tag, _ in batch]
         try:
-            submit = functools.partial(self.executor.submit, parse_job, job)
+            jobs = [job for _, job in batch]
+            submit = functools.partial(self.executor.submit, parse_jobs, jobs)
             future = await loop.run_in_executor(None, submit)
         except BaseException:
             self._finished()
             raise
-        future.add_done_callback(lambda f: _call_soon(loop, self._collect, tag, f))
+        future.add_done_callback(lambda f: _call_soon(loop, self._collect, tags, f))
 
-    def _start(self) -> None:
-        self.executor = parse_executor(self.feeds)
-        self.room = asyncio.Semaphore(QUEUED_PER_WORKER * parse_workers())
-        self.idle = asyncio.Event()
+    async def _send_now(self) -> None:
+        try:
+            await self._send()
+        except Exception as exc:  # a broken pool: raised to the caller like done()'s errors
+            self.error = self.error or exc
 
     def _raise(self) -> None:
         if self.error is not None:
             error, self.error = self.error, None
             raise error
 
-    def _collect(self, tag: Tag, future: Future[Parsed]) -> None:
+    def _collect(self, tags: list[Tag], future: Future[list[Parsed]]) -> None:
         try:
             if not future.cancelled() and self.error is None:
-                self.done(tag, future.result())
+                for tag, parsed in zip(tags, future.result(), strict=True):
+                    self.done(tag, parsed)
         except BaseException as exc:  # raised to the caller by the next put, or on leaving
             self.error = exc
         finally:
@@ -174,10 +216,15 @@ class ParseQueue(Generic[Tag]):
 
     def _finished(self) -> None:
         assert self.room is not None and self.idle is not None
-        self.pending -= 1
+        self.in_flight -= 1
         self.room.release()
-        if not self.pending:
+        if not self.in_flight:
             self.idle.set()
+        if self.waiting and self.in_flight < self.workers and self.error is None:
+            # a worker ran out of work while bodies wait for more to join them: send them
+            task = asyncio.get_running_loop().create_task(self._send_now())
+            self.sending.add(task)
+            task.add_done_callback(self.sending.discard)
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, *call: object) -> None:

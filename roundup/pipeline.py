@@ -145,10 +145,10 @@ def fetch_feeds(
     transport: httpx.AsyncBaseTransport | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
 ) -> FetchReport:
-    """Fetch every enabled feed, parse what changed, and store it feed by feed.
+    """Fetch every enabled feed, parse what changed, and store it.
 
-    Bodies are parsed on all cores while other feeds are still downloading; each feed's
-    outcome is written to the store in its own transaction.
+    Bodies are parsed on all cores while other feeds are still downloading; the outcomes
+    are written to the store a few dozen whole feeds per transaction, as they come.
     """
     states = store.feed_states()
     feeds = {feed.key: feed for feed in config.enabled_feeds}
@@ -157,16 +157,32 @@ def fetch_feeds(
         _request(feed, states.get(feed.key)) for key, feed in feeds.items() if key not in gone
     ]
     reports: list[FeedReport] = [_gone_report(feeds[key], states[key]) for key in gone]
+    # Outcomes waiting for their transaction, and when the oldest of them arrived.
+    waiting: list[tuple[FetchResult, ParsedFeed | str | None]] = []
+    since = [0.0]
+
+    def write() -> None:
+        batch = waiting[:]
+        waiting.clear()  # a failed write is not tried again with the next batch
+        if not batch:
+            return
+        news = store.record_feeds([_update(result, parsed) for result, parsed in batch], now=now)
+        for (result, parsed), new in zip(batch, news, strict=True):
+            feed = feeds[result.key]
+            report = _report(result, feed, states.get(feed.key), parsed, new)
+            reports.append(report)
+            if on_feed is not None:
+                on_feed(report)
 
     def finish(result: FetchResult, parsed: ParsedFeed | str | None) -> None:
-        feed = feeds[result.key]
-        report = _record(result, feed, states.get(feed.key), store, now, parsed)
-        reports.append(report)
-        if on_feed is not None:
-            on_feed(report)
+        if not waiting:
+            since[0] = time.monotonic()
+        waiting.append((result, parsed))
+        if len(waiting) >= WRITE_BATCH or time.monotonic() - since[0] >= WRITE_WAIT:
+            write()
 
     async def fetch_and_parse() -> None:
-        # each parse is stored as soon as it finishes, so results never pile up in memory
+        # each parse is queued for the store as soon as it finishes: at most a batch waits
         async with ParseQueue[FetchResult](len(requests), finish) as parser:
 
             async def hand_off(result: FetchResult) -> None:
@@ -180,10 +196,18 @@ def fetch_feeds(
 
             await fetch_all(requests, config.fetch, transport=transport, on_result=hand_off)
 
-    with quick_thread_switches():
-        asyncio.run(fetch_and_parse())
+    try:
+        with quick_thread_switches():
+            asyncio.run(fetch_and_parse())
+    finally:
+        write()  # an interrupted run keeps the whole feeds it finished
     order = {key: index for index, key in enumerate(feeds)}
     return FetchReport(tuple(sorted(reports, key=lambda r: order[r.key])))
+
+
+# Feeds written per store transaction, and the longest a finished feed waits for its write.
+WRITE_BATCH = 64
+WRITE_WAIT = 0.5  # seconds
 
 
 def _without_body(result: FetchResult) -> FetchResult:
@@ -214,59 +238,57 @@ def _gone_report(feed: FeedConfig, state: FeedState) -> FeedReport:
     )
 
 
-def _record(
+def _update(result: FetchResult, parsed: ParsedFeed | str | None) -> FeedUpdate:
+    """What the store records of one feed's outcome (``parsed``: a parse result or its
+    error, None when nothing was parsed)."""
+    if result.status in ("failed", "gone"):
+        return FeedUpdate(
+            result.key, result.url, ok=False, gone=result.status == "gone", error=result.error
+        )
+    if parsed is None:
+        return FeedUpdate(
+            result.key,
+            result.url,
+            ok=True,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            moved_to=result.moved_to,
+        )
+    if isinstance(parsed, str):
+        return FeedUpdate(result.key, result.url, ok=False, error=parsed)
+    from roundup.entries import keep_newest  # with the normaliser, only when a feed changed
+
+    return FeedUpdate(
+        result.key,
+        result.url,
+        ok=True,
+        title=parsed.meta.title or None,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        body_hash=result.body_hash,
+        moved_to=result.moved_to,
+        entries=keep_newest(parsed.entries),
+    )
+
+
+def _report(
     result: FetchResult,
     feed: FeedConfig,
     state: FeedState | None,
-    store: Store,
-    now: datetime,
     parsed: ParsedFeed | str | None,
+    new: int,
 ) -> FeedReport:
-    """Write one feed's outcome (``parsed`` is a parse result or its error) in one transaction."""
+    """One feed's line in the fetch report, once its outcome is stored (``new`` entries)."""
     name = _name(feed, state)
     before = state.failures if state else 0
     failures = before + 1
     if result.status in ("failed", "gone"):
-        store.record_feed(
-            FeedUpdate(
-                result.key, result.url, ok=False, gone=result.status == "gone", error=result.error
-            ),
-            now=now,
-        )
         return FeedReport(feed.key, name, result.status, error=result.error, failures=failures)
     if parsed is None:
-        store.record_feed(
-            FeedUpdate(
-                result.key,
-                result.url,
-                ok=True,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                moved_to=result.moved_to,
-            ),
-            now=now,
-        )
         status: FeedStatus = "unchanged" if result.status == "unchanged" else "not_modified"
         return FeedReport(feed.key, name, status, moved_to=result.moved_to, recovered_after=before)
     if isinstance(parsed, str):
-        store.record_feed(FeedUpdate(result.key, result.url, ok=False, error=parsed), now=now)
         return FeedReport(feed.key, name, "failed", error=parsed, failures=failures)
-    from roundup.entries import keep_newest  # with the normaliser, only when a feed changed
-
-    new = store.record_feed(
-        FeedUpdate(
-            result.key,
-            result.url,
-            ok=True,
-            title=parsed.meta.title or None,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            body_hash=result.body_hash,
-            moved_to=result.moved_to,
-            entries=keep_newest(parsed.entries),
-        ),
-        now=now,
-    )
     title = parsed.meta.title
     return FeedReport(
         feed.key,

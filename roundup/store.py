@@ -207,35 +207,46 @@ class Store:
 
     def record_feed(self, update: FeedUpdate, *, now: datetime) -> int:
         """Record one feed's outcome and upsert its entries; returns how many are new."""
+        return self.record_feeds([update], now=now)[0]
+
+    def record_feeds(self, updates: Sequence[FeedUpdate], *, now: datetime) -> list[int]:
+        """Record several feeds' outcomes in one transaction, each as :meth:`record_feed`
+        does; returns how many entries are new for each. A commit writes every page the
+        feed's entries touched in three indexes: one commit per feed cost as much CPU as
+        all the inserts, so a large fetch writes its feeds a few dozen at a time."""
         stamp = _iso(now)
         with self.transaction():
-            self._ensure_feed(update.key, update.url)
-            if update.ok:
-                self.db.execute(
-                    "UPDATE feeds SET url = ?, title = COALESCE(?, title),"
-                    " etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),"
-                    " body_hash = COALESCE(?, body_hash), gone = 0, failures = 0,"
-                    " last_error = NULL, last_attempt = ?, last_success = ?,"
-                    " moved_to = COALESCE(?, moved_to) WHERE key = ?",
-                    (
-                        update.moved_to or update.url,
-                        update.title,
-                        update.etag,
-                        update.last_modified,
-                        update.body_hash,
-                        stamp,
-                        stamp,
-                        update.moved_to,
-                        update.key,
-                    ),
-                )
-            else:
-                self.db.execute(
-                    "UPDATE feeds SET failures = failures + 1, last_error = ?, last_attempt = ?,"
-                    " gone = ? WHERE key = ?",
-                    (update.error, stamp, int(update.gone), update.key),
-                )
-            return self._upsert_entries(update.entries or ())
+            return [self._record(update, stamp) for update in updates]
+
+    def _record(self, update: FeedUpdate, stamp: str) -> int:
+        """One feed's part of :meth:`record_feeds` (inside its transaction)."""
+        self._ensure_feed(update.key, update.url)
+        if update.ok:
+            self.db.execute(
+                "UPDATE feeds SET url = ?, title = COALESCE(?, title),"
+                " etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),"
+                " body_hash = COALESCE(?, body_hash), gone = 0, failures = 0,"
+                " last_error = NULL, last_attempt = ?, last_success = ?,"
+                " moved_to = COALESCE(?, moved_to) WHERE key = ?",
+                (
+                    update.moved_to or update.url,
+                    update.title,
+                    update.etag,
+                    update.last_modified,
+                    update.body_hash,
+                    stamp,
+                    stamp,
+                    update.moved_to,
+                    update.key,
+                ),
+            )
+        else:
+            self.db.execute(
+                "UPDATE feeds SET failures = failures + 1, last_error = ?, last_attempt = ?,"
+                " gone = ? WHERE key = ?",
+                (update.error, stamp, int(update.gone), update.key),
+            )
+        return self._upsert_entries(update.entries or ())
 
     def _changed(self) -> None:
         """Count one more change to what drafts are made of (inside a transaction)."""

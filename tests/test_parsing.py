@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from roundup.models import ParsedFeed
-from roundup.parsing import PARALLEL_MIN_FEEDS, InlineExecutor, ParseJob, ParseQueue
+from roundup.parsing import (
+    PARALLEL_MIN_FEEDS,
+    InlineExecutor,
+    ParseJob,
+    ParseQueue,
+    parse_job,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2015, 8, 14, tzinfo=UTC)
@@ -63,3 +70,29 @@ def test_an_error_in_done_reaches_the_caller() -> None:
 
     with pytest.raises(OSError, match="disk full while storing 7"):
         asyncio.run(main())
+
+
+def test_a_lone_body_is_parsed_without_waiting_for_others() -> None:
+    """Bodies go to the workers a few at a time, but one that arrives alone (a slow
+    network) is parsed at once: each put below waits for the previous parse to finish."""
+    found: dict[int, ParsedFeed | str] = {}
+
+    async def main() -> None:
+        async with ParseQueue[int](PARALLEL_MIN_FEEDS * 4, found.__setitem__) as queue:
+            for n in range(3):
+                await queue.put(n, job(n))
+                async with asyncio.timeout(120):  # hangs, were it waiting for a batch
+                    while n not in found:
+                        await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    assert sorted(found) == [0, 1, 2]
+
+
+def test_parsed_feeds_cross_processes_unchanged() -> None:
+    """What a worker sends back (entries pickle by their constructor) equals the parse."""
+    parsed = parse_job(job(1))
+    assert isinstance(parsed, ParsedFeed) and parsed.entries
+    copy = pickle.loads(pickle.dumps(parsed, pickle.HIGHEST_PROTOCOL))
+    assert copy == parsed
+    assert [e.summary_text for e in copy.entries] == [e.summary_text for e in parsed.entries]

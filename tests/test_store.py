@@ -127,6 +127,37 @@ def test_interrupted_feed_write_leaves_store_as_before(store: Store) -> None:
     assert state is not None and state.last_success == T0
 
 
+def test_several_feeds_are_recorded_in_one_write(store: Store) -> None:
+    """record_feeds counts each feed's new entries as record_feed would, failures included."""
+    store.record_feed(ok("a", [entry(1, feed="a")]), now=T0)
+    counts = store.record_feeds(
+        [
+            ok("a", [entry(1, feed="a"), entry(2, feed="a")], etag='"a2"'),
+            FeedUpdate(key="b", url="b", ok=False, error="HTTP 500"),
+            ok("c", [entry(n, feed="c") for n in range(3)]),
+            ok("a", [entry(2, feed="a"), entry(3, feed="a")]),  # the same feed again: 2 known
+        ],
+        now=T0 + timedelta(hours=1),
+    )
+    assert counts == [1, 0, 3, 1]
+    assert [e.id for e in store.entries_for("a")] == ["id-1", "id-2", "id-3"]
+    states = store.feed_states()
+    assert (states["a"].etag, states["b"].failures, states["b"].last_error) == (
+        '"a2"',
+        1,
+        "HTTP 500",
+    )
+    assert store.record_feeds([], now=T0) == []
+
+
+def test_a_failed_write_of_several_feeds_leaves_none_of_them(store: Store) -> None:
+    """One transaction: a failure in the last feed rolls back the feeds before it too."""
+    poisoned = replace(entry(3, feed="b"), published=datetime(2015, 1, 1))
+    with pytest.raises(ValueError, match="naive datetime"):
+        store.record_feeds([ok("a", [entry(1, feed="a")]), ok("b", [poisoned])], now=T0)
+    assert (store.feed_states(), store.count_entries()) == ({}, 0)
+
+
 def test_migrates_from_the_first_schema(tmp_path: Path) -> None:
     """A state file written by schema 1 is brought up to date and keeps its rows."""
     path = tmp_path / "old.sqlite3"
