@@ -24,7 +24,8 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from roundup.errors import ParseError
-from roundup.models import ParsedFeed
+from roundup.models import FeedMeta
+from roundup.store import EntryRows
 
 # Below this many feeds, starting worker processes costs more than it saves.
 PARALLEL_MIN_FEEDS = 16
@@ -35,7 +36,20 @@ BODIES_PER_BATCH = 8
 BATCHES_PER_WORKER = 3
 
 Tag = TypeVar("Tag")
-Parsed = ParsedFeed | str  # a parsed feed, or why it could not be parsed
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRows:
+    """One parsed feed as the store takes it: what the feed said of itself, and its
+    newest entries as rows (:func:`roundup.store.entry_rows`). Made in the worker, so the
+    process that runs the network only writes them, and what crosses back is plain text
+    (entries with their datetimes cost as much to unpickle as to store)."""
+
+    meta: FeedMeta
+    entries: EntryRows
+
+
+Parsed = FeedRows | str  # a parsed feed, or why it could not be parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +65,15 @@ class ParseJob:
 
 
 def parse_job(job: ParseJob) -> Parsed:
-    """Parse one body; a :class:`ParseError` comes back as its reason (it does not pickle)."""
+    """Parse one body and keep its newest entries, as rows for the store; a
+    :class:`ParseError` comes back as its reason (it does not pickle)."""
     # Imported on first use: a run where every feed answers 304 never pays for the parsers.
+    from roundup.entries import keep_newest
     from roundup.parse import parse_feed
+    from roundup.store import entry_rows
 
     try:
-        return parse_feed(
+        parsed = parse_feed(
             job.body,
             key=job.key,
             url=job.url,
@@ -66,6 +83,7 @@ def parse_job(job: ParseJob) -> Parsed:
         )
     except ParseError as exc:
         return exc.reason
+    return FeedRows(parsed.meta, entry_rows(keep_newest(parsed.entries)))
 
 
 def parse_jobs(jobs: Sequence[ParseJob]) -> list[Parsed]:

@@ -59,8 +59,8 @@ from roundup.errors import (
 from roundup.fetch import FetchRequest, FetchResult, fetch_all
 from roundup.linkcheck import IssueLink, LinkReport, LinkResult
 from roundup.lock import locked
-from roundup.models import Draft, Entry, Group, ParsedFeed, Story
-from roundup.parsing import ParseJob, ParseQueue, quick_thread_switches
+from roundup.models import Draft, Entry, Group, Story
+from roundup.parsing import FeedRows, ParseJob, ParseQueue, quick_thread_switches
 from roundup.sources import reads_like_section, source_name
 from roundup.store import FeedState, FeedUpdate, IssueRecord, StatusRecord, Store
 from roundup.week import Window, window_for
@@ -158,7 +158,7 @@ def fetch_feeds(
     ]
     reports: list[FeedReport] = [_gone_report(feeds[key], states[key]) for key in gone]
     # Outcomes waiting for their transaction, and when the oldest of them arrived.
-    waiting: list[tuple[FetchResult, ParsedFeed | str | None]] = []
+    waiting: list[tuple[FetchResult, FeedRows | str | None]] = []
     since = [0.0]
 
     def write() -> None:
@@ -174,7 +174,7 @@ def fetch_feeds(
             if on_feed is not None:
                 on_feed(report)
 
-    def finish(result: FetchResult, parsed: ParsedFeed | str | None) -> None:
+    def finish(result: FetchResult, parsed: FeedRows | str | None) -> None:
         if not waiting:
             since[0] = time.monotonic()
         waiting.append((result, parsed))
@@ -238,7 +238,7 @@ def _gone_report(feed: FeedConfig, state: FeedState) -> FeedReport:
     )
 
 
-def _update(result: FetchResult, parsed: ParsedFeed | str | None) -> FeedUpdate:
+def _update(result: FetchResult, parsed: FeedRows | str | None) -> FeedUpdate:
     """What the store records of one feed's outcome (``parsed``: a parse result or its
     error, None when nothing was parsed)."""
     if result.status in ("failed", "gone"):
@@ -256,8 +256,6 @@ def _update(result: FetchResult, parsed: ParsedFeed | str | None) -> FeedUpdate:
         )
     if isinstance(parsed, str):
         return FeedUpdate(result.key, result.url, ok=False, error=parsed)
-    from roundup.entries import keep_newest  # with the normaliser, only when a feed changed
-
     return FeedUpdate(
         result.key,
         result.url,
@@ -267,7 +265,7 @@ def _update(result: FetchResult, parsed: ParsedFeed | str | None) -> FeedUpdate:
         last_modified=result.last_modified,
         body_hash=result.body_hash,
         moved_to=result.moved_to,
-        entries=keep_newest(parsed.entries),
+        entries=parsed.entries,
     )
 
 
@@ -275,7 +273,7 @@ def _report(
     result: FetchResult,
     feed: FeedConfig,
     state: FeedState | None,
-    parsed: ParsedFeed | str | None,
+    parsed: FeedRows | str | None,
     new: int,
 ) -> FeedReport:
     """One feed's line in the fetch report, once its outcome is stored (``new`` entries)."""

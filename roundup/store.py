@@ -24,11 +24,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roundup.errors import StoreError
-from roundup.linkcheck import LinkResult
 from roundup.models import Entry
 from roundup.schema import MIGRATIONS, SCHEMA_VERSION, statements
+
+# Imported where link checks are read: the parse workers import this module for
+# entry_rows, and need neither the link checker nor its HTTP client.
+if TYPE_CHECKING:
+    from roundup.linkcheck import LinkResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,33 @@ class FeedState:
     moved_to: str | None = None
 
 
+Row = tuple[object, ...]  # one entry as the values of the entries table's columns
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRows:
+    """Entries as the store writes them (see :func:`entry_rows`), made in the process that
+    parsed them: the one that runs the network and the store then only looks up known ids
+    and writes the rows."""
+
+    rows: tuple[Row, ...]
+
+
+def entry_rows(entries: Iterable[Entry]) -> EntryRows:
+    """``entries`` in the form :meth:`Store.record_feeds` writes them, their times as text."""
+    stamps: dict[datetime, str] = {}  # a feed's entries share their first-seen time
+    return EntryRows(
+        tuple(
+            _entry_row(
+                entry,
+                published=_stamp(entry.published, stamps),
+                first_seen=_stamp(entry.first_seen, stamps),
+            )
+            for entry in entries
+        )
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class FeedUpdate:
     """The outcome of one feed's fetch and parse, as the store records it."""
@@ -63,7 +95,8 @@ class FeedUpdate:
     body_hash: str | None = None
     error: str | None = None
     moved_to: str | None = None
-    entries: Sequence[Entry] | None = None  # None: nothing parsed (304, unchanged, failed)
+    # None: nothing parsed (304, unchanged, failed)
+    entries: Sequence[Entry] | EntryRows | None = None
 
 
 SUBSCRIBED = "subscribed"
@@ -315,7 +348,7 @@ class Store:
 
     # --- entries -----------------------------------------------------------------------
 
-    def _upsert_entries(self, entries: Sequence[Entry]) -> int:
+    def _upsert_entries(self, entries: Sequence[Entry] | EntryRows | None) -> int:
         """Insert new entries and replace known ones; returns how many were new.
 
         An undated entry keeps the time it was first seen, or it would drift into every
@@ -323,38 +356,37 @@ class Store:
         holds is read in one query per chunk of ids, and the rows written in one
         executemany: two statements per entry cost more than parsing the entry did.
         """
-        if not entries:
+        rows = entries.rows if isinstance(entries, EntryRows) else entry_rows(entries or ()).rows
+        if not rows:
             return 0
-        held = self._held_times(entries)
-        stamps: dict[datetime, str] = {}  # a feed's entries share their first-seen time
-        rows: list[tuple[object, ...]] = []
+        held = self._held_times(rows)
+        kept: list[Row] = []
         new = 0
-        for entry in entries:
-            key = (entry.feed, entry.id)
-            published = _stamp(entry.published, stamps)
-            first_seen = _stamp(entry.first_seen, stamps)
+        for row in rows:
+            key = (str(row[0]), str(row[1]))
             known = held.get(key)
             if known is None:
                 new += 1
             else:
                 # Times are written back as this store writes them (older rows' too).
-                first_seen = _reiso(known[0])
-                if not entry.dated and not known[2] and known[1]:
+                published = row[6]
+                if not row[7] and not known[2] and known[1]:
                     published = _reiso(known[1])
+                row = (*row[:6], published, *row[7:13], _reiso(known[0]))
             # A feed that repeats an id within one fetch: the later copy replaces the earlier,
             # which is by then a known entry, as when rows were written one at a time.
-            held[key] = (first_seen, published, entry.dated)
-            rows.append(_entry_row(entry, published=published, first_seen=first_seen))
-        self.db.executemany(_UPSERT_ENTRY, rows)
+            held[key] = (str(row[13]), str(row[6]), bool(row[7]))
+            kept.append(row)
+        self.db.executemany(_UPSERT_ENTRY, kept)
         self._changed()
         return new
 
-    def _held_times(self, entries: Sequence[Entry]) -> dict[tuple[str, str], _HeldTimes]:
-        """(feed, id) → (first_seen, published, dated) of the stored ones among ``entries``."""
+    def _held_times(self, rows: Sequence[Row]) -> dict[tuple[str, str], _HeldTimes]:
+        """(feed, id) → (first_seen, published, dated) of the stored ones among ``rows``."""
         held: dict[tuple[str, str], _HeldTimes] = {}
         ids_by_feed: dict[str, list[str]] = {}
-        for entry in entries:
-            ids_by_feed.setdefault(entry.feed, []).append(entry.id)
+        for row in rows:
+            ids_by_feed.setdefault(str(row[0]), []).append(str(row[1]))
         for feed, ids in ids_by_feed.items():
             if self.db.execute(_ANY_ENTRY, (feed,)).fetchone() is None:
                 continue  # a feed's first fetch: nothing to look up
@@ -363,10 +395,10 @@ class Store:
                 # Padded to a multiple of 16, repeating the last id: the connection then
                 # reuses a few prepared statements instead of compiling one per size.
                 size = -(-len(chunk) // 16) * 16
-                rows = self.db.execute(
+                found = self.db.execute(
                     _select_held(size), (feed, *chunk, *chunk[-1:] * (size - len(chunk)))
                 )
-                for entry_id, first_seen, published, dated in rows:
+                for entry_id, first_seen, published, dated in found:
                     held[(feed, entry_id)] = (first_seen, published, bool(dated))
         return held
 
@@ -610,6 +642,8 @@ class Store:
 
     def link_checks(self, urls: Iterable[str]) -> dict[str, LinkResult]:
         """The last check kept for each of ``urls`` that has one, by URL."""
+        from roundup.linkcheck import LinkResult
+
         found: dict[str, LinkResult] = {}
         wanted = list(dict.fromkeys(urls))
         for start in range(0, len(wanted), 500):  # SQLite caps the number of parameters

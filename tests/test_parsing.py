@@ -9,14 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from roundup.models import ParsedFeed
+from roundup.parse import parse_feed
 from roundup.parsing import (
     PARALLEL_MIN_FEEDS,
+    FeedRows,
     InlineExecutor,
+    Parsed,
     ParseJob,
     ParseQueue,
     parse_job,
 )
+from roundup.store import FeedUpdate, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2015, 8, 14, tzinfo=UTC)
@@ -28,10 +31,10 @@ def job(n: int, body: bytes = RSS) -> ParseJob:
     return ParseJob(body, url, url, NOW, None, "application/rss+xml")
 
 
-def parse_all(feeds: int, jobs: list[ParseJob]) -> tuple[dict[int, ParsedFeed | str], bool]:
+def parse_all(feeds: int, jobs: list[ParseJob]) -> tuple[dict[int, Parsed], bool]:
     """Every job through a queue sized for ``feeds``: results by tag, and whether worker
     processes were started."""
-    found: dict[int, ParsedFeed | str] = {}
+    found: dict[int, Parsed] = {}
 
     async def main() -> bool:
         async with ParseQueue[int](feeds, found.__setitem__) as queue:
@@ -48,7 +51,7 @@ def test_every_body_is_parsed_and_reported(feeds: int) -> None:
     found, pooled = parse_all(feeds, [job(n) for n in range(12)] + [job(99, b"not a feed")])
     assert pooled == (feeds > PARALLEL_MIN_FEEDS)
     assert sorted(found) == [*range(12), 12]
-    assert all(isinstance(found[n], ParsedFeed) and found[n].entries for n in range(12))
+    assert all(isinstance(r := found[n], FeedRows) and r.entries.rows for n in range(12))
     assert isinstance(found[12], str)
 
 
@@ -61,7 +64,7 @@ def test_no_body_starts_no_workers() -> None:
 def test_an_error_in_done_reaches_the_caller() -> None:
     """A failure while storing a parse (say, a full disk) is raised, not logged and lost."""
 
-    def done(tag: int, parsed: ParsedFeed | str) -> None:
+    def done(tag: int, parsed: Parsed) -> None:
         raise OSError(f"disk full while storing {tag}")
 
     async def main() -> None:
@@ -75,7 +78,7 @@ def test_an_error_in_done_reaches_the_caller() -> None:
 def test_a_lone_body_is_parsed_without_waiting_for_others() -> None:
     """Bodies go to the workers a few at a time, but one that arrives alone (a slow
     network) is parsed at once: each put below waits for the previous parse to finish."""
-    found: dict[int, ParsedFeed | str] = {}
+    found: dict[int, Parsed] = {}
 
     async def main() -> None:
         async with ParseQueue[int](PARALLEL_MIN_FEEDS * 4, found.__setitem__) as queue:
@@ -89,10 +92,14 @@ def test_a_lone_body_is_parsed_without_waiting_for_others() -> None:
     assert sorted(found) == [0, 1, 2]
 
 
-def test_parsed_feeds_cross_processes_unchanged() -> None:
-    """What a worker sends back (entries pickle by their constructor) equals the parse."""
-    parsed = parse_job(job(1))
-    assert isinstance(parsed, ParsedFeed) and parsed.entries
-    copy = pickle.loads(pickle.dumps(parsed, pickle.HIGHEST_PROTOCOL))
-    assert copy == parsed
-    assert [e.summary_text for e in copy.entries] == [e.summary_text for e in parsed.entries]
+def test_a_parse_comes_back_as_the_rows_the_store_writes(tmp_path: Path) -> None:
+    """The worker sends back the feed's entries as rows, which pickle unchanged and store
+    the same entries as the parse itself."""
+    parsed = parse_feed(RSS, key="k", url="https://example.org/1.rss", fetched_at=NOW, name=None)
+    rows = parse_job(ParseJob(RSS, "k", "https://example.org/1.rss", NOW, None, None))
+    assert isinstance(rows, FeedRows) and rows.meta == parsed.meta
+    assert pickle.loads(pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)) == rows
+    with Store.open(tmp_path / "a.sqlite3") as a, Store.open(tmp_path / "b.sqlite3") as b:
+        a.record_feed(FeedUpdate("k", "k", ok=True, entries=parsed.entries), now=NOW)
+        b.record_feed(FeedUpdate("k", "k", ok=True, entries=rows.entries), now=NOW)
+        assert b.entries_for("k") == a.entries_for("k") != []
