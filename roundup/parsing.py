@@ -7,7 +7,9 @@ none), submits from a helper thread (a submit writes to the pool's wake-up pipe,
 would stall the event loop), sends the bodies a few at a time (each message costs the
 pool's threads in this process a wake-up and a result to unpickle: one body per message
 cost this process more than the parse cost the worker), and lets at most a few batches
-per core wait, so that memory stays flat however fast the network is.
+per core wait, so that memory stays flat however fast the network is. When the workers
+have all they may hold, this process parses the next body itself: the workers are every
+core but one, and this one's share of the parsing keeps it busy when the network is not.
 """
 
 from __future__ import annotations
@@ -175,6 +177,14 @@ class ParseQueue(Generic[Tag]):
         if self.executor is None:
             self._start()
         if isinstance(self.executor, InlineExecutor):
+            self.done(tag, parse_job(job))
+            return
+        assert self.room is not None
+        if self.room.locked() and len(self.waiting) >= BODIES_PER_BATCH:
+            # Every worker has its fill and a batch more waits: this process parses this
+            # body itself rather than wait, so that both cores parse when the network is
+            # faster than the workers (this process's other work waits meanwhile, which
+            # slows the network down to what the cores can parse).
             self.done(tag, parse_job(job))
             return
         self.waiting.append((tag, job))

@@ -103,3 +103,21 @@ def test_a_parse_comes_back_as_the_rows_the_store_writes(tmp_path: Path) -> None
         a.record_feed(FeedUpdate("k", "k", ok=True, entries=parsed.entries), now=NOW)
         b.record_feed(FeedUpdate("k", "k", ok=True, entries=rows.entries), now=NOW)
         assert b.entries_for("k") == a.entries_for("k") != []
+
+
+def test_bodies_faster_than_the_workers_are_each_parsed_once() -> None:
+    """Bodies handed over faster than the workers parse (this process then parses some
+    itself) each reach done() exactly once, with their own result."""
+    seen: list[int] = []
+    bodies = {n: job(n, RSS if n % 5 else b"not a feed") for n in range(60)}
+
+    def done(tag: int, parsed: Parsed) -> None:
+        seen.append(tag)
+        assert isinstance(parsed, str) == (tag % 5 == 0)
+
+    async def main() -> None:
+        async with ParseQueue[int](PARALLEL_MIN_FEEDS * 4, done) as queue:
+            await asyncio.gather(*(queue.put(n, each) for n, each in bodies.items()))
+
+    asyncio.run(main())
+    assert sorted(seen) == list(bodies)
