@@ -179,8 +179,8 @@ class ParseQueue(Generic[Tag]):
         if isinstance(self.executor, InlineExecutor):
             self.done(tag, parse_job(job))
             return
-        assert self.room is not None
-        if self.room.locked() and len(self.waiting) >= BODIES_PER_BATCH:
+        full = self.in_flight >= BATCHES_PER_WORKER * self.workers  # no room for a batch
+        if full and len(self.waiting) >= BODIES_PER_BATCH:
             # Every worker has its fill and a batch more waits: this process parses this
             # body itself rather than wait, so that both cores parse when the network is
             # faster than the workers (this process's other work waits meanwhile, which
