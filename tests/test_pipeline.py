@@ -304,3 +304,28 @@ def test_a_hostile_feed_cannot_flood_the_issue(tmp_path: Path, feed_server: Feed
     sizes = [len(text) for text in rendered.issue.outputs.values()]
     assert max(sizes) < 1_000_000  # the outputs stay ordinary-sized
     assert all("\u202e" not in text for text in rendered.issue.outputs.values())
+
+
+def test_feeds_are_stored_in_batches_each_reported_once(
+    tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outcomes are written a few feeds per transaction: every feed, parsed, failed or
+    unparseable, is stored and reported exactly once, and a second run sees them all."""
+    import roundup.pipeline
+
+    monkeypatch.setattr(roundup.pipeline, "WRITE_BATCH", 3)
+    replies = [Reply(200, sample("elicitor.rss")), Reply(500, b"down"), Reply(200, b"junk")]
+    urls = [feed_server.route(f"/{n}.xml", replies[n % 3]) for n in range(20)]
+    config = write_config(tmp_path, urls)
+    seen: list[str] = []
+    with Store.open(config.state) as store:
+        report = fetch_feeds(config, store, now=NOW, on_feed=lambda r: seen.append(r.key))
+        assert sorted(seen) == sorted(urls)
+        assert [feed.key for feed in report.feeds] == urls
+        assert [feed.status for feed in report.feeds] == [
+            ("fetched", "failed", "failed")[n % 3] for n in range(20)
+        ]
+        states = store.feed_states()
+        assert sorted(states) == sorted(urls)
+        assert [states[url].failures for url in urls] == [min(n % 3, 1) for n in range(20)]
+        assert all(store.entries_for(url) for url in urls[::3])
