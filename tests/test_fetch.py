@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from roundup.fetch import (
     POOL_CONNECTIONS,
     FetchRequest,
     FetchResult,
+    environment_proxy,
     fetch_all,
     fetch_many,
 )
@@ -740,6 +742,83 @@ def test_a_large_per_host_is_spread_over_small_pools_and_kept(feed_server: FeedS
     results = fetch_many(requests, FetchSettings(concurrency=64, per_host=20))
     assert [result.status for result in results] == ["fetched"] * 30
     assert feed_server.peak("wide") == 20
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "connections"),
+    [
+        (Reply(304, headers={"ETag": '"v1"'}), "not_modified", 1),
+        (Reply(304), "not_modified", 1),  # no Content-Length: a 304 has no body anyway
+        (Reply(200, RSS), "fetched", 1),
+        (Reply(404, b"<html>not here</html>"), "failed", 1),
+        (Reply(404, b"x" * 100, chunked=True), "failed", 4),  # unknown length: not read
+        (Reply(404, b"x", repeat=70_000), "failed", 4),  # too long to be worth reading
+    ],
+)
+def test_a_host_s_feeds_share_one_connection(
+    feed_server: FeedServer, reply: Reply, status: str, connections: int
+) -> None:
+    """Answers read to their end leave the connection open for the host's next feed; a
+    long or unbounded body we do not need is not waited for."""
+    urls = [feed_server.route(f"/k/{n}", reply) for n in range(4)]
+    requests = [FetchRequest(key=url, url=url, etag='"v1"') for url in urls]
+    results = fetch_many(requests, replace(SETTINGS, concurrency=1, per_host=1, retries=0))
+    assert [result.status for result in results] == [status] * 4
+    assert feed_server.connections == connections
+
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture(name="clean_proxy_env")
+def clean_proxy_env_fixture(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No proxy variable of the test runner's environment leaks into the test."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    ("env", "scheme", "host", "proxy"),
+    [
+        ({}, "http", "a.example", None),
+        ({"http_proxy": "http://127.0.0.1:3128"}, "http", "a.example", "http://127.0.0.1:3128"),
+        ({"HTTPS_PROXY": "127.0.0.1:3128"}, "https", "a.example", "http://127.0.0.1:3128"),
+        ({"http_proxy": "http://127.0.0.1:3128"}, "https", "a.example", None),
+        ({"all_proxy": "http://127.0.0.1:8080"}, "https", "a.example", "http://127.0.0.1:8080"),
+        ({"http_proxy": "http://p:1", "no_proxy": "a.example"}, "http", "a.example", None),
+        ({"http_proxy": "http://p:1", "no_proxy": ".example"}, "http", "b.a.example", None),
+        ({"http_proxy": "http://p:1", "no_proxy": "b.example"}, "http", "a.example", "http://p:1"),
+        ({"http_proxy": "http://p:1", "no_proxy": "*"}, "http", "a.example", None),
+    ],
+)
+def test_environment_proxy(
+    clean_proxy_env: pytest.MonkeyPatch,
+    env: dict[str, str],
+    scheme: str,
+    host: str,
+    proxy: str | None,
+) -> None:
+    """The proxy variables curl and pip read choose the proxy of each scheme and host."""
+    for name, value in env.items():
+        clean_proxy_env.setenv(name, value)
+    assert environment_proxy(scheme, host) == proxy
+
+
+def test_feeds_go_through_the_environment_s_proxy(
+    feed_server: FeedServer, clean_proxy_env: pytest.MonkeyPatch
+) -> None:
+    """With http_proxy set, the request goes to the proxy in absolute form (the feed's host
+    is never looked up); a host in no_proxy is fetched directly."""
+    far = "http://feeds.invalid/proxied.xml"
+    feed_server.route(far, Reply(200, RSS))
+    near = feed_server.route("/direct.xml", Reply(200, RSS))
+    clean_proxy_env.setenv("http_proxy", f"http://127.0.0.1:{feed_server.port}")
+    clean_proxy_env.setenv("no_proxy", "127.0.0.1")
+    results = fetch_many([FetchRequest(key=u, url=u) for u in (far, near)], SETTINGS)
+    assert [result.status for result in results] == ["fetched", "fetched"]
+    assert sorted(request.path for request in feed_server.received) == ["/direct.xml", far]
 
 
 def test_on_result_takes_the_bodies_over(feed_server: FeedServer) -> None:
