@@ -32,10 +32,8 @@ import contextlib
 import hashlib
 import inspect
 import os
-import ssl
 import stat
-import urllib.request
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -46,6 +44,7 @@ from urllib.parse import urljoin
 import httpx
 
 from roundup.config import FetchSettings
+from roundup.transport import Http11Transport
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -57,10 +56,6 @@ BACKOFF_MAX = 60.0  # so retries=10 never sleeps for minutes
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT = frozenset({301, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
-# Connections per transport. httpcore's pool looks at every one of its connections on
-# each request, so one pool of 64 connections to one host spends more time searching than
-# fetching; a host with a larger per_host gets several transports of at most this many.
-POOL_CONNECTIONS = 8
 DRAIN_MAX = 64 * 1024  # bytes of an unneeded body read to keep its connection open
 GONE = "HTTP 410 Gone: the feed was removed; delete it from feeds.yaml"
 
@@ -111,26 +106,13 @@ class _Retryable(Exception):
 
 
 @dataclass(slots=True)
-class _Pool:
-    """One httpx transport (a connection pool) and how many requests it is serving now."""
-
-    transport: httpx.AsyncBaseTransport
-    busy: int = 0
-
-
-@dataclass(slots=True)
 class _Run:
-    """What every feed's task shares: the transports, the settings and the limits.
+    """What every feed's task shares: the transport, the settings and the limits.
 
-    Requests go straight to httpx transports rather than through an ``httpx.AsyncClient``:
+    Requests go straight to the transport rather than through an ``httpx.AsyncClient``:
     this stage follows redirects itself, sends no cookies and no auth, and sets its own
-    headers, so the client's layers (cookie jar, auth flow, URL merging, event hooks) would
-    only cost CPU on every request, a third of a 304's cost when every feed is on one host.
-
-    Each scheme and host gets its own transports, ``ceil(per_host / POOL_CONNECTIONS)`` of
-    them, and a request goes to the least busy one: the host's semaphore still bounds what
-    is in flight to the host, and no pool grows past ``POOL_CONNECTIONS``. An injected
-    ``transport`` replaces them all.
+    headers, so the client's layers would only cost CPU on every request. The transport is
+    :class:`roundup.transport.Http11Transport` unless one is injected.
 
     ``unparsed`` bounds the bodies downloaded (or downloading) that the caller's
     ``on_result`` has not yet taken: when the caller is slower than the network, downloads
@@ -141,78 +123,14 @@ class _Run:
     sleep: Sleep
     slots: asyncio.Semaphore  # all feeds together
     unparsed: asyncio.Semaphore  # bodies not yet handed to on_result
-    transport: httpx.AsyncBaseTransport | None
-    closing: contextlib.AsyncExitStack
+    transport: httpx.AsyncBaseTransport
     budget_end: float  # the event loop's time at which the whole fetch must be over
     headers: list[tuple[str, str]]  # sent with every request
     timeout: dict[str, float | None]  # httpx's per-request timeout extension
-    verified: ssl.SSLContext | None = None  # CA certificates loaded once, for https only
-    plain: ssl.SSLContext | None = None  # never used to verify: plain-http pools need one
     hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
-    pools: dict[tuple[str, str], list[_Pool]] = field(default_factory=dict)
 
     def host_slots(self, url: httpx.URL) -> asyncio.Semaphore:
         return self.hosts.setdefault(url.host, asyncio.Semaphore(self.settings.per_host))
-
-    @contextlib.contextmanager
-    def pool(self, url: httpx.URL) -> Iterator[httpx.AsyncBaseTransport]:
-        """The least busy transport of the URL's scheme and host, counted busy while in use."""
-        if self.transport is not None:
-            yield self.transport
-            return
-        pools = self.pools.get((url.scheme, url.host))
-        if pools is None:
-            pools = self._pools(url)
-            self.pools[(url.scheme, url.host)] = pools
-        pool = min(pools, key=lambda candidate: candidate.busy)
-        pool.busy += 1
-        try:
-            yield pool.transport
-        finally:
-            pool.busy -= 1
-
-    def _pools(self, url: httpx.URL) -> list[_Pool]:
-        per_host = self.settings.per_host
-        count = -(-per_host // POOL_CONNECTIONS)
-        size = -(-per_host // count)
-        context = self._ssl_context(url.scheme)
-        proxy = environment_proxy(url.scheme, url.host)
-        pools = []
-        for _ in range(count):
-            transport = httpx.AsyncHTTPTransport(
-                verify=context,
-                http2=False,
-                # our semaphores already bound concurrency; a smaller pool would only wait
-                limits=httpx.Limits(max_connections=size),
-                proxy=proxy,
-            )
-            # registered without awaiting, so two feeds of one host never make two pools
-            self.closing.push_async_callback(transport.aclose)
-            pools.append(_Pool(transport))
-        return pools
-
-    def _ssl_context(self, scheme: str) -> ssl.SSLContext:
-        """Loading the CA certificates costs a tenth of a second: only https pays for it."""
-        if scheme == "https":
-            if self.verified is None:
-                self.verified = httpx.create_ssl_context()
-            return self.verified
-        if self.plain is None:
-            self.plain = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        return self.plain
-
-
-def environment_proxy(scheme: str, host: str) -> str | None:
-    """The proxy that the environment (``http_proxy``, ``https_proxy``, ``all_proxy``,
-    ``no_proxy`` and their upper-case forms) names for ``scheme://host``, or None.
-
-    Feeds are fetched through the same proxy that curl or pip would use on this machine.
-    """
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass(host):
-        return None
-    return proxy if "://" in proxy else f"http://{proxy}"
 
 
 @dataclass(slots=True)
@@ -300,13 +218,14 @@ async def fetch_all(
     download starts.
     """
     async with contextlib.AsyncExitStack() as closing:
+        if transport is None:
+            transport = await closing.enter_async_context(Http11Transport())
         run = _Run(
             settings,
             sleep,
             slots=asyncio.Semaphore(settings.concurrency),
             unparsed=asyncio.Semaphore(settings.concurrency),
             transport=transport,
-            closing=closing,
             budget_end=_now() + settings.budget,
             headers=[
                 ("User-Agent", settings.user_agent),
@@ -495,15 +414,14 @@ async def _exchange(
         "GET", url, headers=run.headers + _conditional(request), extensions={"timeout": run.timeout}
     )
     try:
-        with run.pool(url) as transport:
-            response = await transport.handle_async_request(message)
-            response.request = message
-            try:
-                step = await _handle(run, request, response)
-                await _drain(response)
-                return step
-            finally:
-                await response.aclose()
+        response = await run.transport.handle_async_request(message)
+        response.request = message
+        try:
+            step = await _handle(run, request, response)
+            await _drain(response)
+            return step
+        finally:
+            await response.aclose()
     except httpx.TimeoutException:
         raise _Retryable(f"timed out after {run.settings.timeout:g} s") from None
     except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
