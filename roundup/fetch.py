@@ -33,18 +33,26 @@ import hashlib
 import inspect
 import os
 import stat
-from collections.abc import Awaitable, Callable, Sequence
+import zlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 from urllib.parse import urljoin
 
-import httpx
-
 from roundup.config import FetchSettings
-from roundup.transport import Http11Transport
+from roundup.transport import (
+    Answer,
+    Http11Transport,
+    InvalidURL,
+    Target,
+    TimedOut,
+    Transport,
+    TransportError,
+    parse_target,
+)
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -109,10 +117,7 @@ class _Retryable(Exception):
 class _Run:
     """What every feed's task shares: the transport, the settings and the limits.
 
-    Requests go straight to the transport rather than through an ``httpx.AsyncClient``:
-    this stage follows redirects itself, sends no cookies and no auth, and sets its own
-    headers, so the client's layers would only cost CPU on every request. The transport is
-    :class:`roundup.transport.Http11Transport` unless one is injected.
+    The transport is :class:`roundup.transport.Http11Transport` unless one is injected.
 
     ``unparsed`` bounds the bodies downloaded (or downloading) that the caller's
     ``on_result`` has not yet taken: when the caller is slower than the network, downloads
@@ -123,13 +128,12 @@ class _Run:
     sleep: Sleep
     slots: asyncio.Semaphore  # all feeds together
     unparsed: asyncio.Semaphore  # bodies not yet handed to on_result
-    transport: httpx.AsyncBaseTransport
+    transport: Transport
     budget_end: float  # the event loop's time at which the whole fetch must be over
     headers: list[tuple[str, str]]  # sent with every request
-    timeout: dict[str, float | None]  # httpx's per-request timeout extension
     hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
 
-    def host_slots(self, url: httpx.URL) -> asyncio.Semaphore:
+    def host_slots(self, url: Target) -> asyncio.Semaphore:
         return self.hosts.setdefault(url.host, asyncio.Semaphore(self.settings.per_host))
 
 
@@ -188,20 +192,11 @@ def _budget_name(settings: FetchSettings) -> str:
     return f"the {settings.budget:g} s fetch budget (fetch.budget)"
 
 
-def _target(url: str) -> httpx.URL:
-    """The URL parsed once for the request; raises httpx.InvalidURL for one that cannot be
-    requested (httpx's own parse, so that it rejects what httpx would)."""
-    target = httpx.URL(url)
-    if not target.host:
-        raise httpx.InvalidURL("no host")
-    return target
-
-
 async def fetch_all(
     requests: Sequence[FetchRequest],
     settings: FetchSettings,
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: Transport | None = None,
     sleep: Sleep = asyncio.sleep,
     on_result: OnResult | None = None,
 ) -> list[FetchResult]:
@@ -230,10 +225,9 @@ async def fetch_all(
             headers=[
                 ("User-Agent", settings.user_agent),
                 ("Accept", ACCEPT),
-                # only what httpx itself decodes, whatever optional decoders are installed
+                # what _read_body decodes
                 ("Accept-Encoding", "gzip, deflate"),
             ],
-            timeout=httpx.Timeout(settings.timeout).as_dict(),
         )
 
         async def one(request: FetchRequest) -> FetchResult:
@@ -263,7 +257,7 @@ def fetch_many(
     requests: Sequence[FetchRequest],
     settings: FetchSettings,
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: Transport | None = None,
     sleep: Sleep = asyncio.sleep,
     on_result: Callable[[FetchResult], None] | None = None,
 ) -> list[FetchResult]:
@@ -319,7 +313,7 @@ async def _fetch_within(
                     await asyncio.to_thread(_read_local, request, run.settings.max_bytes), body
                 )
         return await _fetch_http(run, request, limits, body)
-    except httpx.InvalidURL as exc:
+    except InvalidURL as exc:
         return _failed(request, f"invalid URL: {exc}")
     except Exception as exc:  # one bad feed must never abort the others
         return _failed(request, f"unexpected error: {type(exc).__name__}: {exc}")
@@ -379,8 +373,13 @@ async def _attempt(run: _Run, request: FetchRequest, limits: _Limits, body: _Bod
     """One attempt: GET the URL and follow up to ``MAX_REDIRECTS`` redirects by hand."""
     url = request.url
     permanent = True
-    for _ in range(MAX_REDIRECTS + 1):
-        target = _target(url)
+    for hop in range(MAX_REDIRECTS + 1):
+        try:
+            target = parse_target(url)
+        except InvalidURL as exc:
+            if hop == 0:
+                raise
+            return _failed(request, f"redirected to {url}: {exc}")
         # the host's slot first: a task waiting for a busy host must not hold a global slot
         async with run.host_slots(target):
             await body.acquire()
@@ -406,48 +405,42 @@ def _moved_to(result: FetchResult, first: str, final: str, permanent: bool) -> s
     return final if permanent and worked and final != first else None
 
 
-async def _exchange(
-    run: _Run, request: FetchRequest, url: httpx.URL
-) -> FetchResult | tuple[int, str]:
+async def _exchange(run: _Run, request: FetchRequest, url: Target) -> FetchResult | tuple[int, str]:
     """One HTTP request and response: a result, or a redirect as ``(status, next URL)``."""
-    message = httpx.Request(
-        "GET", url, headers=run.headers + _conditional(request), extensions={"timeout": run.timeout}
-    )
     try:
-        response = await run.transport.handle_async_request(message)
-        response.request = message
+        answer = await run.transport.get(
+            url, run.headers + _conditional(request), run.settings.timeout
+        )
         try:
-            step = await _handle(run, request, response)
-            await _drain(response)
+            step = await _handle(run, request, answer, url)
+            await _drain(answer)
             return step
         finally:
-            await response.aclose()
-    except httpx.TimeoutException:
+            answer.close()
+    except TimedOut:
         raise _Retryable(f"timed out after {run.settings.timeout:g} s") from None
-    except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
-        raise _Retryable(f"connection failed: {_describe(exc)}") from None
-    except httpx.DecodingError as exc:
-        return _failed(request, f"cannot decode the response body: {_describe(exc)}")
-    except httpx.HTTPError as exc:  # e.g. an unsupported scheme in a redirect
-        return _failed(request, _describe(exc))
+    except InvalidURL as exc:  # e.g. a header the URL's parts cannot be sent in
+        return _failed(request, f"invalid URL: {exc}")
+    except TransportError as exc:
+        raise _Retryable(f"connection failed: {exc}") from None
 
 
-async def _drain(response: httpx.Response) -> None:
+async def _drain(answer: Answer) -> None:
     """Read the rest of a short body we did not need (a 304's, a redirect's, an error page).
 
-    A connection is reused only once its response has been read to the end; closed
-    unread, it is closed, and the next feed of the host pays for a new one: with every
-    feed answering 304, that was one TCP connection per feed. A body of unknown or large
-    length is not worth waiting for; failing to read it loses nothing, the answer is in.
+    A connection is reused only once its answer has been read to the end; closed unread,
+    it is closed, and the next feed of the host pays for a new one: with every feed
+    answering 304, that was one TCP connection per feed. A body of unknown or large length
+    is not worth waiting for; failing to read it loses nothing, the answer is in.
     """
-    if response.is_stream_consumed:
+    if answer.consumed:
         return
-    length = response.headers.get("Content-Length", "")
-    bodiless = response.status_code in (204, 304)  # no body, whatever the headers say
+    length = answer.headers.get("content-length", "")
+    bodiless = answer.status in (204, 304)  # no body, whatever the headers say
     if not (bodiless or (length.isdigit() and int(length) <= DRAIN_MAX)):
         return
-    with contextlib.suppress(httpx.HTTPError):
-        async for _chunk in response.aiter_raw():
+    with contextlib.suppress(TransportError):
+        async for _chunk in answer.chunks():
             pass
 
 
@@ -460,70 +453,139 @@ def _conditional(request: FetchRequest) -> list[tuple[str, str]]:
     return headers
 
 
-def _describe(exc: Exception) -> str:
-    return str(exc) or type(exc).__name__
-
-
 async def _handle(
-    run: _Run, request: FetchRequest, response: httpx.Response
+    run: _Run, request: FetchRequest, answer: Answer, url: Target
 ) -> FetchResult | tuple[int, str]:
-    """Turn one response's status into a result, a redirect, or a retryable failure."""
-    status = response.status_code
+    """Turn one answer's status into a result, a redirect, or a retryable failure."""
+    status = answer.status
     if status in REDIRECTS:
-        location = response.headers.get("Location")
+        location = answer.headers.get("location")
         if not location:
-            return _failed(request, f"{_http(response)} without a Location header", status)
-        return status, urljoin(str(response.url), location)
+            return _failed(request, f"{_http(answer)} without a Location header", status)
+        return status, urljoin(str(url), location)
     if status == 304:
-        return _not_modified(request, response)
+        return _not_modified(request, answer)
     if 200 <= status < 300:
-        return await _read_body(run, request, response)
+        return await _read_body(run, request, answer)
     if status == 410:
         return FetchResult(request.key, request.url, "gone", http_status=status, error=GONE)
     if status == 429 or status >= 500:
-        wait = _retry_after(response.headers) if status in RETRY_AFTER_STATUSES else None
-        raise _Retryable(_http(response), http_status=status, retry_after=wait)
-    return _failed(request, _http(response), status)
+        wait = _retry_after(answer.headers) if status in RETRY_AFTER_STATUSES else None
+        raise _Retryable(_http(answer), http_status=status, retry_after=wait)
+    return _failed(request, _http(answer), status)
 
 
-def _http(response: httpx.Response) -> str:
-    return f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+def _http(answer: Answer) -> str:
+    reason = answer.reason
+    if not reason:
+        from http import HTTPStatus  # only for a server (or a test) that sends no reason
+
+        try:
+            reason = HTTPStatus(answer.status).phrase
+        except ValueError:
+            reason = ""
+    return f"HTTP {answer.status} {reason}".rstrip()
 
 
-def _not_modified(request: FetchRequest, response: httpx.Response) -> FetchResult:
+def _not_modified(request: FetchRequest, answer: Answer) -> FetchResult:
     # a 304 may omit the validators; keep the stored ones so the next GET is conditional too
     return FetchResult(
         request.key,
         request.url,
         "not_modified",
         body_hash=request.body_hash,
-        etag=response.headers.get("ETag") or request.etag,
-        last_modified=response.headers.get("Last-Modified") or request.last_modified,
+        etag=answer.headers.get("etag") or request.etag,
+        last_modified=answer.headers.get("last-modified") or request.last_modified,
         http_status=304,
     )
 
 
-async def _read_body(run: _Run, request: FetchRequest, response: httpx.Response) -> FetchResult:
-    """Stream the body, giving up as soon as it is known to exceed ``max_bytes``."""
+async def _read_body(run: _Run, request: FetchRequest, answer: Answer) -> FetchResult:
+    """Stream and decode the body, giving up as soon as it is known to exceed ``max_bytes``
+    (decoded: a small gzip that inflates past the limit is refused too)."""
     limit = run.settings.max_bytes
-    declared = response.headers.get("Content-Length", "")
+    declared = answer.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        return _too_big(request, limit, response.status_code)
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in response.aiter_bytes():  # decoded bytes: a gzip bomb is caught too
-        total += len(chunk)
-        if total > limit:
-            return _too_big(request, limit, response.status_code)
-        chunks.append(chunk)
-    result = _body_result(request, b"".join(chunks))
+        return _too_big(request, limit, answer.status)
+    coding = answer.headers.get("content-encoding", "").strip().lower()
+    decoder = _Decoder(coding, limit)
+    if decoder.unsupported:
+        reason = f"cannot decode the response body: unsupported Content-Encoding {coding!r}"
+        return _failed(request, reason, answer.status)
+    try:
+        async for chunk in answer.chunks():
+            if not decoder.feed(chunk):
+                return _too_big(request, limit, answer.status)
+        if not decoder.finish():
+            return _too_big(request, limit, answer.status)
+    except zlib.error as exc:
+        return _failed(request, f"cannot decode the response body: {exc}", answer.status)
+    result = _body_result(request, b"".join(decoder.parts))
     return replace(
         result,
-        etag=response.headers.get("ETag"),
-        last_modified=response.headers.get("Last-Modified"),
-        content_type=response.headers.get("Content-Type"),
-        http_status=response.status_code,
+        etag=answer.headers.get("etag"),
+        last_modified=answer.headers.get("last-modified"),
+        content_type=answer.headers.get("content-type"),
+        http_status=answer.status,
     )
+
+
+class _Inflater(Protocol):
+    """What zlib's decompression objects offer (their type has no public name)."""
+
+    @property
+    def unconsumed_tail(self) -> bytes: ...
+
+    def decompress(self, data: bytes, max_length: int = 0, /) -> bytes: ...
+
+    def flush(self) -> bytes: ...
+
+
+class _Decoder:
+    """Undoes a Content-Encoding of gzip or deflate, never holding more than ``limit`` + 1
+    decoded bytes: a body that inflates past the limit is stopped as soon as it does."""
+
+    def __init__(self, coding: str, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.total = 0
+        self.unsupported = coding not in ("", "identity", "gzip", "x-gzip", "deflate")
+        self._coding = coding
+        self._zlib: _Inflater | None = None
+        if coding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS)  # RFC 9110: the zlib format
+        self._started = False
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take one chunk of the body; False once the decoded bytes pass the limit."""
+        if self._zlib is None:
+            return self._keep(chunk)
+        if not self._started and self._coding == "deflate":
+            self._started = True
+            if chunk and (chunk[0] & 0x0F) != 8:  # no zlib header: a raw deflate stream
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+        data = chunk
+        while data:
+            out = self._zlib.decompress(data, self.limit - self.total + 1)
+            if not self._keep(out):
+                return False
+            data = self._zlib.unconsumed_tail
+        return True
+
+    def finish(self) -> bool:
+        if self._zlib is None:
+            return True
+        return self._keep(self._zlib.flush())
+
+    def _keep(self, data: bytes) -> bool:
+        if data:
+            self.total += len(data)
+            if self.total > self.limit:
+                return False
+            self.parts.append(data)
+        return True
 
 
 def _body_result(request: FetchRequest, body: bytes) -> FetchResult:
@@ -539,16 +601,16 @@ def _too_big(request: FetchRequest, limit: int, http_status: int | None = None) 
     return _failed(request, reason, http_status)
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds the server asked us to wait, or None when it said nothing usable.
 
     An HTTP-date is measured against the response's own ``Date`` header rather than our
     clock: the stage reads no clock, and a skewed local clock cannot stretch the wait.
     """
-    value = headers.get("Retry-After", "").strip()
+    value = headers.get("retry-after", "").strip()
     if value.isdigit():
         return float(value)
-    when, now = _http_date(value), _http_date(headers.get("Date", ""))
+    when, now = _http_date(value), _http_date(headers.get("date", ""))
     if when is None or now is None:
         return None
     return max(0.0, (when - now).total_seconds())

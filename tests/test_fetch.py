@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import hashlib
 import os
 import socket
 import threading
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-import httpx
 import pytest
 
 from roundup.config import FetchSettings
@@ -26,6 +27,7 @@ from roundup.fetch import (
     fetch_all,
     fetch_many,
 )
+from roundup.transport import Answer, Target
 from tests.feedserver import FeedServer, Reply, feed_server_fixture  # noqa: F401  (fixture)
 
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
@@ -155,6 +157,40 @@ def test_gzip_body_is_decoded(feed_server: FeedServer) -> None:
     assert received.bytes_sent < len(body)  # it really travelled compressed
 
 
+def _raw_deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+@pytest.mark.parametrize(
+    ("coding", "encode"),
+    [
+        ("gzip", gzip.compress),
+        ("x-gzip", gzip.compress),
+        ("deflate", zlib.compress),  # the zlib format RFC 9110 names
+        ("deflate", _raw_deflate),  # what some servers send instead
+        ("identity", bytes),
+        ("GZip", gzip.compress),
+    ],
+)
+def test_encoded_bodies_are_decoded(
+    feed_server: FeedServer, coding: str, encode: Callable[[bytes], bytes]
+) -> None:
+    body = RSS * 50
+    headers = {"Content-Encoding": coding}
+    result = fetch_one(feed_server.route("/feed.xml", Reply(200, encode(body), headers)))
+    assert (result.status, result.body) == ("fetched", body)
+
+
+def test_an_unknown_encoding_fails_with_its_name(feed_server: FeedServer) -> None:
+    headers = {"Content-Encoding": "br"}
+    result = fetch_one(feed_server.route("/feed.xml", Reply(200, b"\x1b\x00", headers)))
+    assert (result.status, result.error) == (
+        "failed",
+        "cannot decode the response body: unsupported Content-Encoding 'br'",
+    )
+
+
 # --- redirects and status codes --------------------------------------------------------
 
 
@@ -217,7 +253,7 @@ def test_redirect_loop_fails_after_five_hops(feed_server: FeedServer) -> None:
         ({}, "HTTP 301 Moved Permanently without a Location header"),
         (
             {"Location": "ftp://feeds.example/feed.xml"},
-            "not an http or https URL: ftp://feeds.example/feed.xml",
+            "redirected to ftp://feeds.example/feed.xml: not an http or https URL",
         ),
     ],
 )
@@ -608,7 +644,7 @@ def test_one_failing_feed_does_not_affect_the_others(feed_server: FeedServer) ->
 @pytest.mark.parametrize(
     ("url", "reason"),
     [
-        ("http://[::1/feed.xml", "invalid URL: Invalid port: ':1'"),
+        ("http://[::1/feed.xml", "invalid URL: Invalid IPv6 URL"),
         ("https:///feed.xml", "invalid URL: no host"),
         ("ftp-ish://example.com/feed", "no such file: ftp-ish:/example.com/feed"),
     ],
@@ -624,18 +660,31 @@ def test_no_requests_give_no_results() -> None:
     assert fetch_many([], SETTINGS) == []
 
 
+class EchoTransport:
+    """Answers every GET with its own path, without a network."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, list[tuple[str, str]]]] = []
+
+    async def get(
+        self, target: Target, headers: Sequence[tuple[str, str]], timeout: float | None
+    ) -> Answer:
+        self.asked.append((str(target), list(headers)))
+        return Answer.of(200, target.path.encode(), {"ETag": '"e"'})
+
+
 def test_injected_transport_is_used() -> None:
-    """A transport passed in replaces the network: here an httpx.MockTransport."""
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=request.url.path.encode())
-
+    """A transport passed in replaces the network; it gets the parsed URL and the headers."""
+    transport = EchoTransport()
     result = fetch_many(
-        [FetchRequest(key="k", url="https://feeds.example/some/feed")],
+        [FetchRequest(key="k", url="https://feeds.example/some/feed?x=1")],
         SETTINGS,
-        transport=httpx.MockTransport(handler),
+        transport=transport,
     )
-    assert [(r.status, r.body) for r in result] == [("fetched", b"/some/feed")]
+    assert [(r.status, r.body, r.etag) for r in result] == [("fetched", b"/some/feed?x=1", '"e"')]
+    [(url, headers)] = transport.asked
+    assert url == "https://feeds.example/some/feed?x=1"
+    assert ("User-Agent", "roundup-test/1") in headers
 
 
 # --- local files -----------------------------------------------------------------------
