@@ -351,7 +351,8 @@ async def _fetch_http(
                 return _failed(request, reason + limits.first(), exc.http_status, attempt)
             await run.sleep(wait)
         else:
-            return replace(result, attempts=attempt)
+            # replace() costs as much as a header parse: only when there is something to say
+            return result if attempt == 1 else replace(result, attempts=attempt)
 
 
 def _gave_up(reason: str, attempts: int) -> str:
@@ -393,7 +394,8 @@ async def _attempt(run: _Run, request: FetchRequest, limits: _Limits, body: _Bod
         if not isinstance(step, FetchResult) or step.body is None:
             body.release()
         if isinstance(step, FetchResult):
-            return replace(step, moved_to=_moved_to(step, request.url, url, permanent))
+            moved = _moved_to(step, request.url, url, permanent)
+            return step if moved is None else replace(step, moved_to=moved)
         status, url = step
         permanent = permanent and status in PERMANENT
     return _failed(request, f"too many redirects (more than {MAX_REDIRECTS})")
@@ -520,12 +522,13 @@ async def _read_body(run: _Run, request: FetchRequest, answer: Answer) -> FetchR
             return _too_big(request, limit, answer.status)
     except zlib.error as exc:
         return _failed(request, f"cannot decode the response body: {exc}", answer.status)
-    result = _body_result(request, b"".join(decoder.parts))
-    return replace(
-        result,
-        etag=answer.headers.get("etag"),
-        last_modified=answer.headers.get("last-modified"),
-        content_type=answer.headers.get("content-type"),
+    headers = answer.headers
+    return _body_result(
+        request,
+        b"".join(decoder.parts),
+        etag=headers.get("etag"),
+        last_modified=headers.get("last-modified"),
+        content_type=headers.get("content-type"),
         http_status=answer.status,
     )
 
@@ -588,12 +591,29 @@ class _Decoder:
         return True
 
 
-def _body_result(request: FetchRequest, body: bytes) -> FetchResult:
+def _body_result(
+    request: FetchRequest,
+    body: bytes,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    content_type: str | None = None,
+    http_status: int | None = None,
+) -> FetchResult:
     """ "fetched" with the body, or "unchanged" when it hashes as the last parsed body."""
     digest = hashlib.sha256(body).hexdigest()
-    if digest == request.body_hash:
-        return FetchResult(request.key, request.url, "unchanged", body_hash=digest)
-    return FetchResult(request.key, request.url, "fetched", body=body, body_hash=digest)
+    unchanged = digest == request.body_hash
+    return FetchResult(
+        request.key,
+        request.url,
+        "unchanged" if unchanged else "fetched",
+        body=None if unchanged else body,
+        body_hash=digest,
+        etag=etag,
+        last_modified=last_modified,
+        content_type=content_type,
+        http_status=http_status,
+    )
 
 
 def _too_big(request: FetchRequest, limit: int, http_status: int | None = None) -> FetchResult:
