@@ -347,9 +347,15 @@ class Http11Transport:
         return self._proxies[key]
 
     def _context(self) -> ssl.SSLContext:
-        """The CA certificates are loaded on the first https request, a tenth of a second."""
+        """The CA certificates are loaded on the first https request, a tenth of a second.
+
+        They are certifi's (Mozilla's list), as httpx trusts, rather than the system's:
+        a feed that fetched before keeps fetching wherever roundup runs.
+        """
         if self._ssl_context is None:
-            self._ssl_context = ssl.create_default_context()
+            import certifi
+
+            self._ssl_context = ssl.create_default_context(cafile=certifi.where())
         return self._ssl_context
 
     # --- one exchange ----------------------------------------------------------------
