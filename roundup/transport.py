@@ -45,6 +45,7 @@ import h11
 
 READ_SIZE = 65_536  # bytes asked of the socket per read
 CLOSE_WAIT = 1.0  # seconds for the last connections to close when the fetch ends
+HAPPY_EYEBALLS_DELAY = 0.25  # seconds before the next address of a host is tried too
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # what may stay as it is in a request target; anything else is percent-encoded
 TARGET_SAFE = "/%!$&'()*+,;=:@-._~?"
@@ -305,6 +306,9 @@ class Http11Transport:
                         target.port,
                         ssl=context,
                         server_hostname=target.host if context else None,
+                        # RFC 8305: a host whose IPv6 route is broken answers over IPv4
+                        # after a quarter second, not after the whole connect timeout
+                        happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
                     )
                     self._opened.append(writer)
                     return _Connection(reader, writer, target.host)
@@ -318,7 +322,9 @@ class Http11Transport:
         self, proxy: _Proxy, target: Target, context: ssl.SSLContext | None
     ) -> _Connection:
         """A connection to the proxy; for https, tunnelled to the target with CONNECT."""
-        reader, writer = await asyncio.open_connection(proxy.target.host, proxy.target.port)
+        reader, writer = await asyncio.open_connection(
+            proxy.target.host, proxy.target.port, happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY
+        )
         self._opened.append(writer)
         connection = _Connection(reader, writer, target.host)
         if context is None:
