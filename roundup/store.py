@@ -1,8 +1,9 @@
 """The SQLite state file: feeds and their health, entries, issues, sent links, deliveries,
 and the issues on the web copy (publications).
 
-This is the only module that runs SQL. Each feed's fetch result is written in one
-transaction, so an interrupted run leaves the store as it was or with whole feeds only.
+This is the only module that runs SQL. Fetch results are written whole feeds per
+transaction (a few dozen at once in a large fetch), so an interrupted run leaves the store
+as it was or with whole feeds only.
 Overlapping runs (cron) are kept apart by an advisory lock file next to the database
 (:func:`roundup.lock.locked`, held by the orchestrator): the second run waits briefly, then raises
 :class:`StoreLocked`.
