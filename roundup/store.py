@@ -361,6 +361,11 @@ class Store:
         if not rows:
             return 0
         held = self._held_times(rows)
+        if not held and len({(row[0], row[1]) for row in rows}) == len(rows):
+            # every entry new and none repeated (a feed's first fetch): written as they are
+            self.db.executemany(_UPSERT_ENTRY, rows)
+            self._changed()
+            return len(rows)
         kept: list[Row] = []
         new = 0
         for row in rows:

@@ -150,6 +150,19 @@ def test_several_feeds_are_recorded_in_one_write(store: Store) -> None:
     assert store.record_feeds([], now=T0) == []
 
 
+@pytest.mark.parametrize("stored_before", [False, True])
+def test_an_id_repeated_in_one_fetch_is_one_entry(store: Store, stored_before: bool) -> None:
+    """A feed that lists an id twice: one entry, counted new once (or not at all when it
+    was stored before), the later copy's fields kept, its first-seen time the first's."""
+    if stored_before:
+        store.record_feed(ok("f", [entry(1, feed="f")]), now=T0)
+    later = T0 + timedelta(days=1)
+    copies = [entry(1, feed="f", first_seen=later), entry(1, feed="f", title="Edited")]
+    assert store.record_feed(ok("f", copies), now=later) == (0 if stored_before else 1)
+    [stored] = store.entries_for("f")
+    assert (stored.title, stored.first_seen) == ("Edited", T0 if stored_before else later)
+
+
 def test_a_failed_write_of_several_feeds_leaves_none_of_them(store: Store) -> None:
     """One transaction: a failure in the last feed rolls back the feeds before it too."""
     poisoned = replace(entry(3, feed="b"), published=datetime(2015, 1, 1))
