@@ -70,16 +70,15 @@ class EntryRows:
 def entry_rows(entries: Iterable[Entry]) -> EntryRows:
     """``entries`` in the form :meth:`Store.record_feeds` writes them, their times as text."""
     stamps: dict[datetime, str] = {}  # a feed's entries share their first-seen time
-    return EntryRows(
-        tuple(
-            _entry_row(
-                entry,
-                published=_stamp(entry.published, stamps),
-                first_seen=_stamp(entry.first_seen, stamps),
-            )
-            for entry in entries
+    rows = [
+        _entry_row(
+            entry,
+            published=_stamp(entry.published, stamps),
+            first_seen=_stamp(entry.first_seen, stamps),
         )
-    )
+        for entry in entries
+    ]
+    return EntryRows(tuple(rows))
 
 
 @dataclass(frozen=True, slots=True)
