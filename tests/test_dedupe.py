@@ -235,7 +235,7 @@ def test_fuzzy_candidates_stay_in_small_buckets(monkeypatch: pytest.MonkeyPatch)
 
     def counting(
         self: dedupe_module._Index, title: dedupe_module._Title
-    ) -> list[tuple[dedupe_module._Title, dedupe_module._Cluster]]:
+    ) -> list[tuple[dedupe_module._Title, int]]:
         nonlocal examined
         found = candidates(self, title)
         examined += len(found)
