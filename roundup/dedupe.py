@@ -40,7 +40,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from roundup.models import Entry, Story
@@ -200,21 +200,26 @@ def _is_source_suffix(head: list[str], tail: list[str]) -> bool:
     return len(tail) <= SUFFIX_MAX_WORDS and not has_digits and len(head) >= FUZZY_MIN_WORDS
 
 
-def _may_reach(key: str, other: str, letters: Counter[str]) -> bool:
-    """False when the SequenceMatcher ratio of ``key`` and ``other`` cannot reach SIMILARITY.
+def _may_reach(title: _Title, other: _Title) -> bool:
+    """False when the SequenceMatcher ratio of two titles' keys cannot reach SIMILARITY.
 
-    ``letters`` counts the characters of ``key``. The ratio is 2 * M / T, where T is the two
-    lengths together and M the characters of the matching blocks; each matched character is
-    one character of either key, so M is at most the shorter length, and at most the
-    characters the two have in common, repeats counted (what ``quick_ratio`` counts).
+    The ratio is 2 * M / T, where T is the two lengths together and M the characters of the
+    matching blocks; each matched character is one character of either key, so M is at
+    most the shorter length (what ``real_quick_ratio`` bounds the ratio with), and at most
+    the characters the two have in common, repeats counted (what ``quick_ratio`` counts).
     Each bound goes through the same floating-point sum as the ratio, which only grows with
     M, so a pair whose ratio reaches SIMILARITY always passes.
     """
-    total = len(key) + len(other)
-    if 2.0 * min(len(key), len(other)) / total < SIMILARITY:
+    total = len(title.key) + len(other.key)
+    if 2.0 * min(len(title.key), len(other.key)) / total < SIMILARITY:
         return False
-    common = sum((letters & Counter(other)).values())  # counted in C, before any matcher
+    # min of the two counts of each of the title's characters, summed: all in C
+    counts = other.letters.get
+    common = sum(map(min, title.letters.values(), map(counts, title.letters, _ZEROS)))
     return 2.0 * common / total >= SIMILARITY
+
+
+_ZEROS = itertools.repeat(0)  # the count of a character a title lacks
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +228,13 @@ class _Title:
 
     key: str
     numbers: tuple[str, ...]
-    buckets: tuple[str, ...]  # where :func:`_buckets` files it
+    letters: Counter[str] = field(compare=False)  # how often each character occurs
+    buckets: tuple[str, ...] = ()  # where :func:`_buckets` files it
+
+    @classmethod
+    def of(cls, key: str, buckets: tuple[str, ...] = ()) -> _Title:
+        """The title of ``key`` (a :func:`title_key`), filed under ``buckets``."""
+        return cls(key, tuple(_DIGITS.findall(key)), Counter(key), buckets)
 
 
 class _Index:
@@ -249,7 +260,7 @@ class _Index:
         key = " ".join(words)
         exact = key if len(words) >= EXACT_MIN_WORDS or len(key) >= EXACT_MIN_CHARS else None
         # most titles are filed nowhere: they need no _Title
-        title = _Title(key, tuple(_DIGITS.findall(key)), buckets) if buckets else None
+        title = _Title.of(key, buckets) if buckets else None
         found = self.find(entry, exact, title)
         if found is None:
             story = len(self.stories)
@@ -282,12 +293,10 @@ class _Index:
     def similar(self, entry: Entry, title: _Title) -> int | None:
         """The first story, from another feed, with a title at least SIMILARITY alike."""
         matcher: difflib.SequenceMatcher[str] | None = None
-        letters: Counter[str] | None = None
         for other, story in self.candidates(title):
             if (story, entry.feed) in self.feeds or title.numbers != other.numbers:
                 continue
-            letters = letters or Counter(title.key)
-            if not _may_reach(title.key, other.key, letters):
+            if not _may_reach(title, other):
                 continue  # most candidates stop here, before any matcher is built
             if matcher is None:
                 # SequenceMatcher indexes its second sequence: index this title once
@@ -321,6 +330,8 @@ class _Index:
     def story(self, number: int) -> Story:
         """Story ``number``: its kept copy, and the other sources that carried it."""
         kept, *copies = self.stories[number]
+        if not copies:
+            return Story(kept)
         via: list[str] = []
         for entry in copies:
             if entry.feed != kept.feed and entry.source not in (kept.source, *via):
