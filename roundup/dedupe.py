@@ -39,8 +39,8 @@ import itertools
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from roundup.models import Entry, Story
@@ -115,7 +115,7 @@ def dedupe(entries: Sequence[Entry], feed_order: Sequence[str]) -> Deduped:
     for entry, held, buckets in zip(ordered, words, _buckets(words), strict=True):
         index.add(entry, held, buckets)
     return Deduped(
-        stories=tuple(map(index.story, range(len(index.stories)))),
+        stories=tuple(map(index.story, range(len(index.kept)))),
         duplicates=tuple(index.duplicates),
     )
 
@@ -170,29 +170,29 @@ def _buckets(words: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
     for size in range(2, RUN_MAX + 1):
         runs = [_word_runs(words[at], size) for at in todo]
         counts = Counter(itertools.chain.from_iterable(runs))
-        shared = {run for run, count in counts.items() if count > 1}
-        rare = {run for run in shared if counts[run] <= BUCKET_LIMIT}
-        # whole-pool sets sort the titles with one set operation each: only a title holding
-        # a rare run is filed at this size, and ranks its runs
-        if rare:
-            most = BUCKET_MAX if size == 2 else BUCKET_LIMIT  # a longer run only when rare
-            for at, own in zip(todo, runs, strict=True):
-                if not rare.isdisjoint(own):
-                    found[at] = _rarest(shared.intersection(own), counts, most)
-        # a title whose every shared run is common tries longer runs
-        todo = [
-            at
-            for at, own in zip(todo, runs, strict=True)
-            if rare.isdisjoint(own) and not shared.isdisjoint(own)
-        ]
+        held = counts.__getitem__
+        # the runs that 2 to BUCKET_LIMIT titles hold, picked out in C: one set operation
+        # then tells whether a title is filed at this size
+        rare = set(itertools.compress(counts, map(_RARE.__contains__, counts.values())))
+        most = BUCKET_MAX if size == 2 else BUCKET_LIMIT  # a longer run only when rare
+        longer = []
+        for at, own in zip(todo, runs, strict=True):
+            if not rare.isdisjoint(own):
+                found[at] = _rarest([run for run in own if held(run) > 1], held, most)
+            elif max(map(held, own), default=0) > 1:
+                longer.append(at)  # every run it shares is common: try longer runs
+        todo = longer
     return found
 
 
-def _rarest(runs: set[str], counts: Counter[str], most: int) -> tuple[str, ...]:
+_RARE = range(2, BUCKET_LIMIT + 1)  # how many titles hold a rare run
+
+
+def _rarest(runs: list[str], held: Callable[[str], int], most: int) -> tuple[str, ...]:
     """The ``BUCKET_PAIRS`` rarest of ``runs`` (then alphabetical), but those held by more
     than ``most`` titles."""
-    ranked = sorted(sorted(runs), key=counts.__getitem__)
-    return tuple(run for run in ranked[:BUCKET_PAIRS] if counts[run] <= most)
+    ranked = sorted(sorted(runs), key=held)
+    return tuple(run for run in ranked[:BUCKET_PAIRS] if held(run) <= most)
 
 
 def _is_source_suffix(head: list[str], tail: list[str]) -> bool:
@@ -222,32 +222,41 @@ def _may_reach(title: _Title, other: _Title) -> bool:
 _ZEROS = itertools.repeat(0)  # the count of a character a title lacks
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class _Title:
     """A title filed for the fuzzy comparison, with what the comparison needs."""
 
     key: str
     numbers: tuple[str, ...]
-    letters: Counter[str] = field(compare=False)  # how often each character occurs
     buckets: tuple[str, ...] = ()  # where :func:`_buckets` files it
+    counted: Counter[str] | None = None  # see letters
 
     @classmethod
     def of(cls, key: str, buckets: tuple[str, ...] = ()) -> _Title:
         """The title of ``key`` (a :func:`title_key`), filed under ``buckets``."""
-        return cls(key, tuple(_DIGITS.findall(key)), Counter(key), buckets)
+        return cls(key, tuple(_DIGITS.findall(key)), buckets)
+
+    @property
+    def letters(self) -> Counter[str]:
+        """How often each character occurs, counted when first asked (most filed titles
+        never are: the lengths rule their candidates out first)."""
+        if self.counted is None:
+            self.counted = Counter(self.key)
+        return self.counted
 
 
 class _Index:
     """The stories found so far and the look-up tables that find an entry's story.
 
     Entries must arrive in priority order: a story's first entry is the copy kept. Stories
-    are known by number (their place in ``stories``), and the tables hold numbers: plain
+    are known by number (their place in ``kept``), and the tables hold numbers: plain
     integers and strings, which the cyclic garbage collector skips, where an object per
     story would have it walk every story again each time the heap grows by a quarter.
     """
 
     def __init__(self) -> None:
-        self.stories: list[list[Entry]] = []  # each story's entries, the kept copy first
+        self.kept: list[Entry] = []  # each story's kept copy
+        self.copies: dict[int, list[Entry]] = defaultdict(list)  # and its other copies
         self.feeds: set[tuple[int, str]] = set()  # (story, feed): the feeds each story holds
         self.duplicates: list[Duplicate] = []
         self.by_url: dict[str, int] = {}
@@ -263,13 +272,12 @@ class _Index:
         title = _Title.of(key, buckets) if buckets else None
         found = self.find(entry, exact, title)
         if found is None:
-            story = len(self.stories)
-            self.stories.append([entry])
+            story = len(self.kept)
+            self.kept.append(entry)
         else:
             story, match = found
-            copies = self.stories[story]
-            copies.append(entry)
-            self.duplicates.append(Duplicate(entry, copies[0], match))
+            self.copies[story].append(entry)
+            self.duplicates.append(Duplicate(entry, self.kept[story], match))
         self.feeds.add((story, entry.feed))
         self.file(entry, exact, title, story)
 
@@ -329,11 +337,9 @@ class _Index:
 
     def story(self, number: int) -> Story:
         """Story ``number``: its kept copy, and the other sources that carried it."""
-        kept, *copies = self.stories[number]
-        if not copies:
-            return Story(kept)
+        kept = self.kept[number]
         via: list[str] = []
-        for entry in copies:
+        for entry in self.copies.get(number, ()):
             if entry.feed != kept.feed and entry.source not in (kept.source, *via):
                 via.append(entry.source)
         return Story(entry=kept, also_via=tuple(via))
