@@ -30,6 +30,18 @@ those that few titles hold, and no title is filed under a pair more than ``BUCKE
 titles hold. Real titles share rare pairs and are filed as before; a pool of titles made
 from a few dozen words (a generator, a spammer) costs a few comparisons per title instead
 of one per earlier title.
+
+Within a bucket, two cheap upper bounds of the ratio come before SequenceMatcher: the
+ratio is 2 * M / T (M matched characters, T both lengths), and M can exceed neither the
+shorter length nor the characters the two titles have in common, so a candidate failing
+either bound could never reach 0.92 (the verdicts are those of the full comparison).
+
+The rest is constant work per title, and kept small: the runs of words are built and
+counted in C, the pool-wide rare runs are one set, and the tables name stories by number.
+That last point matters at scale: Python's cyclic garbage collector walks every container
+object each time their number grows by a quarter, so one object per story (its own list,
+set of feeds, cluster) made it walk the whole pool over and over, a third of the time at
+64,000 titles; numbers, strings and tuples of them soon drop out of its walk.
 """
 
 from __future__ import annotations
@@ -154,6 +166,8 @@ def _word_runs(words: Sequence[str], size: int) -> tuple[str, ...]:
     # zip and str.join build every run in C: no Python code runs per run
     if size == 2:
         return tuple(set(map(" ".join, itertools.pairwise(words))))
+    if size == 3:
+        return tuple(set(map(" ".join, zip(words, words[1:], words[2:], strict=False))))
     shifted = (words[start:] for start in range(size))
     return tuple(set(map(" ".join, zip(*shifted, strict=False))))
 
