@@ -352,8 +352,11 @@ class _Index:
     def story(self, number: int) -> Story:
         """Story ``number``: its kept copy, and the other sources that carried it."""
         kept = self.kept[number]
+        copies = self.copies.get(number)
+        if copies is None:
+            return Story(kept)  # most stories: one copy
         via: list[str] = []
-        for entry in self.copies.get(number, ()):
+        for entry in copies:
             if entry.feed != kept.feed and entry.source not in (kept.source, *via):
                 via.append(entry.source)
         return Story(entry=kept, also_via=tuple(via))
