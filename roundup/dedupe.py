@@ -193,7 +193,7 @@ def _buckets(words: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
         for at, own in zip(todo, runs, strict=True):
             if not rare.isdisjoint(own):
                 found[at] = _rarest([run for run in own if held(run) > 1], held, most)
-            elif max(map(held, own), default=0) > 1:
+            elif size < RUN_MAX and max(map(held, own), default=0) > 1:
                 longer.append(at)  # every run it shares is common: try longer runs
         todo = longer
     return found
