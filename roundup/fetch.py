@@ -32,19 +32,27 @@ import contextlib
 import hashlib
 import inspect
 import os
-import ssl
 import stat
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import zlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 from urllib.parse import urljoin
 
-import httpx
-
 from roundup.config import FetchSettings
+from roundup.transport import (
+    Answer,
+    Http11Transport,
+    InvalidURL,
+    Target,
+    TimedOut,
+    Transport,
+    TransportError,
+    parse_target,
+)
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -56,10 +64,7 @@ BACKOFF_MAX = 60.0  # so retries=10 never sleeps for minutes
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT = frozenset({301, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
-# Connections per httpx client. httpcore's pool looks at every one of its connections on
-# each request, so one pool of 64 connections to one host spends more time searching than
-# fetching; a host with a larger per_host gets several clients of at most this many.
-POOL_CONNECTIONS = 8
+DRAIN_MAX = 64 * 1024  # bytes of an unneeded body read to keep its connection open
 GONE = "HTTP 410 Gone: the feed was removed; delete it from feeds.yaml"
 
 FetchStatus = Literal["fetched", "not_modified", "unchanged", "gone", "failed"]
@@ -109,20 +114,10 @@ class _Retryable(Exception):
 
 
 @dataclass(slots=True)
-class _Pool:
-    """One httpx client and how many requests it is serving now."""
-
-    client: httpx.AsyncClient
-    busy: int = 0
-
-
-@dataclass(slots=True)
 class _Run:
-    """What every feed's task shares: the clients, the settings and the concurrency limits.
+    """What every feed's task shares: the transport, the settings and the limits.
 
-    Each scheme and host gets its own clients, ``ceil(per_host / POOL_CONNECTIONS)`` of them,
-    and a request goes to the least busy one: the host's semaphore still bounds what is in
-    flight to the host, and no client's pool grows past ``POOL_CONNECTIONS``.
+    The transport is :class:`roundup.transport.Http11Transport` unless one is injected.
 
     ``unparsed`` bounds the bodies downloaded (or downloading) that the caller's
     ``on_result`` has not yet taken: when the caller is slower than the network, downloads
@@ -133,54 +128,13 @@ class _Run:
     sleep: Sleep
     slots: asyncio.Semaphore  # all feeds together
     unparsed: asyncio.Semaphore  # bodies not yet handed to on_result
-    transport: httpx.AsyncBaseTransport | None
-    clients: contextlib.AsyncExitStack
+    transport: Transport
     budget_end: float  # the event loop's time at which the whole fetch must be over
-    verified: ssl.SSLContext | None = None  # CA certificates loaded once, for https only
-    plain: ssl.SSLContext | None = None  # never used to verify: plain-http clients need one
+    headers: list[tuple[str, str]]  # sent with every request
     hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
-    pools: dict[tuple[str, str], list[_Pool]] = field(default_factory=dict)
 
-    def host_slots(self, url: str) -> asyncio.Semaphore:
-        return self.hosts.setdefault(_host(url), asyncio.Semaphore(self.settings.per_host))
-
-    @contextlib.asynccontextmanager
-    async def client(self, url: str) -> AsyncIterator[httpx.AsyncClient]:
-        """The least busy client of the URL's scheme and host, counted busy while in use."""
-        parsed = httpx.URL(url)
-        pools = self.pools.get((parsed.scheme, _host(url)))
-        if pools is None:
-            pools = self._pools(parsed.scheme)
-            self.pools[(parsed.scheme, _host(url))] = pools
-        pool = min(pools, key=lambda candidate: candidate.busy)
-        pool.busy += 1
-        try:
-            yield pool.client
-        finally:
-            pool.busy -= 1
-
-    def _pools(self, scheme: str) -> list[_Pool]:
-        per_host = self.settings.per_host
-        count = -(-per_host // POOL_CONNECTIONS)
-        size = -(-per_host // count)
-        context = None if self.transport is not None else self._ssl_context(scheme)
-        pools = []
-        for _ in range(count):
-            client = _client(self.settings, self.transport, context, size)
-            # registered without awaiting, so two feeds of one host never make two clients
-            self.clients.push_async_callback(client.aclose)
-            pools.append(_Pool(client))
-        return pools
-
-    def _ssl_context(self, scheme: str) -> ssl.SSLContext:
-        """Loading the CA certificates costs a tenth of a second: only https pays for it."""
-        if scheme == "https":
-            if self.verified is None:
-                self.verified = httpx.create_ssl_context()
-            return self.verified
-        if self.plain is None:
-            self.plain = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        return self.plain
+    def host_slots(self, url: Target) -> asyncio.Semaphore:
+        return self.hosts.setdefault(url.host, asyncio.Semaphore(self.settings.per_host))
 
 
 @dataclass(slots=True)
@@ -238,19 +192,11 @@ def _budget_name(settings: FetchSettings) -> str:
     return f"the {settings.budget:g} s fetch budget (fetch.budget)"
 
 
-def _host(url: str) -> str:
-    """The URL's host, lower-cased; raises httpx.InvalidURL for a URL that cannot be requested."""
-    host = httpx.URL(url).host  # httpx's own parse, so that it rejects what httpx would
-    if not host:
-        raise httpx.InvalidURL("no host")
-    return host
-
-
 async def fetch_all(
     requests: Sequence[FetchRequest],
     settings: FetchSettings,
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: Transport | None = None,
     sleep: Sleep = asyncio.sleep,
     on_result: OnResult | None = None,
 ) -> list[FetchResult]:
@@ -266,11 +212,23 @@ async def fetch_all(
     body until its end, and while ``settings.concurrency`` bodies wait on it no new
     download starts.
     """
-    async with contextlib.AsyncExitStack() as clients:
-        slots = asyncio.Semaphore(settings.concurrency)
-        unparsed = asyncio.Semaphore(settings.concurrency)
-        budget_end = _now() + settings.budget
-        run = _Run(settings, sleep, slots, unparsed, transport, clients, budget_end)
+    async with contextlib.AsyncExitStack() as closing:
+        if transport is None:
+            transport = await closing.enter_async_context(Http11Transport())
+        run = _Run(
+            settings,
+            sleep,
+            slots=asyncio.Semaphore(settings.concurrency),
+            unparsed=asyncio.Semaphore(settings.concurrency),
+            transport=transport,
+            budget_end=_now() + settings.budget,
+            headers=[
+                ("User-Agent", settings.user_agent),
+                ("Accept", ACCEPT),
+                # what _read_body decodes
+                ("Accept-Encoding", "gzip, deflate"),
+            ],
+        )
 
         async def one(request: FetchRequest) -> FetchResult:
             body = _Body(run.unparsed)
@@ -287,7 +245,7 @@ async def fetch_all(
 
         try:
             # a TaskGroup, unlike gather, cancels the other feeds if on_result raises, so
-            # none outlives the clients
+            # none outlives the transports
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(one(request)) for request in requests]
         except ExceptionGroup as errors:
@@ -299,7 +257,7 @@ def fetch_many(
     requests: Sequence[FetchRequest],
     settings: FetchSettings,
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: Transport | None = None,
     sleep: Sleep = asyncio.sleep,
     on_result: Callable[[FetchResult], None] | None = None,
 ) -> list[FetchResult]:
@@ -326,29 +284,6 @@ class _Body:
         if self.held:
             self.held = False
             self.semaphore.release()
-
-
-def _client(
-    settings: FetchSettings,
-    transport: httpx.AsyncBaseTransport | None,
-    ssl_context: ssl.SSLContext | None,
-    connections: int,
-) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=transport,
-        verify=ssl_context if ssl_context is not None else True,
-        http2=False,
-        timeout=httpx.Timeout(settings.timeout),
-        # our semaphores already bound concurrency; a smaller pool would only add waits
-        limits=httpx.Limits(max_connections=connections),
-        headers={
-            "User-Agent": settings.user_agent,
-            "Accept": ACCEPT,
-            # only what httpx itself decodes, whatever optional decoders are installed
-            "Accept-Encoding": "gzip, deflate",
-        },
-        follow_redirects=False,  # we follow them, to tell permanent hops from temporary ones
-    )
 
 
 async def _fetch_one(run: _Run, request: FetchRequest, body: _Body) -> FetchResult:
@@ -378,7 +313,7 @@ async def _fetch_within(
                     await asyncio.to_thread(_read_local, request, run.settings.max_bytes), body
                 )
         return await _fetch_http(run, request, limits, body)
-    except httpx.InvalidURL as exc:
+    except InvalidURL as exc:
         return _failed(request, f"invalid URL: {exc}")
     except Exception as exc:  # one bad feed must never abort the others
         return _failed(request, f"unexpected error: {type(exc).__name__}: {exc}")
@@ -416,7 +351,8 @@ async def _fetch_http(
                 return _failed(request, reason + limits.first(), exc.http_status, attempt)
             await run.sleep(wait)
         else:
-            return replace(result, attempts=attempt)
+            # replace() costs as much as a header parse: only when there is something to say
+            return result if attempt == 1 else replace(result, attempts=attempt)
 
 
 def _gave_up(reason: str, attempts: int) -> str:
@@ -438,21 +374,28 @@ async def _attempt(run: _Run, request: FetchRequest, limits: _Limits, body: _Bod
     """One attempt: GET the URL and follow up to ``MAX_REDIRECTS`` redirects by hand."""
     url = request.url
     permanent = True
-    for _ in range(MAX_REDIRECTS + 1):
+    for hop in range(MAX_REDIRECTS + 1):
+        try:
+            target = parse_target(url)
+        except InvalidURL as exc:
+            if hop == 0:
+                raise
+            return _failed(request, f"redirected to {url}: {exc}")
         # the host's slot first: a task waiting for a busy host must not hold a global slot
-        async with run.host_slots(url):
+        async with run.host_slots(target):
             await body.acquire()
             try:
                 async with run.slots:
                     limits.start()
-                    step = await _exchange(run, request, url)
+                    step = await _exchange(run, request, target)
             except BaseException:
                 body.release()
                 raise
         if not isinstance(step, FetchResult) or step.body is None:
             body.release()
         if isinstance(step, FetchResult):
-            return replace(step, moved_to=_moved_to(step, request.url, url, permanent))
+            moved = _moved_to(step, request.url, url, permanent)
+            return step if moved is None else replace(step, moved_to=moved)
         status, url = step
         permanent = permanent and status in PERMANENT
     return _failed(request, f"too many redirects (more than {MAX_REDIRECTS})")
@@ -464,105 +407,213 @@ def _moved_to(result: FetchResult, first: str, final: str, permanent: bool) -> s
     return final if permanent and worked and final != first else None
 
 
-async def _exchange(run: _Run, request: FetchRequest, url: str) -> FetchResult | tuple[int, str]:
+async def _exchange(run: _Run, request: FetchRequest, url: Target) -> FetchResult | tuple[int, str]:
     """One HTTP request and response: a result, or a redirect as ``(status, next URL)``."""
     try:
-        async with (
-            run.client(url) as client,
-            client.stream("GET", url, headers=_conditional(request)) as response,
-        ):
-            return await _handle(run, request, response)
-    except httpx.TimeoutException:
+        answer = await run.transport.get(
+            url, run.headers + _conditional(request), run.settings.timeout
+        )
+        try:
+            step = await _handle(run, request, answer, url)
+            await _drain(answer)
+            return step
+        finally:
+            answer.close()
+    except TimedOut:
         raise _Retryable(f"timed out after {run.settings.timeout:g} s") from None
-    except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
-        raise _Retryable(f"connection failed: {_describe(exc)}") from None
-    except httpx.DecodingError as exc:
-        return _failed(request, f"cannot decode the response body: {_describe(exc)}")
-    except httpx.HTTPError as exc:  # e.g. an unsupported scheme in a redirect
-        return _failed(request, _describe(exc))
+    except InvalidURL as exc:  # e.g. a header the URL's parts cannot be sent in
+        return _failed(request, f"invalid URL: {exc}")
+    except TransportError as exc:
+        raise _Retryable(f"connection failed: {exc}") from None
 
 
-def _conditional(request: FetchRequest) -> dict[str, str]:
-    headers: dict[str, str] = {}
+async def _drain(answer: Answer) -> None:
+    """Read the rest of a short body we did not need (a 304's, a redirect's, an error page).
+
+    A connection is reused only once its answer has been read to the end; closed unread,
+    it is closed, and the next feed of the host pays for a new one: with every feed
+    answering 304, that was one TCP connection per feed. A body of unknown or large length
+    is not worth waiting for; failing to read it loses nothing, the answer is in.
+    """
+    if answer.consumed:
+        return
+    length = answer.headers.get("content-length", "")
+    bodiless = answer.status in (204, 304)  # no body, whatever the headers say
+    if not (bodiless or (length.isdigit() and int(length) <= DRAIN_MAX)):
+        return
+    with contextlib.suppress(TransportError):
+        async for _chunk in answer.chunks():
+            pass
+
+
+def _conditional(request: FetchRequest) -> list[tuple[str, str]]:
+    headers: list[tuple[str, str]] = []
     if request.etag:
-        headers["If-None-Match"] = request.etag
+        headers.append(("If-None-Match", request.etag))
     if request.last_modified:
-        headers["If-Modified-Since"] = request.last_modified
+        headers.append(("If-Modified-Since", request.last_modified))
     return headers
 
 
-def _describe(exc: Exception) -> str:
-    return str(exc) or type(exc).__name__
-
-
 async def _handle(
-    run: _Run, request: FetchRequest, response: httpx.Response
+    run: _Run, request: FetchRequest, answer: Answer, url: Target
 ) -> FetchResult | tuple[int, str]:
-    """Turn one response's status into a result, a redirect, or a retryable failure."""
-    status = response.status_code
+    """Turn one answer's status into a result, a redirect, or a retryable failure."""
+    status = answer.status
     if status in REDIRECTS:
-        location = response.headers.get("Location")
+        location = answer.headers.get("location")
         if not location:
-            return _failed(request, f"{_http(response)} without a Location header", status)
-        return status, urljoin(str(response.url), location)
+            return _failed(request, f"{_http(answer)} without a Location header", status)
+        return status, urljoin(str(url), location)
     if status == 304:
-        return _not_modified(request, response)
+        return _not_modified(request, answer)
     if 200 <= status < 300:
-        return await _read_body(run, request, response)
+        return await _read_body(run, request, answer)
     if status == 410:
         return FetchResult(request.key, request.url, "gone", http_status=status, error=GONE)
     if status == 429 or status >= 500:
-        wait = _retry_after(response.headers) if status in RETRY_AFTER_STATUSES else None
-        raise _Retryable(_http(response), http_status=status, retry_after=wait)
-    return _failed(request, _http(response), status)
+        wait = _retry_after(answer.headers) if status in RETRY_AFTER_STATUSES else None
+        raise _Retryable(_http(answer), http_status=status, retry_after=wait)
+    return _failed(request, _http(answer), status)
 
 
-def _http(response: httpx.Response) -> str:
-    return f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+def _http(answer: Answer) -> str:
+    reason = answer.reason
+    if not reason:
+        from http import HTTPStatus  # only for a server (or a test) that sends no reason
+
+        try:
+            reason = HTTPStatus(answer.status).phrase
+        except ValueError:
+            reason = ""
+    return f"HTTP {answer.status} {reason}".rstrip()
 
 
-def _not_modified(request: FetchRequest, response: httpx.Response) -> FetchResult:
+def _not_modified(request: FetchRequest, answer: Answer) -> FetchResult:
     # a 304 may omit the validators; keep the stored ones so the next GET is conditional too
     return FetchResult(
         request.key,
         request.url,
         "not_modified",
         body_hash=request.body_hash,
-        etag=response.headers.get("ETag") or request.etag,
-        last_modified=response.headers.get("Last-Modified") or request.last_modified,
+        etag=answer.headers.get("etag") or request.etag,
+        last_modified=answer.headers.get("last-modified") or request.last_modified,
         http_status=304,
     )
 
 
-async def _read_body(run: _Run, request: FetchRequest, response: httpx.Response) -> FetchResult:
-    """Stream the body, giving up as soon as it is known to exceed ``max_bytes``."""
+async def _read_body(run: _Run, request: FetchRequest, answer: Answer) -> FetchResult:
+    """Stream and decode the body, giving up as soon as it is known to exceed ``max_bytes``
+    (decoded: a small gzip that inflates past the limit is refused too)."""
     limit = run.settings.max_bytes
-    declared = response.headers.get("Content-Length", "")
+    declared = answer.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        return _too_big(request, limit, response.status_code)
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in response.aiter_bytes():  # decoded bytes: a gzip bomb is caught too
-        total += len(chunk)
-        if total > limit:
-            return _too_big(request, limit, response.status_code)
-        chunks.append(chunk)
-    result = _body_result(request, b"".join(chunks))
-    return replace(
-        result,
-        etag=response.headers.get("ETag"),
-        last_modified=response.headers.get("Last-Modified"),
-        content_type=response.headers.get("Content-Type"),
-        http_status=response.status_code,
+        return _too_big(request, limit, answer.status)
+    coding = answer.headers.get("content-encoding", "").strip().lower()
+    decoder = _Decoder(coding, limit)
+    if decoder.unsupported:
+        reason = f"cannot decode the response body: unsupported Content-Encoding {coding!r}"
+        return _failed(request, reason, answer.status)
+    try:
+        async for chunk in answer.chunks():
+            if not decoder.feed(chunk):
+                return _too_big(request, limit, answer.status)
+        if not decoder.finish():
+            return _too_big(request, limit, answer.status)
+    except zlib.error as exc:
+        return _failed(request, f"cannot decode the response body: {exc}", answer.status)
+    headers = answer.headers
+    return _body_result(
+        request,
+        b"".join(decoder.parts),
+        etag=headers.get("etag"),
+        last_modified=headers.get("last-modified"),
+        content_type=headers.get("content-type"),
+        http_status=answer.status,
     )
 
 
-def _body_result(request: FetchRequest, body: bytes) -> FetchResult:
+class _Inflater(Protocol):
+    """What zlib's decompression objects offer (their type has no public name)."""
+
+    @property
+    def unconsumed_tail(self) -> bytes: ...
+
+    def decompress(self, data: bytes, max_length: int = 0, /) -> bytes: ...
+
+    def flush(self) -> bytes: ...
+
+
+class _Decoder:
+    """Undoes a Content-Encoding of gzip or deflate, never holding more than ``limit`` + 1
+    decoded bytes: a body that inflates past the limit is stopped as soon as it does."""
+
+    def __init__(self, coding: str, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.total = 0
+        self.unsupported = coding not in ("", "identity", "gzip", "x-gzip", "deflate")
+        self._coding = coding
+        self._zlib: _Inflater | None = None
+        if coding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS)  # RFC 9110: the zlib format
+        self._started = False
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take one chunk of the body; False once the decoded bytes pass the limit."""
+        if self._zlib is None:
+            return self._keep(chunk)
+        if not self._started and self._coding == "deflate":
+            self._started = True
+            if chunk and (chunk[0] & 0x0F) != 8:  # no zlib header: a raw deflate stream
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+        data = chunk
+        while data:
+            out = self._zlib.decompress(data, self.limit - self.total + 1)
+            if not self._keep(out):
+                return False
+            data = self._zlib.unconsumed_tail
+        return True
+
+    def finish(self) -> bool:
+        if self._zlib is None:
+            return True
+        return self._keep(self._zlib.flush())
+
+    def _keep(self, data: bytes) -> bool:
+        if data:
+            self.total += len(data)
+            if self.total > self.limit:
+                return False
+            self.parts.append(data)
+        return True
+
+
+def _body_result(
+    request: FetchRequest,
+    body: bytes,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    content_type: str | None = None,
+    http_status: int | None = None,
+) -> FetchResult:
     """ "fetched" with the body, or "unchanged" when it hashes as the last parsed body."""
     digest = hashlib.sha256(body).hexdigest()
-    if digest == request.body_hash:
-        return FetchResult(request.key, request.url, "unchanged", body_hash=digest)
-    return FetchResult(request.key, request.url, "fetched", body=body, body_hash=digest)
+    unchanged = digest == request.body_hash
+    return FetchResult(
+        request.key,
+        request.url,
+        "unchanged" if unchanged else "fetched",
+        body=None if unchanged else body,
+        body_hash=digest,
+        etag=etag,
+        last_modified=last_modified,
+        content_type=content_type,
+        http_status=http_status,
+    )
 
 
 def _too_big(request: FetchRequest, limit: int, http_status: int | None = None) -> FetchResult:
@@ -570,16 +621,16 @@ def _too_big(request: FetchRequest, limit: int, http_status: int | None = None) 
     return _failed(request, reason, http_status)
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds the server asked us to wait, or None when it said nothing usable.
 
     An HTTP-date is measured against the response's own ``Date`` header rather than our
     clock: the stage reads no clock, and a skewed local clock cannot stretch the wait.
     """
-    value = headers.get("Retry-After", "").strip()
+    value = headers.get("retry-after", "").strip()
     if value.isdigit():
         return float(value)
-    when, now = _http_date(value), _http_date(headers.get("Date", ""))
+    when, now = _http_date(value), _http_date(headers.get("date", ""))
     if when is None or now is None:
         return None
     return max(0.0, (when - now).total_seconds())

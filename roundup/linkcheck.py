@@ -31,12 +31,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-import httpx
-
 from roundup.config import FetchSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 LinkStatus = Literal["ok", "broken", "redirect", "home_redirect"]
 STATUSES: tuple[LinkStatus, ...] = ("ok", "broken", "redirect", "home_redirect")
@@ -124,6 +125,8 @@ def describe(result: LinkResult) -> str:
 
 
 # --- the network ------------------------------------------------------------------------------
+# httpx is imported where it is used: the store and the fetch stage read this module's
+# records on every run, and a run that checks no link should not pay for the HTTP client.
 
 
 async def _check_all(
@@ -132,6 +135,8 @@ async def _check_all(
     now: datetime,
     transport: httpx.AsyncBaseTransport | None,
 ) -> dict[str, LinkResult]:
+    import httpx
+
     slots = asyncio.Semaphore(settings.concurrency)
     hosts: dict[str, asyncio.Semaphore] = {}
     async with httpx.AsyncClient(
@@ -171,6 +176,8 @@ async def _check_all(
 
 
 async def _check_one(client: httpx.AsyncClient, url: str, now: datetime) -> LinkResult:
+    import httpx
+
     if urlsplit(url).scheme not in ("http", "https"):
         return _broken(url, now, "not a web address (http or https)")
     try:
@@ -219,6 +226,8 @@ def _http(code: int) -> str:
 
 def _network_reason(exc: httpx.HTTPError) -> str:
     """A refused connection, a name that does not resolve, a timeout: in a few words."""
+    import httpx
+
     text = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.TooManyRedirects):
         return f"more than {MAX_REDIRECTS} redirects"

@@ -43,8 +43,6 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import httpx
-
 from roundup.atomic import write_atomic
 from roundup.config import Config, FeedConfig, load_config
 from roundup.errors import (
@@ -63,12 +61,15 @@ from roundup.models import Draft, Entry, Group, ParsedFeed, Story
 from roundup.parsing import ParseJob, ParseQueue, quick_thread_switches
 from roundup.sources import reads_like_section, source_name
 from roundup.store import FeedState, FeedUpdate, IssueRecord, StatusRecord, Store
+from roundup.transport import Transport
 from roundup.week import Window, window_for
 from roundup.yamlfile import YamlError, set_feed_name
 
 # The draft and render modules are imported where they are used: `roundup fetch` and an
 # idle hour of `roundup run` never load them.
 if TYPE_CHECKING:
+    import httpx
+
     from roundup.briefing import BriefingFacts, PastIssue
     from roundup.issue_view import IssueView
     from roundup.mailer import Mailer
@@ -142,7 +143,7 @@ def fetch_feeds(
     store: Store,
     *,
     now: datetime,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: Transport | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
 ) -> FetchReport:
     """Fetch every enabled feed, parse what changed, and store it feed by feed.
@@ -898,7 +899,7 @@ def run_once(
     secret: str,
     connect: Connect | None = None,
     sleep: Callable[[float], None] = time.sleep,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: Transport | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
     publisher: Publisher | None = None,
     link_check: LinkCheck = no_link_check,
@@ -935,7 +936,7 @@ def _send_due(
     secret: str,
     connect: Connect | None,
     sleep: Callable[[float], None],
-    transport: httpx.AsyncBaseTransport | None,
+    transport: Transport | None,
     on_feed: Callable[[FeedReport], None] | None,
     link_check: LinkCheck,
 ) -> RunReport:
@@ -1276,7 +1277,7 @@ def fetch(
     config: Config,
     *,
     now: datetime,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: Transport | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
 ) -> FetchReport:
     """``roundup fetch``: every enabled feed, under the run lock."""
@@ -1355,7 +1356,7 @@ def build(
     *,
     week: str,
     now: datetime,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: Transport | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
 ) -> BuildReport:
     """``roundup build``: fetch, draft and render the week's issue in one go."""
@@ -1465,12 +1466,13 @@ def run(
     clock: Clock,
     secret: str,
     connect: Connect | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: Transport | None = None,
+    link_transport: httpx.AsyncBaseTransport | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
     link_check: LinkCheck | None = None,
 ) -> RunReport:
     """``roundup run``: the cron job, under the run lock. ``link_check`` defaults to the
-    configured one (:func:`configured_link_check`); ``transport`` serves it too."""
+    configured one (:func:`configured_link_check`), over ``link_transport`` (tests)."""
     with open_state(config) as store:
         return run_once(
             config,
@@ -1481,7 +1483,7 @@ def run(
             transport=transport,
             on_feed=on_feed,
             link_check=link_check
-            or configured_link_check(config, store, now=clock(), transport=transport),
+            or configured_link_check(config, store, now=clock(), transport=link_transport),
         )
 
 

@@ -74,6 +74,7 @@ class FeedServer:
         self._in_flight: Counter[str] = Counter()
         self._peak: Counter[str] = Counter()
         self._busy = 0
+        self.connections = 0  # TCP connections accepted: a reused one is counted once
         self._stopping = threading.Event()
         self.received: list[Received] = []
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
@@ -207,6 +208,11 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive and chunked responses
     timeout = 10  # an idle keep-alive connection cannot hold up shutdown for longer
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()  # one handler per connection: count it
+        with self.server.owner._cond:
+            self.server.owner.connections += 1
 
     def do_GET(self) -> None:
         self.server.owner._serve(self)

@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import hashlib
 import os
 import socket
 import threading
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-import httpx
 import pytest
 
 from roundup.config import FetchSettings
 from roundup.fetch import (
     ACCEPT,
     GONE,
-    POOL_CONNECTIONS,
     FetchRequest,
     FetchResult,
     fetch_all,
     fetch_many,
 )
+from roundup.transport import Answer, Target
 from tests.feedserver import FeedServer, Reply, feed_server_fixture  # noqa: F401  (fixture)
 
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
@@ -155,6 +157,40 @@ def test_gzip_body_is_decoded(feed_server: FeedServer) -> None:
     assert received.bytes_sent < len(body)  # it really travelled compressed
 
 
+def _raw_deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+@pytest.mark.parametrize(
+    ("coding", "encode"),
+    [
+        ("gzip", gzip.compress),
+        ("x-gzip", gzip.compress),
+        ("deflate", zlib.compress),  # the zlib format RFC 9110 names
+        ("deflate", _raw_deflate),  # what some servers send instead
+        ("identity", bytes),
+        ("GZip", gzip.compress),
+    ],
+)
+def test_encoded_bodies_are_decoded(
+    feed_server: FeedServer, coding: str, encode: Callable[[bytes], bytes]
+) -> None:
+    body = RSS * 50
+    headers = {"Content-Encoding": coding}
+    result = fetch_one(feed_server.route("/feed.xml", Reply(200, encode(body), headers)))
+    assert (result.status, result.body) == ("fetched", body)
+
+
+def test_an_unknown_encoding_fails_with_its_name(feed_server: FeedServer) -> None:
+    headers = {"Content-Encoding": "br"}
+    result = fetch_one(feed_server.route("/feed.xml", Reply(200, b"\x1b\x00", headers)))
+    assert (result.status, result.error) == (
+        "failed",
+        "cannot decode the response body: unsupported Content-Encoding 'br'",
+    )
+
+
 # --- redirects and status codes --------------------------------------------------------
 
 
@@ -217,7 +253,7 @@ def test_redirect_loop_fails_after_five_hops(feed_server: FeedServer) -> None:
         ({}, "HTTP 301 Moved Permanently without a Location header"),
         (
             {"Location": "ftp://feeds.example/feed.xml"},
-            "Request URL has an unsupported protocol 'ftp://'.",
+            "redirected to ftp://feeds.example/feed.xml: not an http or https URL",
         ),
     ],
 )
@@ -608,7 +644,7 @@ def test_one_failing_feed_does_not_affect_the_others(feed_server: FeedServer) ->
 @pytest.mark.parametrize(
     ("url", "reason"),
     [
-        ("http://[::1/feed.xml", "invalid URL: Invalid port: ':1'"),
+        ("http://[::1/feed.xml", "invalid URL: Invalid IPv6 URL"),
         ("https:///feed.xml", "invalid URL: no host"),
         ("ftp-ish://example.com/feed", "no such file: ftp-ish:/example.com/feed"),
     ],
@@ -624,18 +660,31 @@ def test_no_requests_give_no_results() -> None:
     assert fetch_many([], SETTINGS) == []
 
 
+class EchoTransport:
+    """Answers every GET with its own path, without a network."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, list[tuple[str, str]]]] = []
+
+    async def get(
+        self, target: Target, headers: Sequence[tuple[str, str]], timeout: float | None
+    ) -> Answer:
+        self.asked.append((str(target), list(headers)))
+        return Answer.of(200, target.path.encode(), {"ETag": '"e"'})
+
+
 def test_injected_transport_is_used() -> None:
-    """A transport passed in replaces the network: here an httpx.MockTransport."""
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=request.url.path.encode())
-
+    """A transport passed in replaces the network; it gets the parsed URL and the headers."""
+    transport = EchoTransport()
     result = fetch_many(
-        [FetchRequest(key="k", url="https://feeds.example/some/feed")],
+        [FetchRequest(key="k", url="https://feeds.example/some/feed?x=1")],
         SETTINGS,
-        transport=httpx.MockTransport(handler),
+        transport=transport,
     )
-    assert [(r.status, r.body) for r in result] == [("fetched", b"/some/feed")]
+    assert [(r.status, r.body, r.etag) for r in result] == [("fetched", b"/some/feed?x=1", '"e"')]
+    [(url, headers)] = transport.asked
+    assert url == "https://feeds.example/some/feed?x=1"
+    assert ("User-Agent", "roundup-test/1") in headers
 
 
 # --- local files -----------------------------------------------------------------------
@@ -733,13 +782,62 @@ def test_device_feed_fails_unread(device: str) -> None:
     ]
 
 
-def test_a_large_per_host_is_spread_over_small_pools_and_kept(feed_server: FeedServer) -> None:
-    """per_host above POOL_CONNECTIONS uses several clients; the host still sees per_host."""
-    assert POOL_CONNECTIONS < 20
+def test_a_large_per_host_is_kept(feed_server: FeedServer) -> None:
+    """An aggregator's host with a large per_host sees exactly that many requests at once."""
     requests = slow_feeds(feed_server, "wide", 30, 0.6)
     results = fetch_many(requests, FetchSettings(concurrency=64, per_host=20))
     assert [result.status for result in results] == ["fetched"] * 30
     assert feed_server.peak("wide") == 20
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "connections"),
+    [
+        (Reply(304, headers={"ETag": '"v1"'}), "not_modified", 1),
+        (Reply(304), "not_modified", 1),  # no Content-Length: a 304 has no body anyway
+        (Reply(200, RSS), "fetched", 1),
+        (Reply(404, b"<html>not here</html>"), "failed", 1),
+        (Reply(404, b"x" * 100, chunked=True), "failed", 4),  # unknown length: not read
+        (Reply(404, b"x", repeat=70_000), "failed", 4),  # too long to be worth reading
+    ],
+)
+def test_a_host_s_feeds_share_one_connection(
+    feed_server: FeedServer, reply: Reply, status: str, connections: int
+) -> None:
+    """Answers read to their end leave the connection open for the host's next feed; a
+    long or unbounded body we do not need is not waited for."""
+    urls = [feed_server.route(f"/k/{n}", reply) for n in range(4)]
+    requests = [FetchRequest(key=url, url=url, etag='"v1"') for url in urls]
+    results = fetch_many(requests, replace(SETTINGS, concurrency=1, per_host=1, retries=0))
+    assert [result.status for result in results] == [status] * 4
+    assert feed_server.connections == connections
+
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture(name="clean_proxy_env")
+def clean_proxy_env_fixture(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No proxy variable of the test runner's environment leaks into the test."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
+def test_feeds_go_through_the_environment_s_proxy(
+    feed_server: FeedServer, clean_proxy_env: pytest.MonkeyPatch
+) -> None:
+    """With http_proxy set, the request goes to the proxy in absolute form (the feed's host
+    is never looked up); a host in no_proxy is fetched directly."""
+    far = "http://feeds.invalid/proxied.xml"
+    feed_server.route(far, Reply(200, RSS))
+    near = feed_server.route("/direct.xml", Reply(200, RSS))
+    clean_proxy_env.setenv("http_proxy", f"http://127.0.0.1:{feed_server.port}")
+    clean_proxy_env.setenv("no_proxy", "127.0.0.1")
+    results = fetch_many([FetchRequest(key=u, url=u) for u in (far, near)], SETTINGS)
+    assert [result.status for result in results] == ["fetched", "fetched"]
+    assert sorted(request.path for request in feed_server.received) == ["/direct.xml", far]
 
 
 def test_on_result_takes_the_bodies_over(feed_server: FeedServer) -> None:

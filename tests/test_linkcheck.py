@@ -430,7 +430,7 @@ def test_run_holds_the_send_on_a_broken_link(tmp_path: Path, site: Site, smtp: S
     """With block_on_broken_links, run checks before sending and holds, naming the item."""
     config = project(tmp_path, extra="  block_on_broken_links: true\n", smtp=smtp)
     broken_editor_item(config, site)
-    report = pipeline.run(config, clock=lambda: AFTER, secret="s", transport=_Internet())
+    report = pipeline.run(config, clock=lambda: AFTER, secret="s", link_transport=_Internet())
     output = format_run_summary(report, report_after=3, quiet=True)
     draft = load_draft(draft_path(config, WEEK))
     number = next(n for n, item in enumerate(draft.items, 1) if item.title == "A gone page")
@@ -463,7 +463,7 @@ def test_send_refuses_a_broken_link_when_blocking(
 
 def test_run_sends_when_the_links_work(tmp_path: Path, site: Site, smtp: SmtpServer) -> None:
     config = project(tmp_path, extra="  block_on_broken_links: true\n", smtp=smtp)
-    report = pipeline.run(config, clock=lambda: AFTER, secret="s", transport=_Internet())
+    report = pipeline.run(config, clock=lambda: AFTER, secret="s", link_transport=_Internet())
     assert (report.action, report.broken_links) == ("sent", ())
     items = load_draft(draft_path(config, WEEK)).items
     with Store.open(config.state) as store:  # every link was asked, and the answers kept
@@ -472,7 +472,7 @@ def test_run_sends_when_the_links_work(tmp_path: Path, site: Site, smtp: SmtpSer
 
 def test_run_does_not_check_links_unless_asked(tmp_path: Path, smtp: SmtpServer) -> None:
     config = project(tmp_path, smtp=smtp)
-    report = pipeline.run(config, clock=lambda: AFTER, secret="s", transport=_Refuse())
+    report = pipeline.run(config, clock=lambda: AFTER, secret="s", link_transport=_Refuse())
     assert (report.action, report.broken_links) == ("sent", ())
     items = load_draft(draft_path(config, WEEK)).items
     with Store.open(config.state) as store:
