@@ -154,6 +154,9 @@ def _key_words(title: str) -> list[str]:
 
 def _words(text: str) -> list[str]:
     if text.isascii():
+        words = text.split()
+        if all(map(str.isalnum, words)):
+            return words  # nothing but letters and digits between the spaces
         return text.translate(_ASCII_NON_WORD).split()
     return _NON_WORD.sub(" ", text).split()
 

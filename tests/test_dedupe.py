@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import random
+import string
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -400,3 +401,17 @@ def test_the_cheap_bounds_hold_on_random_edits() -> None:
         screened += not reach
         accepted += ratio >= dedupe_module.SIMILARITY
     assert screened > 100 and accepted > 100
+
+
+def test_ascii_titles_give_the_words_the_unicode_rule_gives() -> None:
+    """ASCII titles take shortcuts (str.translate, or nothing to change at all); a leading
+    "¿", which is no word, sends a title down the regular expression's path instead, and
+    the key must not change."""
+    rng = random.Random(7)
+    alphabet = string.ascii_letters + string.digits + string.punctuation + " \t-|'\"_"
+    titles = ["", "Rust 1.80 released", "It's the compiler's fault", "snake_case - Blog"]
+    titles += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(3000)
+    ]
+    for title in titles:
+        assert title_key(title) == title_key("¿" + title), title
