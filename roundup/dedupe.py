@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import operator
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -191,18 +192,23 @@ def _buckets(words: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
         # the runs that 2 to BUCKET_LIMIT titles hold, picked out in C: one set operation
         # then tells whether a title is filed at this size
         rare = set(itertools.compress(counts, map(_RARE.__contains__, counts.values())))
+        # and those no other title holds (none matter after the longest runs)
+        alone: set[str] = set()
+        if size < RUN_MAX:
+            alone = set(itertools.compress(counts, map(operator.eq, counts.values(), _ONES)))
         most = BUCKET_MAX if size == 2 else BUCKET_LIMIT  # a longer run only when rare
         longer = []
         for at, own in zip(todo, runs, strict=True):
             if not rare.isdisjoint(own):
                 found[at] = _rarest([run for run in own if held(run) > 1], held, most)
-            elif size < RUN_MAX and max(map(held, own), default=0) > 1:
+            elif size < RUN_MAX and not alone.issuperset(own):
                 longer.append(at)  # every run it shares is common: try longer runs
         todo = longer
     return found
 
 
 _RARE = range(2, BUCKET_LIMIT + 1)  # how many titles hold a rare run
+_ONES = itertools.repeat(1)
 
 
 def _rarest(runs: list[str], held: Callable[[str], int], most: int) -> tuple[str, ...]:
