@@ -37,7 +37,8 @@ shorter length nor the characters the two titles have in common, so a candidate 
 either bound could never reach 0.92 (the verdicts are those of the full comparison).
 
 The rest is constant work per title, and kept small: the runs of words are built and
-counted in C, the pool-wide rare runs are one set, and the tables name stories by number.
+counted in C, the runs few titles hold and those one title holds are two pool-wide sets
+that sort each title with a set operation, and the tables name stories by number.
 That last point matters at scale: Python's cyclic garbage collector walks every container
 object each time their number grows by a quarter, so one object per story (its own list,
 set of feeds, cluster) made it walk the whole pool over and over, a third of the time at
