@@ -30,18 +30,31 @@ those that few titles hold, and no title is filed under a pair more than ``BUCKE
 titles hold. Real titles share rare pairs and are filed as before; a pool of titles made
 from a few dozen words (a generator, a spammer) costs a few comparisons per title instead
 of one per earlier title.
+
+Within a bucket, two cheap upper bounds of the ratio come before SequenceMatcher: the
+ratio is 2 * M / T (M matched characters, T both lengths), and M can exceed neither the
+shorter length nor the characters the two titles have in common, so a candidate failing
+either bound could never reach 0.92 (the verdicts are those of the full comparison).
+
+The rest is constant work per title, and kept small: the runs of words are built and
+counted in C, the runs few titles hold and those one title holds are two pool-wide sets
+that sort each title with a set operation, and the tables name stories by number.
+That last point matters at scale: Python's cyclic garbage collector walks every container
+object each time their number grows by a quarter, so one object per story (its own list,
+set of feeds, cluster) made it walk the whole pool over and over, a third of the time at
+64,000 titles; numbers, strings and tuples of them soon drop out of its walk.
 """
 
 from __future__ import annotations
 
-import bisect
 import difflib
 import itertools
+import operator
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from roundup.models import Entry, Story
@@ -60,8 +73,12 @@ Match = Literal["same link", "same title", "similar title"]
 
 _QUOTES = re.compile(r"[\"'`´‘’‚‛“”„‟«»‹›]")
 _NON_WORD = re.compile(r"[\W_]+")
+# the same for ASCII text, where [\W_] is every character but a-z, A-Z and 0-9: str.translate
+# does it without the regex engine's cost per character
+_ASCII_NON_WORD = str.maketrans({chr(code): " " for code in range(128) if not chr(code).isalnum()})
 # "Title - Source", "Title | Source": the last separator, spaces on both sides
 _SUFFIX = re.compile(r"^(?P<head>.+?)\s+[-–—|]\s+(?P<tail>[^-–—|]+)$")
+_SEPARATOR = re.compile(r"\s[-–—|]")  # what every _SUFFIX match holds
 _DIGITS = re.compile(r"\d+")
 
 
@@ -96,11 +113,7 @@ def title_key(title: str) -> str:
         >>> title_key("“Rust 1.80” Released – Rust Blog")
         'rust 1 80 released'
     """
-    text = _QUOTES.sub("", unicodedata.normalize("NFKC", title).casefold())
-    match = _SUFFIX.match(text.strip())
-    if match and _is_source_suffix(_words(match["head"]), _words(match["tail"])):
-        text = match["head"]
-    return " ".join(_words(text))
+    return " ".join(_key_words(title))
 
 
 def dedupe(entries: Sequence[Entry], feed_order: Sequence[str]) -> Deduped:
@@ -111,12 +124,12 @@ def dedupe(entries: Sequence[Entry], feed_order: Sequence[str]) -> Deduped:
     """
     rank = {key: index for index, key in enumerate(feed_order)}
     ordered = sorted(entries, key=lambda e: (rank.get(e.feed, len(rank)), *newest_first(e)))
-    keys = [title_key(entry.title) for entry in ordered]
+    words = [tuple(_key_words(entry.title)) for entry in ordered]
     index = _Index()
-    for entry, key, buckets in zip(ordered, keys, _buckets(keys), strict=True):
-        index.add(entry, _Title.of(key, buckets))
+    for entry, held, buckets in zip(ordered, words, _buckets(words), strict=True):
+        index.add(entry, held, buckets)
     return Deduped(
-        stories=tuple(cluster.story() for cluster in index.clusters),
+        stories=tuple(map(index.story, range(len(index.kept)))),
         duplicates=tuple(index.duplicates),
     )
 
@@ -129,48 +142,81 @@ def newest_first(entry: Entry) -> tuple[float, str, str]:
 # --- internals -------------------------------------------------------------------------
 
 
+def _key_words(title: str) -> list[str]:
+    """The words of :func:`title_key`."""
+    text = _QUOTES.sub("", unicodedata.normalize("NFKC", title).casefold())
+    # the suffix needs a separator after a space: a plain search rules most titles out
+    # before the suffix pattern's slower match
+    if _SEPARATOR.search(text):
+        match = _SUFFIX.match(text.strip())
+        if match and _is_source_suffix(_words(match["head"]), _words(match["tail"])):
+            text = match["head"]
+    return _words(text)
+
+
 def _words(text: str) -> list[str]:
+    if text.isascii():
+        words = text.split()
+        if all(map(str.isalnum, words)):
+            return words  # nothing but letters and digits between the spaces
+        return text.translate(_ASCII_NON_WORD).split()
     return _NON_WORD.sub(" ", text).split()
 
 
-def _word_runs(words: Sequence[str], size: int) -> set[str]:
-    """The runs of ``size`` adjacent words of a title: "a b c" has "a b" and "b c"."""
+def _word_runs(words: Sequence[str], size: int) -> tuple[str, ...]:
+    """The distinct runs of ``size`` adjacent words of a title: "a b c" has "a b", "b c".
+
+    A tuple: the collector stops tracking a tuple of strings, as it never does a set.
+    """
+    # zip and str.join build every run in C: no Python code runs per run
     if size == 2:
-        return {f"{a} {b}" for a, b in itertools.pairwise(words)}
+        return tuple(set(map(" ".join, itertools.pairwise(words))))
     if size == 3:
-        return {f"{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:], strict=False)}
-    return {" ".join(words[start : start + size]) for start in range(len(words) - size + 1)}
+        return tuple(set(map(" ".join, zip(words, words[1:], words[2:], strict=False))))
+    shifted = (words[start:] for start in range(size))
+    return tuple(set(map(" ".join, zip(*shifted, strict=False))))
 
 
-def _buckets(keys: Sequence[str]) -> list[tuple[str, ...]]:
-    """Where each title is filed for the fuzzy comparison, in the order of ``keys``.
+def _buckets(words: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
+    """Where each title (given as its words) is filed for the fuzzy comparison, in order.
 
     A title is filed under its rarest runs of words that another title also holds, of the
     shortest size whose rarest run at most ``BUCKET_LIMIT`` titles hold. Runs of a size
     are counted among the titles filed at that size only: only they can meet there.
     """
-    found: list[tuple[str, ...]] = [()] * len(keys)
-    words = {at: key.split() for at, key in enumerate(keys)}
-    todo = [at for at, held in words.items() if len(held) >= FUZZY_MIN_WORDS]
+    found: list[tuple[str, ...]] = [()] * len(words)
+    todo = [at for at, held in enumerate(words) if len(held) >= FUZZY_MIN_WORDS]
     for size in range(2, RUN_MAX + 1):
         runs = [_word_runs(words[at], size) for at in todo]
         counts = Counter(itertools.chain.from_iterable(runs))
         held = counts.__getitem__
+        # the runs that 2 to BUCKET_LIMIT titles hold, picked out in C: one set operation
+        # then tells whether a title is filed at this size
+        rare = set(itertools.compress(counts, map(_RARE.__contains__, counts.values())))
+        # and those no other title holds (none matter after the longest runs)
+        alone: set[str] = set()
+        if size < RUN_MAX:
+            alone = set(itertools.compress(counts, map(operator.eq, counts.values(), _ONES)))
+        most = BUCKET_MAX if size == 2 else BUCKET_LIMIT  # a longer run only when rare
         longer = []
         for at, own in zip(todo, runs, strict=True):
-            if max(map(held, own), default=0) < 2:
-                continue  # no other title holds a run of this size, nor a longer one
-            ranked = sorted(sorted(own), key=held)  # rarest first, then alphabetical
-            first = bisect.bisect_right(ranked, 1, key=held)  # skip the runs no other holds
-            if held(ranked[first]) > BUCKET_LIMIT:
-                longer.append(at)
-                continue
-            # pairs as they always were, but for the commonest; a longer run only when rare
-            most = BUCKET_MAX if size == 2 else BUCKET_LIMIT
-            chosen = ranked[first : first + BUCKET_PAIRS]
-            found[at] = tuple(run for run in chosen if held(run) <= most)
+            if not rare.isdisjoint(own):
+                found[at] = _rarest([run for run in own if held(run) > 1], held, most)
+            elif size < RUN_MAX and not alone.issuperset(own):
+                longer.append(at)  # every run it shares is common: try longer runs
         todo = longer
     return found
+
+
+_RARE = range(2, BUCKET_LIMIT + 1)  # how many titles hold a rare run
+_ONES = itertools.repeat(1)
+
+
+def _rarest(runs: list[str], held: Callable[[str], int], most: int) -> tuple[str, ...]:
+    """The ``BUCKET_PAIRS`` rarest of ``runs`` (then alphabetical), but those held by more
+    than ``most`` titles."""
+    ranked = sorted(sorted(runs), key=held)
+    return tuple(run for run in ranked[:BUCKET_PAIRS] if held(run) <= most)
 
 
 def _is_source_suffix(head: list[str], tail: list[str]) -> bool:
@@ -178,128 +224,149 @@ def _is_source_suffix(head: list[str], tail: list[str]) -> bool:
     return len(tail) <= SUFFIX_MAX_WORDS and not has_digits and len(head) >= FUZZY_MIN_WORDS
 
 
-@dataclass(frozen=True, slots=True)
+def _may_reach(title: _Title, other: _Title) -> bool:
+    """False when the SequenceMatcher ratio of two titles' keys cannot reach SIMILARITY.
+
+    The ratio is 2 * M / T, where T is the two lengths together and M the characters of the
+    matching blocks; each matched character is one character of either key, so M is at
+    most the shorter length (what ``real_quick_ratio`` bounds the ratio with), and at most
+    the characters the two have in common, repeats counted (what ``quick_ratio`` counts).
+    Each bound goes through the same floating-point sum as the ratio, which only grows with
+    M, so a pair whose ratio reaches SIMILARITY always passes.
+    """
+    total = len(title.key) + len(other.key)
+    if 2.0 * min(len(title.key), len(other.key)) / total < SIMILARITY:
+        return False
+    # min of the two counts of each of the title's characters, summed: all in C
+    counts = other.letters.get
+    common = sum(map(min, title.letters.values(), map(counts, title.letters, _ZEROS)))
+    return 2.0 * common / total >= SIMILARITY
+
+
+_ZEROS = itertools.repeat(0)  # the count of a character a title lacks
+
+
+@dataclass(slots=True, eq=False)
 class _Title:
-    """A normalised title with what the fuzzy comparison needs, computed once."""
+    """A title filed for the fuzzy comparison, with what the comparison needs."""
 
     key: str
     numbers: tuple[str, ...]
-    buckets: tuple[str, ...]  # where it is filed for the fuzzy comparison
-    fuzzy: bool  # long enough for a fuzzy match
-    exact: bool  # distinctive enough for an exact match
+    buckets: tuple[str, ...] = ()  # where :func:`_buckets` files it
+    counted: Counter[str] | None = None  # see letters
 
     @classmethod
-    def of(cls, key: str, buckets: tuple[str, ...]) -> _Title:
-        """``buckets`` are where :func:`_buckets` files the title."""
-        words = key.split()
-        return cls(
-            key=key,
-            numbers=tuple(_DIGITS.findall(key)),
-            buckets=buckets,
-            fuzzy=len(words) >= FUZZY_MIN_WORDS,
-            exact=len(words) >= EXACT_MIN_WORDS or len(key) >= EXACT_MIN_CHARS,
-        )
+    def of(cls, key: str, buckets: tuple[str, ...] = ()) -> _Title:
+        """The title of ``key`` (a :func:`title_key`), filed under ``buckets``."""
+        return cls(key, tuple(_DIGITS.findall(key)), buckets)
 
-    def may_match(self, other: _Title) -> bool:
-        """The cheap tests: the same numbers, and lengths close enough for the ratio.
-
-        The ratio is at most 2 * the shorter length / the sum of the lengths.
-        """
-        shorter, total = min(len(self.key), len(other.key)), len(self.key) + len(other.key)
-        return self.numbers == other.numbers and 2 * shorter >= SIMILARITY * total
-
-
-@dataclass(slots=True, eq=False)  # identity: two clusters are never "equal"
-class _Cluster:
-    """The copies of one story found so far; the first one is kept."""
-
-    number: int  # creation order, which is the priority order of the kept copies
-    entries: list[Entry]
-    feeds: set[str] = field(default_factory=set)
-
-    def story(self) -> Story:
-        kept = self.entries[0]
-        via: list[str] = []
-        for entry in self.entries[1:]:
-            if entry.feed != kept.feed and entry.source not in (kept.source, *via):
-                via.append(entry.source)
-        return Story(entry=kept, also_via=tuple(via))
+    @property
+    def letters(self) -> Counter[str]:
+        """How often each character occurs, counted when first asked (most filed titles
+        never are: the lengths rule their candidates out first)."""
+        if self.counted is None:
+            self.counted = Counter(self.key)
+        return self.counted
 
 
 class _Index:
-    """Clusters and the look-up tables that find an entry's cluster.
+    """The stories found so far and the look-up tables that find an entry's story.
 
-    Entries must arrive in priority order: a cluster's first entry is the copy kept.
+    Entries must arrive in priority order: a story's first entry is the copy kept. Stories
+    are known by number (their place in ``kept``), and the tables hold numbers: plain
+    integers and strings, which the cyclic garbage collector skips, where an object per
+    story would have it walk every story again each time the heap grows by a quarter.
     """
 
     def __init__(self) -> None:
-        self.clusters: list[_Cluster] = []
+        self.kept: list[Entry] = []  # each story's kept copy
+        self.copies: dict[int, list[Entry]] = defaultdict(list)  # and its other copies
+        self.feeds: set[tuple[int, str]] = set()  # (story, feed): the feeds each story holds
         self.duplicates: list[Duplicate] = []
-        self.by_url: dict[str, _Cluster] = {}
-        self.by_title: dict[str, list[_Cluster]] = defaultdict(list)
-        self.buckets: dict[str, list[tuple[_Title, _Cluster]]] = defaultdict(list)
+        self.by_url: dict[str, int] = {}
+        self.by_title: dict[str, tuple[int, ...]] = {}
+        self.buckets: dict[str, list[tuple[_Title, int]]] = defaultdict(list)
 
-    def add(self, entry: Entry, title: _Title) -> None:
-        found = self.find(entry, title)
+    def add(self, entry: Entry, words: tuple[str, ...], buckets: tuple[str, ...]) -> None:
+        """``words`` are those of the entry's :func:`title_key`; ``buckets`` where
+        :func:`_buckets` files it (none for a title too short for a fuzzy match)."""
+        key = " ".join(words)
+        exact = key if len(words) >= EXACT_MIN_WORDS or len(key) >= EXACT_MIN_CHARS else None
+        # most titles are filed nowhere: they need no _Title
+        title = _Title.of(key, buckets) if buckets else None
+        found = self.find(entry, exact, title)
         if found is None:
-            cluster = _Cluster(len(self.clusters), [entry])
-            self.clusters.append(cluster)
+            story = len(self.kept)
+            self.kept.append(entry)
         else:
-            cluster, match = found
-            cluster.entries.append(entry)
-            self.duplicates.append(Duplicate(entry, cluster.entries[0], match))
-        cluster.feeds.add(entry.feed)
-        self.file(entry, title, cluster)
+            story, match = found
+            self.copies[story].append(entry)
+            self.duplicates.append(Duplicate(entry, self.kept[story], match))
+        self.feeds.add((story, entry.feed))
+        self.file(entry, exact, title, story)
 
-    def find(self, entry: Entry, title: _Title) -> tuple[_Cluster, Match] | None:
-        if entry.canonical_url in self.by_url:
-            return self.by_url[entry.canonical_url], "same link"
-        if title.exact:
-            for cluster in self.by_title.get(title.key, ()):
-                if entry.feed not in cluster.feeds:
-                    return cluster, "same title"
-        if title.fuzzy:
-            similar = self.similar(entry, title)
-            if similar is not None:
-                return similar, "similar title"
+    def find(
+        self, entry: Entry, exact: str | None, title: _Title | None
+    ) -> tuple[int, Match] | None:
+        """``exact`` is the title's key when it is distinctive enough for an exact match."""
+        story = self.by_url.get(entry.canonical_url)
+        if story is not None:
+            return story, "same link"
+        if exact is not None:
+            for story in self.by_title.get(exact, ()):
+                if (story, entry.feed) not in self.feeds:
+                    return story, "same title"
+        if title is not None:
+            story = self.similar(entry, title)
+            if story is not None:
+                return story, "similar title"
         return None
 
-    def similar(self, entry: Entry, title: _Title) -> _Cluster | None:
+    def similar(self, entry: Entry, title: _Title) -> int | None:
         """The first story, from another feed, with a title at least SIMILARITY alike."""
         matcher: difflib.SequenceMatcher[str] | None = None
-        letters: Counter[str] | None = None
-        for other, cluster in self.candidates(title):
-            if entry.feed in cluster.feeds or not title.may_match(other):
+        for other, story in self.candidates(title):
+            if (story, entry.feed) in self.feeds or title.numbers != other.numbers:
                 continue
-            # SequenceMatcher.quick_ratio's bound (the letters the two have in common),
-            # counted in C: most candidates stop here, before any matcher is built
-            letters = letters or Counter(title.key)
-            common = sum((letters & Counter(other.key)).values())
-            if 2 * common < SIMILARITY * (len(title.key) + len(other.key)):
-                continue
+            if not _may_reach(title, other):
+                continue  # most candidates stop here, before any matcher is built
             if matcher is None:
                 # SequenceMatcher indexes its second sequence: index this title once
                 matcher = difflib.SequenceMatcher(None, autojunk=False)
                 matcher.set_seq2(title.key)
             matcher.set_seq1(other.key)
-            if matcher.quick_ratio() >= SIMILARITY and matcher.ratio() >= SIMILARITY:
-                return cluster
+            if matcher.ratio() >= SIMILARITY:
+                return story
         return None
 
-    def candidates(self, title: _Title) -> list[tuple[_Title, _Cluster]]:
+    def candidates(self, title: _Title) -> list[tuple[_Title, int]]:
         """Earlier titles sharing a bucket with ``title``, the first feed's story first."""
         found = {
-            id(other): (other, cluster)
+            id(other): (other, story)
             for bucket in title.buckets
-            for other, cluster in self.buckets.get(bucket, ())
+            for other, story in self.buckets.get(bucket, ())
         }
-        return sorted(found.values(), key=lambda pair: pair[1].number)
+        return sorted(found.values(), key=lambda pair: pair[1])
 
-    def file(self, entry: Entry, title: _Title, cluster: _Cluster) -> None:
+    def file(self, entry: Entry, exact: str | None, title: _Title | None, story: int) -> None:
         if entry.canonical_url:
-            self.by_url.setdefault(entry.canonical_url, cluster)
-        if title.exact and cluster not in self.by_title[title.key]:
-            self.by_title[title.key].append(cluster)
-        if title.fuzzy:
+            self.by_url.setdefault(entry.canonical_url, story)
+        if exact is not None:
+            held = self.by_title.get(exact, ())
+            if story not in held:
+                self.by_title[exact] = (*held, story)
+        if title is not None:
             for bucket in title.buckets:
-                self.buckets[bucket].append((title, cluster))
+                self.buckets[bucket].append((title, story))
+
+    def story(self, number: int) -> Story:
+        """Story ``number``: its kept copy, and the other sources that carried it."""
+        kept = self.kept[number]
+        copies = self.copies.get(number)
+        if copies is None:
+            return Story(kept)  # most stories: one copy
+        via: list[str] = []
+        for entry in copies:
+            if entry.feed != kept.feed and entry.source not in (kept.source, *via):
+                via.append(entry.source)
+        return Story(entry=kept, also_via=tuple(via))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import random
+import string
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -235,7 +237,7 @@ def test_fuzzy_candidates_stay_in_small_buckets(monkeypatch: pytest.MonkeyPatch)
 
     def counting(
         self: dedupe_module._Index, title: dedupe_module._Title
-    ) -> list[tuple[dedupe_module._Title, dedupe_module._Cluster]]:
+    ) -> list[tuple[dedupe_module._Title, int]]:
         nonlocal examined
         found = candidates(self, title)
         examined += len(found)
@@ -293,3 +295,123 @@ def test_titles_of_common_pairs_still_meet_through_rare_runs() -> None:
     result = dedupe(pool + pair, ["x", "y", *(f"f{n}" for n in range(7))])
     found = [(d.dropped.id, d.kept.id, d.match) for d in result.duplicates if d.kept.feed == "x"]
     assert found == [("b", "a", "similar title")]
+
+
+# (first, second, same story by the 0.92 ratio, turned away by the cheap bounds first)
+NEAR_THE_THRESHOLD = [
+    # exactly 0.92: 2 * 23 / (23 + 27), the shorter key all matched; the bound is tight
+    ("Rust is coming to Linux", "Rust is coming to Linux now", True, False),
+    # 0.902: one more letter and the lengths alone rule it out
+    ("Rust is coming to Linux", "Rust is coming to Linux soon", False, True),
+    ("How we scaled Postgres at Acme", "How we scaled Postgres at Acme Corp", True, False),  # 0.923
+    (
+        "Lessons learned running Kafka in production",
+        "Lessons learned running Kafka in prod",
+        True,
+        False,
+    ),  # 0.925
+    # 0.907: the lengths rule it out, and the ratio agrees
+    (
+        "Notes on the new garbage collector",
+        "Notes on the new garbage collectors in Go",
+        False,
+        True,
+    ),
+    ("Notes on the new garbage collector", "Note on a new garbage collector", True, False),  # 0.923
+    (
+        "Notes on the new garbage collector",
+        "Notes about the new garbage collector",
+        True,
+        False,
+    ),  # 0.930
+    (
+        "A field guide to async Rust runtimes",
+        "The field guide to async Rust runtime",
+        True,
+        False,
+    ),  # 0.932
+    # 0.912 and 0.917: equal or close lengths, too few letters in common
+    ("We rewrote our search engine in Go", "We rewrote the search engine in Go", False, True),
+    ("We rewrote our search engine in Go", "We've rewritten our search engine in Go", False, True),
+    ("Why the web needs a new image format", "Why the web needs a new video format", False, True),
+    # 0.902: same letters, same length, but two words swapped: only the full ratio says no
+    (
+        "Open source maintenance and its economics",
+        "Open source maintenance and economics, its",
+        False,
+        False,
+    ),
+    (
+        "What we learned running Kafka in production",
+        "What we learned running in production Kafka",
+        False,
+        False,
+    ),  # 0.860
+]
+
+
+@pytest.mark.parametrize(("first", "second", "same", "screened"), NEAR_THE_THRESHOLD)
+def test_the_cheap_bounds_never_overrule_the_ratio(
+    first: str, second: str, same: bool, screened: bool
+) -> None:
+    """Pairs just above and just below 0.92: the length and letter bounds turn away only
+    pairs the SequenceMatcher ratio turns away, and dedupe merges exactly the pairs the
+    ratio accepts."""
+    a, b = title_key(first), title_key(second)
+    ratio = difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+    assert (ratio >= dedupe_module.SIMILARITY) == same  # the row is on the side it says
+    reach = dedupe_module._may_reach(dedupe_module._Title.of(a), dedupe_module._Title.of(b))
+    assert reach is not screened
+    result = dedupe([entry(first, feed="a.example"), entry(second, feed="b.example")], FEEDS)
+    assert [d.match for d in result.duplicates] == (["similar title"] if same else [])
+
+
+def test_the_cheap_bounds_hold_on_random_edits() -> None:
+    """3,000 titles a few typing slips away from another (many near 0.92): no pair the ratio
+    accepts is turned away by the bounds, and the bounds do turn some away."""
+    rng = random.Random(5)
+    bases = [
+        title_key(title)
+        for title in (
+            "The surprising economics of open source maintenance",
+            "Google announces Gemini model for developers",
+            "How we scaled Postgres at Acme",
+            "A field guide to async Rust runtimes",
+        )
+    ]
+    screened = accepted = 0
+    for _ in range(3000):
+        base = rng.choice(bases)
+        letters = list(base)
+        for _ in range(rng.randint(1, 5)):
+            at = rng.randrange(len(letters))
+            edit = rng.choice(["replace", "insert", "delete"])
+            if edit == "replace":
+                letters[at] = rng.choice("abcdefghijklmnopqrstuvwxyz ")
+            elif edit == "insert":
+                letters.insert(at, rng.choice("abcdefghijklmnopqrstuvwxyz "))
+            elif len(letters) > 1:
+                del letters[at]
+        other = " ".join("".join(letters).split())
+        ratio = difflib.SequenceMatcher(None, base, other, autojunk=False).ratio()
+        reach = dedupe_module._may_reach(
+            dedupe_module._Title.of(base), dedupe_module._Title.of(other)
+        )
+        assert reach or ratio < dedupe_module.SIMILARITY, (base, other, ratio)
+        screened += not reach
+        accepted += ratio >= dedupe_module.SIMILARITY
+    assert screened > 100 and accepted > 100
+
+
+def test_ascii_titles_give_the_words_the_unicode_rule_gives() -> None:
+    """ASCII titles take shortcuts (str.translate, or nothing to change at all); a leading
+    "¿", which is no word, sends a title down the regular expression's path instead, and
+    the key must not change."""
+    rng = random.Random(7)
+    alphabet = string.ascii_letters + string.digits + string.punctuation + " \t-|'\"_"
+    titles = ["", "Rust 1.80 released", "It's the compiler's fault", "snake_case - Blog"]
+    titles += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(3000)
+    ]
+    for title in titles:
+        assert title_key(title) == title_key("¿" + title), title
