@@ -7,6 +7,7 @@ one-line ``Error: ...`` and the exit code from :class:`roundup.errors.ExitCode`.
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -643,4 +644,11 @@ def subscribers_import(ctx: Context, csv_file: Path, status: str | None, resubsc
 
 def main() -> None:
     """Console-script entry point."""
-    cli()
+    try:
+        cli()
+    finally:
+        # The process ends here. Without this, the interpreter's last garbage collections
+        # walk every object it ever made: 0.12 s of an idle hourly run of 150 feeds, for
+        # nothing, since roundup closes its files, store and lock itself and relies on no
+        # finalizer at exit (which Python does not promise to run anyway).
+        gc.freeze()
