@@ -254,10 +254,7 @@ class Http11Transport:
             except _Stale:
                 pass  # closed while idle: once more, on a new connection
         connection = await self._connect(target, timeout)
-        try:
-            return await self._exchange(target, connection, headers, timeout)
-        except _Stale:
-            raise NotHTTP(f"{target.host} closed the connection without answering") from None
+        return await self._exchange(target, connection, headers, timeout)  # never stale
 
     async def aclose(self) -> None:
         """Close every connection, and wait (a second at most) for the closes to complete:

@@ -813,18 +813,6 @@ def test_a_host_s_feeds_share_one_connection(
     assert feed_server.connections == connections
 
 
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-
-
-@pytest.fixture(name="clean_proxy_env")
-def clean_proxy_env_fixture(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """No proxy variable of the test runner's environment leaks into the test."""
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-    return monkeypatch
-
-
 def test_feeds_go_through_the_environment_s_proxy(
     feed_server: FeedServer, clean_proxy_env: pytest.MonkeyPatch
 ) -> None:

@@ -156,11 +156,8 @@ def run_gets(urls: list[str], timeout: float = 5.0, **kwargs: object) -> list[ob
     return asyncio.run(main())
 
 
-@pytest.fixture(autouse=True)
-def no_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
+# no proxy variable of the test runner's environment reaches these tests
+pytestmark = pytest.mark.usefixtures("clean_proxy_env")
 
 
 # --- what is sent, what comes back ---------------------------------------------------
