@@ -102,8 +102,8 @@ def run(options: Options) -> Result:
     )
     result.notes.append(
         "peak_rss_mb is the roundup process's own peak (GNU time); tree_rss_mb sums it with"
-        " its worker processes, sampled every 50 ms; cpu_s leaves out the parse workers"
-        " (children of the forkserver, never waited for by roundup)"
+        " its worker processes, sampled every 50 ms; cpu_s includes the parse workers"
+        " (children that roundup waits for)"
     )
     result.notes.append("figures are medians; other jobs were running on this 2-core machine")
     return result

@@ -1,134 +1,78 @@
 """Parsing on every core while the fetch goes on: parsing is CPU-bound.
 
-Kept apart from the pipeline so that worker processes import only what parsing needs.
-:class:`ParseQueue` is what the fetch stage hands its bodies to: it starts the worker
+:class:`ParseQueue` is what the fetch stage hands its bodies to. It starts its worker
 processes only when the first body arrives (a run where every feed answers 304 starts
-none), submits from a helper thread (a submit writes to the pool's wake-up pipe, which
-would stall the event loop), sends the bodies a few at a time (each message costs the
-pool's threads in this process a wake-up and a result to unpickle: one body per message
-cost this process more than the parse cost the worker), and lets at most a few batches
-per core wait, so that memory stays flat however fast the network is. When the workers
-have all they may hold, this process parses the next body itself: the workers are every
-core but one, and this one's share of the parsing keeps it busy when the network is not.
+none), one per core; sends them the bodies a few at a time (a message per body would cost
+this process more than the parse costs the worker), and lets at most a few batches per
+worker wait, so that memory stays flat however fast the network is. When every worker has
+all it may hold, this process parses the next body itself.
+
+The workers are plain child processes (:data:`roundup.parse_job.WORKER_CODE`) that read
+batches on their stdin and answer on their stdout, read here by the event loop itself.
+A :mod:`concurrent.futures` process pool was measured first, on 3,000 feeds: its forkserver
+and resource-tracker processes held 27 MB, every worker re-ran the parent's main script
+(multiprocessing does, to rebuild ``__main__``) and so imported the whole CLI, and every
+batch crossed three threads of this process, each wanting the GIL back from the event
+loop. Without them one worker per core fits the memory budget, which a pool's extra
+processes did not.
+
+A worker that dies (killed, out of memory, a crash in a C parser) costs no feed but the
+one it died on: its unanswered bodies are parsed again one by one by a new worker, and a
+body a worker dies on alone fails its feed with the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import os
+import pickle
+import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future
-from dataclasses import dataclass
-from datetime import datetime
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Generic, TypeVar
 
-from roundup.errors import ParseError
-from roundup.models import FeedMeta
-from roundup.store import EntryRows
+from roundup.parse_job import HEADER, WORKER_CODE, Parsed, ParseJob, Reply, frame, parse_job
 
 # Below this many feeds, starting worker processes costs more than it saves.
 PARALLEL_MIN_FEEDS = 16
 # Bodies sent to a worker in one message, at most: a body waits for others only while
 # every worker is busy, so a slow trickle of bodies is still parsed one by one at once.
-BODIES_PER_BATCH = 8
-# Batches submitted and not yet parsed, per worker: enough that no worker waits for work
+# Measured on 3,000 feeds (2 cores): 8 per message took 12.9 s, 16 took 12.4 s, 24 13.0 s.
+BODIES_PER_BATCH = 16
+# Batches sent and not yet answered, per worker: enough that no worker waits for work
 # while this process writes a batch of feeds to the store (about 0.2 s of parsing), and
-# that this process parses bodies itself only when the workers are far behind.
-BATCHES_PER_WORKER = 6
+# that this process parses bodies itself only when the workers are far behind. Every
+# unanswered body stays in this process's memory (it is sent again if its worker dies):
+# 6 batches of 16 took the 3,000-feed run to 144 MB of all processes, 4 to 137 MB.
+BATCHES_PER_WORKER = 4
+# How long a worker may take to exit once its stdin is closed, before it is killed.
+EXIT_WAIT = 5.0  # seconds
 
 Tag = TypeVar("Tag")
-
-
-@dataclass(frozen=True, slots=True)
-class FeedRows:
-    """One parsed feed as the store takes it: what the feed said of itself, and its
-    newest entries as rows (:func:`roundup.store.entry_rows`). Made in the worker, so the
-    process that runs the network only writes them, and what crosses back is plain text
-    (entries with their datetimes cost as much to unpickle as to store)."""
-
-    meta: FeedMeta
-    entries: EntryRows
-
-
-Parsed = FeedRows | str  # a parsed feed, or why it could not be parsed
-
-
-@dataclass(frozen=True, slots=True)
-class ParseJob:
-    """One body to parse, with what :func:`parse_job` needs besides it."""
-
-    body: bytes
-    key: str
-    url: str
-    fetched_at: datetime
-    name: str | None
-    content_type: str | None
-
-
-def parse_job(job: ParseJob) -> Parsed:
-    """Parse one body and keep its newest entries, as rows for the store; a
-    :class:`ParseError` comes back as its reason (it does not pickle)."""
-    # Imported on first use: a run where every feed answers 304 never pays for the parsers.
-    from roundup.entries import keep_newest
-    from roundup.parse import parse_feed
-    from roundup.store import entry_rows
-
-    try:
-        parsed = parse_feed(
-            job.body,
-            key=job.key,
-            url=job.url,
-            fetched_at=job.fetched_at,
-            name=job.name,
-            content_type=job.content_type,
-        )
-    except ParseError as exc:
-        return exc.reason
-    return FeedRows(parsed.meta, entry_rows(keep_newest(parsed.entries)))
-
-
-def parse_jobs(jobs: Sequence[ParseJob]) -> list[Parsed]:
-    """Parse a batch of bodies, in order: what a worker process runs."""
-    return [parse_job(job) for job in jobs]
-
-
-class InlineExecutor(Executor):
-    """Runs each job at once in this process: for small runs, and where fork is unavailable."""
-
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
-        future: Future[object] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # the caller sees it from future.result()
-            future.set_exception(exc)
-        return future
+Batch = list[tuple[Tag, ParseJob]]
 
 
 def parse_workers() -> int:
-    """Worker processes for a large run: every core but one, which this process keeps for
-    the network and the store (it is busy too: a worker more would only compete with it,
-    and cost its 30 MB)."""
-    return max(1, (os.cpu_count() or 1) - 1)
+    """Worker processes for a large run: one per core. This process has the network and
+    the store besides (and parses too when the workers are full), so the cores are shared
+    three ways, which keeps both busy while this process waits on the network or the
+    disk: on 2 cores a 3,000-feed run took 13.2 s with one worker and 12.3 s with two
+    (in a process pool, before this design; two then held 170 MB, the pool's own processes
+    included)."""
+    return os.cpu_count() or 1
 
 
-def parse_executor(feeds: int) -> Executor:
-    """A process pool for a large run, an inline executor otherwise."""
-    if feeds < PARALLEL_MIN_FEEDS or (os.cpu_count() or 1) < 2:
-        return InlineExecutor()
-    # Imported here: multiprocessing is forty modules that a run without new bodies skips.
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+@dataclass
+class _Worker(Generic[Tag]):
+    """One worker process and the batches it was sent that it has not answered yet."""
 
-    # forkserver: workers start from a clean interpreter, not a copy of this one with its
-    # event loop and open SQLite connection. Nothing is preloaded: the server process then
-    # stays a bare interpreter for the whole run, and each worker imports the parsers
-    # with its first body (in parallel, on its own core).
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([])
-    return ProcessPoolExecutor(max_workers=parse_workers(), mp_context=context)
+    process: asyncio.subprocess.Process
+    batches: deque[Batch[Tag]] = field(default_factory=deque)
+    reader: asyncio.Task[None] | None = None
 
 
 class ParseQueue(Generic[Tag]):
@@ -136,20 +80,26 @@ class ParseQueue(Generic[Tag]):
     event loop's thread, in the order the parses finish. Use as an async context manager;
     leaving it waits for every parse (and stops the workers).
 
-    ``feeds`` is how many bodies the run may bring: a small run parses in this process.
+    ``feeds`` is how many bodies the run may bring: a small run, or a machine with one
+    core, parses in this process.
     """
 
     def __init__(self, feeds: int, done: Callable[[Tag, Parsed], None]) -> None:
-        self.feeds = feeds
         self.done = done
-        self.executor: Executor | None = None
-        self.workers = 1
-        self.waiting: list[tuple[Tag, ParseJob]] = []  # bodies not yet sent to a worker
+        self.workers = parse_workers()
+        self.inline = feeds < PARALLEL_MIN_FEEDS or self.workers < 2
+        self.started = 0  # worker processes started so far (a dead one is replaced)
+        self.pool: list[_Worker[Tag]] = []  # the live workers
+        self.waiting: Batch[Tag] = []  # bodies not yet sent to a worker
+        self.again: Batch[Tag] = []  # bodies a dead worker left: sent alone
         self.in_flight = 0  # batches sent whose results have not reached done() yet
-        self.room: asyncio.Semaphore | None = None
-        self.idle: asyncio.Event | None = None  # set whenever no batch is in flight
+        self.room = asyncio.Semaphore(BATCHES_PER_WORKER * self.workers)
+        self.idle = asyncio.Event()  # set whenever no batch is in flight
+        self.idle.set()
+        self.starting = asyncio.Lock()
         self.sending: set[asyncio.Task[None]] = set()  # sends started by a finished batch
-        self.error: BaseException | None = None  # raised by done(), or a broken pool
+        self.error: BaseException | None = None  # raised by done(), or by a worker
+        self.closing = False
 
     async def __aenter__(self) -> ParseQueue[Tag]:
         return self
@@ -157,36 +107,31 @@ class ParseQueue(Generic[Tag]):
     async def __aexit__(self, kind: object, exc: BaseException | None, trace: object) -> None:
         try:
             if exc is None:
-                while self.idle is not None and (self.waiting or self.in_flight):
+                while self.waiting or self.again or self.in_flight:
                     self._raise()
-                    if self.waiting:
+                    if self.waiting or self.again:
                         await self._send()
                     else:
                         await self.idle.wait()
                 self._raise()
         finally:
+            self.closing = True
             for task in list(self.sending):
                 task.cancel()
-            if self.executor is not None:
-                # on an error, queued parses are dropped rather than waited for
-                await asyncio.to_thread(
-                    self.executor.shutdown, wait=True, cancel_futures=exc is not None
-                )
+            # on an error, queued parses are dropped rather than waited for
+            await asyncio.gather(*(self._stop(w, kill=exc is not None) for w in self.pool))
 
     async def put(self, tag: Tag, job: ParseJob) -> None:
         """Hand one body over; waits while the workers already have enough queued."""
         self._raise()
-        if self.executor is None:
-            self._start()
-        if isinstance(self.executor, InlineExecutor):
+        if self.inline:
             self.done(tag, parse_job(job))
             return
         full = self.in_flight >= BATCHES_PER_WORKER * self.workers  # no room for a batch
         if full and len(self.waiting) >= BODIES_PER_BATCH:
             # Every worker has its fill and a batch more waits: this process parses this
-            # body itself rather than wait, so that both cores parse when the network is
-            # faster than the workers (this process's other work waits meanwhile, which
-            # slows the network down to what the cores can parse).
+            # body itself rather than wait (its other work waits meanwhile, which slows the
+            # network down to what the cores can parse).
             self.done(tag, parse_job(job))
             return
         self.waiting.append((tag, job))
@@ -194,39 +139,115 @@ class ParseQueue(Generic[Tag]):
         if len(self.waiting) >= BODIES_PER_BATCH or self.in_flight < self.workers:
             await self._send()
 
-    def _start(self) -> None:
-        self.executor = parse_executor(self.feeds)
-        self.workers = parse_workers()
-        self.room = asyncio.Semaphore(BATCHES_PER_WORKER * self.workers)
-        self.idle = asyncio.Event()
-        self.idle.set()
+    # --- sending ----------------------------------------------------------------------
 
     async def _send(self) -> None:
-        """Send the oldest waiting bodies to the workers as one batch, when there is room."""
-        assert self.room is not None and self.executor is not None and self.idle is not None
+        """Send the oldest waiting bodies to the least busy worker as one batch, when
+        there is room (a body a dead worker left goes alone)."""
         await self.room.acquire()
-        batch = self.waiting[:BODIES_PER_BATCH]
-        del self.waiting[: len(batch)]
-        if not batch:  # another send took them while this one waited for room
+        try:
+            worker = await self._worker()
+        except BaseException:
+            self.room.release()
+            raise
+        if self.again:
+            batch = [self.again.pop(0)]
+        else:
+            batch = self.waiting[:BODIES_PER_BATCH]
+            del self.waiting[: len(batch)]
+        if not batch:  # another send took them while this one waited
             self.room.release()
             return
         self.in_flight += 1
         self.idle.clear()
-        loop = asyncio.get_running_loop()
-        tags = [tag for tag, _ in batch]
+        worker.batches.append(batch)  # from here its reader answers for the batch
+        stdin = worker.process.stdin
+        assert stdin is not None
+        with contextlib.suppress(ConnectionError):  # a dead worker: its reader sees to it
+            stdin.write(frame([job for _, job in batch]))
+            await stdin.drain()
+
+    async def _worker(self) -> _Worker[Tag]:
+        """The live worker with the fewest unanswered batches, starting the missing ones."""
+        async with self.starting:
+            while len(self.pool) < self.workers:
+                self.pool.append(await self._start())
+        return min(self.pool, key=lambda w: len(w.batches))
+
+    async def _start(self) -> _Worker[Tag]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            _WORKER,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        self.started += 1
+        worker: _Worker[Tag] = _Worker(process)
+        worker.reader = asyncio.get_running_loop().create_task(self._read(worker))
+        return worker
+
+    # --- answers ----------------------------------------------------------------------
+
+    async def _read(self, worker: _Worker[Tag]) -> None:
+        stdout = worker.process.stdout
+        assert stdout is not None
+        while True:
+            try:
+                (size,) = HEADER.unpack(await stdout.readexactly(HEADER.size))
+                reply: Reply = pickle.loads(await stdout.readexactly(size))
+            except asyncio.IncompleteReadError:
+                await self._lost(worker)
+                return
+            except Exception as exc:  # an answer that does not unpickle: a bug
+                self.error = self.error or exc
+                with contextlib.suppress(ProcessLookupError):
+                    worker.process.kill()
+                continue  # to the end of its stdout, where _lost retries its batches
+            self._collect(worker.batches.popleft(), reply)
+
+    def _collect(self, batch: Batch[Tag], reply: Reply) -> None:
         try:
-            jobs = [job for _, job in batch]
-            submit = functools.partial(self.executor.submit, parse_jobs, jobs)
-            future = await loop.run_in_executor(None, submit)
-        except BaseException:
+            if reply[0] == "failed":
+                raise RuntimeError(f"a parse worker failed:\n{reply[1]}")
+            if self.error is None:
+                for (tag, _), parsed in zip(batch, reply[1], strict=True):
+                    self.done(tag, parsed)
+        except BaseException as exc:  # raised to the caller by the next put, or on leaving
+            self.error = self.error or exc
+        finally:
             self._finished()
-            raise
-        future.add_done_callback(lambda f: _call_soon(loop, self._collect, tags, f))
+
+    async def _lost(self, worker: _Worker[Tag]) -> None:
+        """A worker's stdout ended: it died, unless this queue is stopping it."""
+        if self.closing:
+            return
+        self.pool.remove(worker)
+        code = await worker.process.wait()
+        for batch in worker.batches:
+            if len(batch) == 1:  # it died on this body alone: that feed fails
+                failed: list[Parsed] = [_death(code)]
+                self._collect(batch, ("parsed", failed))
+            else:
+                self.again.extend(batch)
+                self._finished()
+        worker.batches.clear()
+
+    def _finished(self) -> None:
+        self.in_flight -= 1
+        self.room.release()
+        if not self.in_flight:
+            self.idle.set()
+        if (self.waiting or self.again) and self.in_flight < self.workers and not self.closing:
+            # a worker ran out of work while bodies wait for more to join them: send them
+            task = asyncio.get_running_loop().create_task(self._send_now())
+            self.sending.add(task)
+            task.add_done_callback(self.sending.discard)
 
     async def _send_now(self) -> None:
         try:
             await self._send()
-        except Exception as exc:  # a broken pool: raised to the caller like done()'s errors
+        except Exception as exc:  # a worker that cannot start: raised like done()'s errors
             self.error = self.error or exc
 
     def _raise(self) -> None:
@@ -234,45 +255,35 @@ class ParseQueue(Generic[Tag]):
             error, self.error = self.error, None
             raise error
 
-    def _collect(self, tags: list[Tag], future: Future[list[Parsed]]) -> None:
+    async def _stop(self, worker: _Worker[Tag], *, kill: bool) -> None:
+        """End a worker: close its stdin (it exits when it has read everything), or kill it."""
+        process = worker.process
+        if kill:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+        elif process.stdin is not None:
+            process.stdin.close()
         try:
-            if not future.cancelled() and self.error is None:
-                for tag, parsed in zip(tags, future.result(), strict=True):
-                    self.done(tag, parsed)
-        except BaseException as exc:  # raised to the caller by the next put, or on leaving
-            self.error = exc
-        finally:
-            self._finished()
-
-    def _finished(self) -> None:
-        assert self.room is not None and self.idle is not None
-        self.in_flight -= 1
-        self.room.release()
-        if not self.in_flight:
-            self.idle.set()
-        if self.waiting and self.in_flight < self.workers and self.error is None:
-            # a worker ran out of work while bodies wait for more to join them: send them
-            task = asyncio.get_running_loop().create_task(self._send_now())
-            self.sending.add(task)
-            task.add_done_callback(self.sending.discard)
+            await asyncio.wait_for(process.wait(), EXIT_WAIT)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+        if worker.reader is not None:
+            await worker.reader
 
 
-def _call_soon(loop: asyncio.AbstractEventLoop, *call: object) -> None:
-    """Run ``call`` on the loop's thread; a loop already closed has no one left to tell."""
-    with contextlib.suppress(RuntimeError):
-        loop.call_soon_threadsafe(*call)  # type: ignore[arg-type]
+def _death(code: int) -> str:
+    """Why a feed failed when the worker parsing it alone died (exit status ``code``)."""
+    how = f"exit status {code}"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            how = f"killed by {signal.Signals(-code).name}"
+    return f"the parser process died while reading this feed ({how}); report it if it lasts"
 
 
-@contextlib.contextmanager
-def quick_thread_switches() -> Iterator[None]:
-    """Hand the GIL back to the event loop sooner while bodies are being parsed.
-
-    The pool's manager thread and the submitting thread wake on every body; at the
-    default 5 ms interval the event loop then idles waiting for the GIL.
-    """
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(0.0005)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
+# A worker resolves imports as this process does (it inherits the environment and the
+# working folder); the folder holding this copy of roundup comes last, for a copy that is
+# neither installed nor on PYTHONPATH.
+_WORKER = f"import sys; sys.path.append({str(Path(__file__).resolve().parent.parent)!r})\n"
+_WORKER += WORKER_CODE

@@ -58,7 +58,8 @@ from roundup.fetch import FetchRequest, FetchResult, fetch_all
 from roundup.linkcheck import IssueLink, LinkReport, LinkResult
 from roundup.lock import locked
 from roundup.models import Draft, Entry, Group, Story
-from roundup.parsing import FeedRows, ParseJob, ParseQueue, quick_thread_switches
+from roundup.parse_job import FeedRows, ParseJob
+from roundup.parsing import ParseQueue
 from roundup.sources import reads_like_section, source_name
 from roundup.store import FeedState, FeedUpdate, IssueRecord, StatusRecord, Store
 from roundup.transport import Transport
@@ -198,8 +199,7 @@ def fetch_feeds(
             await fetch_all(requests, config.fetch, transport=transport, on_result=hand_off)
 
     try:
-        with quick_thread_switches():
-            asyncio.run(fetch_and_parse())
+        asyncio.run(fetch_and_parse())
     finally:
         write()  # an interrupted run keeps the whole feeds it finished
     order = {key: index for index, key in enumerate(feeds)}
