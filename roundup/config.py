@@ -568,7 +568,7 @@ class _Validator:
             budget=v(f, p, "budget", _number(1, 86400), d.budget),
             retries=v(f, p, "retries", _int(0, 10), d.retries),
             max_bytes=v(f, p, "max_bytes", _int(1024, 1 << 34), d.max_bytes),
-            user_agent=v(f, p, "user_agent", _str, d.user_agent),
+            user_agent=v(f, p, "user_agent", _header_text, d.user_agent),
             report_after=v(f, p, "report_after", _int(1, 1000), d.report_after),
         )
 
@@ -741,7 +741,11 @@ def _kind(node: Any) -> str:
         return "a list"
     if isinstance(node, int | float):
         return f"{node} (a number)"
-    return f"'{node}'"
+    # control characters escaped: the error stays on one readable line
+    shown = "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode() for c in str(node)
+    )
+    return f"'{shown}'"
 
 
 # --- checks: each takes a present value and returns it typed, or raises ------------------
@@ -751,6 +755,14 @@ def _str(validator: _Validator, v: _Value) -> str:
     if not isinstance(v.node, str) or not v.node.strip():
         raise validator.bad(v, "a non-empty string")
     return v.node.strip()
+
+
+def _header_text(validator: _Validator, v: _Value) -> str:
+    """Text sent as an HTTP header: printable ASCII, or every request would fail."""
+    text = _str(validator, v)
+    if not all(" " <= char <= "~" for char in text):
+        raise validator.bad(v, "printable ASCII (it is sent as an HTTP header)")
+    return text
 
 
 def _int(low: int, high: int) -> _Check:

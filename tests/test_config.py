@@ -386,6 +386,17 @@ def test_yaml_1_1_forms_are_text(old: str, new: str, message: str) -> None:
             "{budget: 100000}",
             "fetch.budget: expected a number from 1 to 86400, got 100000 (a number)",
         ),
+        (
+            '{user_agent: "roundup café"}',
+            "fetch.user_agent: expected printable ASCII (it is sent as an HTTP header),"
+            " got 'roundup café'",
+        ),
+        (
+            '{user_agent: "roundup\\tx"}',
+            "fetch.user_agent: expected printable ASCII (it is sent as an HTTP header),"
+            " got 'roundup\\tx'",
+        ),
+        ("{user_agent: 7}", "fetch.user_agent: expected a non-empty string, got 7 (a number)"),
     ],
 )
 def test_bad_fetch_deadline_and_budget(fetch: str, message: str) -> None:
