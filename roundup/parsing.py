@@ -16,9 +16,10 @@ batch crossed three threads of this process, each wanting the GIL back from the 
 loop. Without them one worker per core fits the memory budget, which a pool's extra
 processes did not.
 
-A worker that dies (killed, out of memory, a crash in a C parser) costs no feed but the
-one it died on: its unanswered bodies are parsed again one by one by a new worker, and a
-body a worker dies on alone fails its feed with the reason.
+A worker that dies (killed, out of memory, a crash in a C parser) or gets stuck (no
+answer within PARSE_LIMIT) costs no feed but the one it failed on: its unanswered bodies
+are parsed again one by one by a new worker, and a body that fails a worker alone fails
+its feed with the reason.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ BODIES_PER_BATCH = 16
 BATCHES_PER_WORKER = 4
 # How long a worker may take to exit once its stdin is closed, before it is killed.
 EXIT_WAIT = 5.0  # seconds
+# The longest a worker may take over its oldest unanswered batch: past it, the parser is
+# taken to be stuck on a hostile body (runaway backtracking, a C library in a loop). The
+# worker is killed and its bodies are parsed again alone, each within the same limit.
+PARSE_LIMIT = 60.0  # seconds
 
 Tag = TypeVar("Tag")
 Batch = list[tuple[Tag, ParseJob]]
@@ -73,6 +78,8 @@ class _Worker(Generic[Tag]):
     process: asyncio.subprocess.Process
     batches: deque[Batch[Tag]] = field(default_factory=deque)
     reader: asyncio.Task[None] | None = None
+    timer: asyncio.Timeout | None = None  # the PARSE_LIMIT of its oldest batch, while waited on
+    overdue: bool = False  # killed for taking longer than PARSE_LIMIT
 
 
 class ParseQueue(Generic[Tag]):
@@ -161,6 +168,8 @@ class ParseQueue(Generic[Tag]):
         self.in_flight += 1
         self.idle.clear()
         worker.batches.append(batch)  # from here its reader answers for the batch
+        if worker.timer is not None and worker.timer.when() is None:
+            worker.timer.reschedule(asyncio.get_running_loop().time() + PARSE_LIMIT)
         stdin = worker.process.stdin
         assert stdin is not None
         with contextlib.suppress(ConnectionError):  # a dead worker: its reader sees to it
@@ -192,18 +201,29 @@ class ParseQueue(Generic[Tag]):
     async def _read(self, worker: _Worker[Tag]) -> None:
         stdout = worker.process.stdout
         assert stdout is not None
+        loop = asyncio.get_running_loop()
         while True:
             try:
-                (size,) = HEADER.unpack(await stdout.readexactly(HEADER.size))
+                try:
+                    async with asyncio.timeout(None) as worker.timer:
+                        if worker.batches:
+                            worker.timer.reschedule(loop.time() + PARSE_LIMIT)
+                        head = await stdout.readexactly(HEADER.size)
+                finally:
+                    worker.timer = None
+                (size,) = HEADER.unpack(head)
                 reply: Reply = pickle.loads(await stdout.readexactly(size))
             except asyncio.IncompleteReadError:
                 await self._lost(worker)
                 return
+            except TimeoutError:
+                worker.overdue = True
+                _kill(worker.process)
+                continue  # to the end of its stdout, where _lost sees to its batches
             except Exception as exc:  # an answer that does not unpickle: a bug
                 self.error = self.error or exc
-                with contextlib.suppress(ProcessLookupError):
-                    worker.process.kill()
-                continue  # to the end of its stdout, where _lost retries its batches
+                _kill(worker.process)
+                continue
             self._collect(worker.batches.popleft(), reply)
 
     def _collect(self, batch: Batch[Tag], reply: Reply) -> None:
@@ -226,7 +246,7 @@ class ParseQueue(Generic[Tag]):
         code = await worker.process.wait()
         for batch in worker.batches:
             if len(batch) == 1:  # it died on this body alone: that feed fails
-                failed: list[Parsed] = [_death(code)]
+                failed: list[Parsed] = [_death(code, overdue=worker.overdue)]
                 self._collect(batch, ("parsed", failed))
             else:
                 self.again.extend(batch)
@@ -259,22 +279,28 @@ class ParseQueue(Generic[Tag]):
         """End a worker: close its stdin (it exits when it has read everything), or kill it."""
         process = worker.process
         if kill:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
+            _kill(process)
         elif process.stdin is not None:
             process.stdin.close()
         try:
             await asyncio.wait_for(process.wait(), EXIT_WAIT)
         except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
+            _kill(process)
             await process.wait()
         if worker.reader is not None:
             await worker.reader
 
 
-def _death(code: int) -> str:
-    """Why a feed failed when the worker parsing it alone died (exit status ``code``)."""
+def _kill(process: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it had ended already
+        process.kill()
+
+
+def _death(code: int, *, overdue: bool) -> str:
+    """Why a feed failed when the worker parsing it alone died (exit status ``code``), or
+    was killed for taking longer than PARSE_LIMIT."""
+    if overdue:
+        return f"the parser took more than {PARSE_LIMIT:g} s over this feed and was stopped"
     how = f"exit status {code}"
     if code < 0:
         with contextlib.suppress(ValueError):

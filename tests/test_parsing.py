@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from roundup import parsing
 from roundup.parse_job import FeedRows, Parsed, ParseJob
 from roundup.parsing import PARALLEL_MIN_FEEDS, ParseQueue, parse_workers
 
@@ -129,31 +130,69 @@ def test_bodies_a_dead_worker_held_are_parsed_again_one_by_one() -> None:
     assert replaced >= 1 and len(found) - len(failed) >= 30 - parse_workers()
 
 
-def test_a_body_every_worker_dies_on_fails_alone_and_the_queue_ends() -> None:
-    """A worker that dies whatever it is given: each body ends as a failure naming how
-    the worker died, and leaving the queue does not hang."""
-    found: dict[int, Parsed] = {}
+async def signal_every_worker(queue: ParseQueue[int], sig: signal.Signals) -> None:
+    """Send ``sig`` to each worker of ``queue`` as soon as it is started."""
+    sent: set[int] = set()
+    while True:
+        for worker in list(queue.pool):
+            if worker.process.pid not in sent:
+                sent.add(worker.process.pid)
+                os.kill(worker.process.pid, sig)
+        await asyncio.sleep(0.005)
 
-    async def kill_every_worker(queue: ParseQueue[int]) -> None:
-        killed: set[int] = set()
-        while True:
-            for worker in list(queue.pool):
-                if worker.process.pid not in killed:
-                    killed.add(worker.process.pid)
-                    os.kill(worker.process.pid, signal.SIGKILL)
-            await asyncio.sleep(0.005)
+
+def parse_while_signalling(bodies: int, sig: signal.Signals) -> dict[int, Parsed]:
+    found: dict[int, Parsed] = {}
 
     async def main() -> None:
         async with ParseQueue[int](PARALLEL_MIN_FEEDS * 4, found.__setitem__) as queue:
-            killer = asyncio.create_task(kill_every_worker(queue))
-            await asyncio.gather(*(queue.put(n, job(n)) for n in range(10)))
+            signaller = asyncio.create_task(signal_every_worker(queue, sig))
+            await asyncio.gather(*(queue.put(n, job(n)) for n in range(bodies)))
             async with asyncio.timeout(120):  # hangs, were a lost batch never answered
-                while len(found) < 10:
+                while len(found) < bodies:
                     await asyncio.sleep(0.01)
-            killer.cancel()
+            signaller.cancel()
 
     asyncio.run(main())
+    return found
+
+
+def test_a_body_every_worker_dies_on_fails_alone_and_the_queue_ends() -> None:
+    """A worker that dies whatever it is given: each body ends as a failure naming how
+    the worker died, and leaving the queue does not hang."""
+    found = parse_while_signalling(10, signal.SIGKILL)
     assert sorted(found) == list(range(10))
-    assert {r for r in found.values()} == {
+    assert set(found.values()) == {
         "the parser process died while reading this feed (killed by SIGKILL); report it if it lasts"
     }
+
+
+def test_a_stuck_parser_is_stopped_and_its_feeds_fail_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker that never answers (stopped here, as a parser looping on a hostile body
+    would be) is killed after PARSE_LIMIT; each of its bodies is tried again alone."""
+    monkeypatch.setattr(parsing, "PARSE_LIMIT", 0.5)
+    monkeypatch.setattr(parsing, "EXIT_WAIT", 0.5)
+    found = parse_while_signalling(6, signal.SIGSTOP)
+    assert sorted(found) == list(range(6))
+    assert set(found.values()) == {"the parser took more than 0.5 s over this feed and was stopped"}
+
+
+def test_a_worker_stopped_before_it_answers_costs_only_the_bodies_it_had_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(parsing, "PARSE_LIMIT", 1.0)
+    found: dict[int, Parsed] = {}
+
+    async def main() -> None:
+        async with ParseQueue[int](PARALLEL_MIN_FEEDS * 4, found.__setitem__) as queue:
+            await asyncio.gather(*(queue.put(n, job(n)) for n in range(30)))
+            for worker in list(queue.pool):
+                os.kill(worker.process.pid, signal.SIGSTOP)
+
+    asyncio.run(main())
+    assert sorted(found) == list(range(30))
+    failed = [r for r in found.values() if isinstance(r, str)]
+    assert len(failed) <= parse_workers()
+    assert all("took more than 1 s" in reason for reason in failed)
