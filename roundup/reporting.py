@@ -247,6 +247,8 @@ def format_run_summary(
         action = format_run_action(report, min_items=min_items, quiet_week=quiet_week)
         lines.append(f"Drafted {report.drafted}; {action}.")
         lines += [f"  Broken: {link}" for link in report.broken_links]
-    if report.send is not None and (not quiet or not report.send.complete):
-        lines.append(format_report(report.send))
+    # subscriber rows left out need the editor's attention even when every copy went out
+    send = report.send
+    if send is not None and (not quiet or not send.complete or send.warnings):
+        lines.append(format_report(send))
     return "".join(line + "\n" for line in lines)

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from roundup.pipeline import FeedReport, FetchReport
-from roundup.reporting import feeds_worth_reporting, format_feed_line, format_fetch_summary
+from roundup.pipeline import FeedReport, FetchReport, RunReport
+from roundup.reporting import (
+    feeds_worth_reporting,
+    format_feed_line,
+    format_fetch_summary,
+    format_run_summary,
+)
+from roundup.send import SendReport
 
 
 def report(*feeds: FeedReport) -> FetchReport:
@@ -93,3 +99,30 @@ def test_the_same_warning_for_many_feeds_is_one_line(
     assert text.split("Parsed with warnings (entries kept):\n", 1)[1] == "".join(
         line + "\n" for line in lines
     )
+
+
+@pytest.mark.parametrize(
+    ("warnings", "quiet", "expected"),
+    [
+        ((), True, ""),
+        (
+            ("subs.csv:3: skipped: 'x' is not an email address",),
+            True,
+            "Sent 2015-W33: accepted for 2 recipients.\n"
+            "subs.csv:3: skipped: 'x' is not an email address\n",
+        ),
+        (
+            (),
+            False,
+            "Drafted 2015-W33; sent 2015-W33.\nSent 2015-W33: accepted for 2 recipients.\n",
+        ),
+    ],
+)
+def test_a_quiet_run_still_names_the_subscriber_rows_left_out(
+    warnings: tuple[str, ...], quiet: bool, expected: str
+) -> None:
+    """`run --quiet` (cron) prints nothing on a clean send, but a bad subscriber row is
+    something to fix: it is printed even though every copy went out."""
+    sent = SendReport("2015-W33", ("a@example.org", "b@example.org"), (), (), (), warnings=warnings)
+    report = RunReport(FetchReport(()), "2015-W33", "2015-W33", "sent", send=sent)
+    assert format_run_summary(report, report_after=3, quiet=quiet) == expected
