@@ -131,7 +131,9 @@ def main() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     for pipe in (sys.stdin.fileno(), sink.fileno()):
         _widen(pipe)
-    serve(sys.stdin.buffer, sink)
+    # the parent gone, or stopped in the middle of a frame: nothing left to answer
+    with contextlib.suppress(BrokenPipeError, EOFError):
+        serve(sys.stdin.buffer, sink)
 
 
 def _widen(pipe: int) -> None:

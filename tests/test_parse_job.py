@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 
 from roundup.parse import parse_feed
-from roundup.parse_job import FeedRows, ParseJob, frame, parse_job, parse_jobs, read_frame, serve
+from roundup.parse_job import (
+    WORKER_CODE,
+    FeedRows,
+    ParseJob,
+    frame,
+    parse_job,
+    parse_jobs,
+    read_frame,
+    serve,
+)
 from roundup.store import FeedUpdate, Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,3 +122,16 @@ def test_read_frame(stream: bytes, expected: object) -> None:
         return
     payload = read_frame(source)
     assert (payload if payload is None else pickle.loads(payload)) == expected
+
+
+@pytest.mark.parametrize("cut", [3, 12])
+def test_a_worker_whose_parent_goes_mid_frame_exits_quietly(cut: int) -> None:
+    batch = frame([ParseJob(RSS, "a", URL, NOW, None, None)])
+    out = subprocess.run(
+        [sys.executable, "-c", WORKER_CODE],
+        input=batch[:cut],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert (out.returncode, out.stdout, out.stderr) == (0, b"", b"")

@@ -196,3 +196,18 @@ def test_a_worker_stopped_before_it_answers_costs_only_the_bodies_it_had_alone(
     failed = [r for r in found.values() if isinstance(r, str)]
     assert len(failed) <= parse_workers()
     assert all("took more than 1 s" in reason for reason in failed)
+
+
+def test_workers_are_out_of_reach_of_a_ctrl_c_at_the_terminal() -> None:
+    """A Ctrl-C goes to the terminal's foreground process group: the workers have their
+    own, so this process alone is interrupted and stops them, with no traceback from each."""
+    groups: list[int] = []
+
+    async def main() -> None:
+        async with ParseQueue[int](PARALLEL_MIN_FEEDS * 4, lambda tag, parsed: None) as queue:
+            await queue.put(0, job(0))
+            groups.extend(os.getpgid(worker.process.pid) for worker in queue.pool)
+            assert [w.process.pid for w in queue.pool] == groups
+
+    asyncio.run(main())
+    assert groups and os.getpgrp() not in groups
