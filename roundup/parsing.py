@@ -79,7 +79,7 @@ class _Worker(Generic[Tag]):
     batches: deque[Batch[Tag]] = field(default_factory=deque)
     reader: asyncio.Task[None] | None = None
     timer: asyncio.Timeout | None = None  # the PARSE_LIMIT of its oldest batch, while waited on
-    overdue: bool = False  # killed for taking longer than PARSE_LIMIT
+    overdue: Batch[Tag] | None = None  # the batch it was killed for not answering in time
 
 
 class ParseQueue(Generic[Tag]):
@@ -112,8 +112,9 @@ class ParseQueue(Generic[Tag]):
         return self
 
     async def __aexit__(self, kind: object, exc: BaseException | None, trace: object) -> None:
+        failed = exc is not None
         try:
-            if exc is None:
+            if not failed:
                 while self.waiting or self.again or self.in_flight:
                     self._raise()
                     if self.waiting or self.again:
@@ -121,12 +122,15 @@ class ParseQueue(Generic[Tag]):
                     else:
                         await self.idle.wait()
                 self._raise()
+        except BaseException:  # done() failed, or the run was cancelled while draining
+            failed = True
+            raise
         finally:
-            self.closing = True
+            self.closing = True  # from here no answer reaches done()
             for task in list(self.sending):
                 task.cancel()
             # on an error, queued parses are dropped rather than waited for
-            await asyncio.gather(*(self._stop(w, kill=exc is not None) for w in self.pool))
+            await asyncio.gather(*(self._stop(w, kill=failed) for w in self.pool))
 
     async def put(self, tag: Tag, job: ParseJob) -> None:
         """Hand one body over; waits while the workers already have enough queued."""
@@ -187,7 +191,7 @@ class ParseQueue(Generic[Tag]):
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
-            _WORKER,
+            _SYS_PATH + WORKER_CODE,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             # its own process group: a Ctrl-C at the terminal reaches this process alone,
@@ -220,7 +224,7 @@ class ParseQueue(Generic[Tag]):
                 await self._lost(worker)
                 return
             except TimeoutError:
-                worker.overdue = True
+                worker.overdue = worker.batches[0]
                 _kill(worker.process)
                 continue  # to the end of its stdout, where _lost sees to its batches
             except Exception as exc:  # an answer that does not unpickle: a bug
@@ -233,7 +237,7 @@ class ParseQueue(Generic[Tag]):
         try:
             if reply[0] == "failed":
                 raise RuntimeError(f"a parse worker failed:\n{reply[1]}")
-            if self.error is None:
+            if self.error is None and not self.closing:
                 for (tag, _), parsed in zip(batch, reply[1], strict=True):
                     self.done(tag, parsed)
         except BaseException as exc:  # raised to the caller by the next put, or on leaving
@@ -247,9 +251,13 @@ class ParseQueue(Generic[Tag]):
             return
         self.pool.remove(worker)
         code = await worker.process.wait()
-        for batch in worker.batches:
-            if len(batch) == 1:  # it died on this body alone: that feed fails
-                failed: list[Parsed] = [_death(code, overdue=worker.overdue)]
+        # It answers its batches in order, and every answer it wrote has been read: only the
+        # first can be the one it failed on. Alone, that body fails its feed; every other
+        # body, never started, or in a batch the body at fault shared, is parsed again alone.
+        for index, batch in enumerate(worker.batches):
+            at_fault = worker.overdue is None or worker.overdue is batch
+            if index == 0 and len(batch) == 1 and at_fault:
+                failed: list[Parsed] = [_death(code, overdue=worker.overdue is batch)]
                 self._collect(batch, ("parsed", failed))
             else:
                 self.again.extend(batch)
@@ -290,6 +298,9 @@ class ParseQueue(Generic[Tag]):
         except TimeoutError:
             _kill(process)
             await process.wait()
+        except BaseException:  # cancelled while waiting: no worker outlives the queue
+            _kill(process)
+            raise
         if worker.reader is not None:
             await worker.reader
 
@@ -316,5 +327,4 @@ _OWN_GROUP = 0 if os.name == "posix" else None  # a new process group (POSIX onl
 # A worker resolves imports as this process does (it inherits the environment and the
 # working folder); the folder holding this copy of roundup comes last, for a copy that is
 # neither installed nor on PYTHONPATH.
-_WORKER = f"import sys; sys.path.append({str(Path(__file__).resolve().parent.parent)!r})\n"
-_WORKER += WORKER_CODE
+_SYS_PATH = f"import sys; sys.path.append({str(Path(__file__).resolve().parent.parent)!r})\n"

@@ -211,3 +211,61 @@ def test_workers_are_out_of_reach_of_a_ctrl_c_at_the_terminal() -> None:
 
     asyncio.run(main())
     assert groups and os.getpgrp() not in groups
+
+
+# A worker that hangs on the body b"hang", as a parser stuck on a hostile feed would.
+HANGING_WORKER = (
+    "import time\n"
+    "from roundup import parse_job\n"
+    "real = parse_job.parse_jobs\n"
+    "def stuck(jobs):\n"
+    "    if any(job.body == b'hang' for job in jobs):\n"
+    "        time.sleep(3600)\n"
+    "    return real(jobs)\n"
+    "parse_job.parse_jobs = stuck\n"
+    "parse_job.main()\n"
+)
+
+
+def test_only_the_body_a_worker_is_stuck_on_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stuck body first shares a batch (so all of it is parsed again alone), then is
+    sent alone with others queued behind it on the same worker: those were never started,
+    and are parsed again rather than failed with it."""
+    monkeypatch.setattr(parsing, "WORKER_CODE", HANGING_WORKER)
+    monkeypatch.setattr(parsing, "PARSE_LIMIT", 1.0)
+    monkeypatch.setattr(parsing, "EXIT_WAIT", 0.5)
+    bodies = {n: job(n, b"hang" if n == 2 else RSS) for n in range(40)}
+    found: dict[int, Parsed] = {}
+
+    async def main() -> None:
+        async with ParseQueue[int](PARALLEL_MIN_FEEDS * 4, found.__setitem__) as queue:
+            for n, each in bodies.items():
+                await queue.put(n, each)
+
+    asyncio.run(main())
+    assert sorted(found) == list(bodies)
+    assert {n: r for n, r in found.items() if isinstance(r, str)} == {
+        2: "the parser took more than 1 s over this feed and was stopped"
+    }
+
+
+def test_a_failing_done_stops_the_workers_and_is_not_called_again() -> None:
+    """Storing a parse failed (a full disk): the queue raises it, drops what the workers
+    still hold, stops them, and never calls done() after the failure."""
+    calls: list[int] = []
+    started: list[asyncio.subprocess.Process] = []
+
+    def done(tag: int, parsed: Parsed) -> None:
+        calls.append(tag)
+        raise OSError("disk full")
+
+    async def main() -> None:
+        async with ParseQueue[int](PARALLEL_MIN_FEEDS * 4, done) as queue:
+            for n in range(40):
+                await queue.put(n, job(n))
+                started.extend(w.process for w in queue.pool if w.process not in started)
+
+    with pytest.raises(OSError, match="disk full"):
+        asyncio.run(main())
+    assert len(calls) == 1
+    assert started and all(process.returncode is not None for process in started)
