@@ -196,7 +196,7 @@ class ParseQueue(Generic[Tag]):
             stdout=asyncio.subprocess.PIPE,
             # its own process group: a Ctrl-C at the terminal reaches this process alone,
             # which then stops the workers, instead of a traceback from each of them
-            process_group=_OWN_GROUP,
+            process_group=0,
         )
         self.started += 1
         worker: _Worker[Tag] = _Worker(process)
@@ -321,8 +321,6 @@ def _death(code: int, *, overdue: bool) -> str:
             how = f"killed by {signal.Signals(-code).name}"
     return f"the parser process died while reading this feed ({how}); report it if it lasts"
 
-
-_OWN_GROUP = 0 if os.name == "posix" else None  # a new process group (POSIX only)
 
 # A worker resolves imports as this process does (it inherits the environment and the
 # working folder); the folder holding this copy of roundup comes last, for a copy that is
